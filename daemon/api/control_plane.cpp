@@ -1,0 +1,180 @@
+// Routing of the control plane: one path pattern, one handler. Also the
+// request id, the per-route body limits, and the shared lookups.
+#include "control_plane.hpp"
+
+#include "../util/clock.hpp"
+
+#include <boost/url/parse.hpp>
+#include <spdlog/spdlog.h>
+
+namespace lambdad::api {
+
+namespace asio = boost::asio;
+namespace bhttp = boost::beast::http;
+using bhttp::verb;
+
+ControlPlane::ControlPlane(Config cfg, store::StateDir& disk, asio::thread_pool& pool)
+    : cfg_(std::move(cfg)),
+      host_(model::detect_host()),
+      disk_(disk),
+      pool_(pool),
+      strand_(asio::make_strand(pool.get_executor())) {}
+
+void ControlPlane::load(store::Loaded const& loaded) {
+  for (auto const& f : loaded.functions) functions_[f.name] = f;
+  for (auto const& l : loaded.layers) layers_[l.name][l.version] = l;
+  layer_watermarks_ = loaded.layer_watermarks;
+}
+
+std::size_t ControlPlane::layer_version_count() const {
+  std::size_t n = 0;
+  for (auto const& [name, versions] : layers_) n += versions.size();
+  return n;
+}
+
+std::uint64_t ControlPlane::body_limit(http::RequestHeader const&) const { return cfg_.max_request_bytes; }
+
+namespace {
+
+std::string operation_for(http::RequestHeader const& h) {
+  std::string_view t = h.target();
+  if (t.find("/layers/") != std::string_view::npos) return "PublishLayerVersion";
+  if (t.find("/code") != std::string_view::npos) return "UpdateFunctionCode";
+  return "CreateFunction";
+}
+
+}  // namespace
+
+Response ControlPlane::too_large(http::RequestHeader const& h) const {
+  ApiError err{413, "RequestEntityTooLargeException",
+               "Request must be smaller than " + std::to_string(cfg_.max_request_bytes) + " bytes for the " +
+                   operation_for(h) + " operation",
+               {}};
+  return error_response(h.version(), util::uuid4(), err);
+}
+
+asio::awaitable<Response> ControlPlane::handle(Request req) {
+  Call call;
+  call.request_id = util::uuid4();
+  auto url = boost::urls::parse_origin_form(req.target());
+  if (!url) {
+    call.req = std::move(req);
+    co_return error_response(call, {400, "InvalidRequestContentException", "Malformed request target", {}});
+  }
+  for (auto seg : url->segments()) call.segs.push_back(seg);
+  for (auto param : url->params()) call.query[param.key] = param.value;
+  call.req = std::move(req);
+  auto method = call.req.method_string();
+  auto target = std::string(call.req.target());
+  try {
+    Response res = co_await route(std::move(call));
+    spdlog::info("{} {} -> {}", std::string(method), target, res.result_int());
+    co_return res;
+  } catch (std::exception const& e) {
+    spdlog::error("{} {}: {}", std::string(method), target, e.what());
+  }
+  co_return error_response(11, util::uuid4(), model::service_error("Internal error in lambdad"));
+}
+
+asio::awaitable<Response> ControlPlane::route(Call call) {
+  auto const& s = call.segs;
+  auto m = call.req.method();
+  auto n = s.size();
+  auto unknown = [&] {
+    return error_response(call, {404, "UnknownOperationException", "Unknown operation " +
+                                 std::string(call.req.method_string()) + " " + std::string(call.req.target()), {}});
+  };
+  if (n == 0 || (n == 1 && s[0].empty())) {
+    if (m == verb::post || m == verb::get) co_return sts(call);
+    co_return unknown();
+  }
+  if (s[0] == "2015-03-31" && n >= 2 && s[1] == "functions") {
+    if (n == 2 || (n == 3 && s[2].empty())) {
+      if (m == verb::post) co_return co_await create_function(std::move(call));
+      if (m == verb::get) co_return list_functions(call);
+    } else if (n == 3) {
+      std::string name = s[2];
+      if (m == verb::get) co_return get_function(call, name);
+      if (m == verb::delete_) co_return co_await delete_function(std::move(call), name);
+    } else if (n == 4) {
+      std::string name = s[2];
+      if (s[3] == "configuration" && m == verb::get) co_return get_function_configuration(call, name);
+      if (s[3] == "configuration" && m == verb::put)
+        co_return co_await update_function_configuration(std::move(call), name);
+      if (s[3] == "code" && m == verb::put) co_return co_await update_function_code(std::move(call), name);
+    }
+    co_return unknown();
+  }
+  if (s[0] == "2018-10-31" && n >= 2 && s[1] == "layers") {
+    if (n == 2 && m == verb::get) {
+      if (call.query.count("find")) co_return get_layer_version_by_arn(call);
+      co_return list_layers(call);
+    }
+    if (n == 4 && s[3] == "versions") {
+      std::string layer = s[2];
+      if (m == verb::post) co_return co_await publish_layer_version(std::move(call), layer);
+      if (m == verb::get) co_return list_layer_versions(call, layer);
+    }
+    if (n == 5 && s[3] == "versions") {
+      std::string layer = s[2], version = s[4];
+      if (m == verb::get) co_return get_layer_version(call, layer, version);
+      if (m == verb::delete_) co_return co_await delete_layer_version(std::move(call), layer, version);
+    }
+    co_return unknown();
+  }
+  if (s[0] == "2016-08-19" && n >= 2 && s[1] == "account-settings" && m == verb::get)
+    co_return get_account_settings(call);
+  if (s[0] == "_lambdad" && n == 3 && s[1] == "code" && m == verb::get) co_return co_await get_code(std::move(call));
+  co_return unknown();
+}
+
+model::ApiResult<std::string> ControlPlane::resolve_function(std::string const& text,
+                                                             std::optional<std::string> qualifier) const {
+  auto ref = model::parse_function_ref(text);
+  if (!ref) return ref.error();
+  if (!qualifier) qualifier = ref->qualifier;
+  auto const& id = cfg_.identity;
+  std::string arn = model::function_arn(id, ref->name);
+  bool foreign = (ref->region && *ref->region != id.region) || (ref->account && *ref->account != id.account);
+  if (foreign || !functions_.count(ref->name) || (qualifier && *qualifier != "$LATEST"))
+    return model::not_found("Function not found: " + arn + (qualifier ? ":" + *qualifier : ""));
+  return ref->name;
+}
+
+std::optional<ApiError> ControlPlane::resolve_layers(model::FunctionRecord& rec) const {
+  for (auto& l : rec.layers) {
+    if (!l.sha_hex.empty()) continue;  // already resolved when the function was stored
+    auto ref = model::parse_layer_version_arn(l.arn, cfg_.identity);
+    auto layer = ref ? layers_.find(ref->name) : layers_.end();
+    if (!ref || layer == layers_.end() || !layer->second.count(ref->version))
+      return model::invalid_parameter("Layer version " + l.arn + " does not exist.");
+    auto const& v = layer->second.at(ref->version);
+    l.sha_hex = v.code_sha256_hex;
+    l.code_size = v.code_size;
+    l.unzipped_size = v.unzipped_size;
+  }
+  return std::nullopt;
+}
+
+std::uint64_t ControlPlane::layers_unzipped(model::FunctionRecord const& rec) const {
+  std::uint64_t total = 0;
+  for (auto const& l : rec.layers) total += l.unzipped_size;
+  return total;
+}
+
+void ControlPlane::collect_garbage() {
+  std::set<std::string> keep(pending_shas_.begin(), pending_shas_.end());
+  for (auto const& [name, f] : functions_) {
+    keep.insert(f.code_sha256_hex);
+    for (auto const& l : f.layers) keep.insert(l.sha_hex);
+  }
+  for (auto const& [name, versions] : layers_)
+    for (auto const& [v, rec] : versions) keep.insert(rec.code_sha256_hex);
+  asio::post(strand_, [this, keep = std::move(keep)] {
+    auto removed = disk_.collect(keep);
+    if (!removed) spdlog::warn("garbage collection: {}", removed.error().message());
+    else if (!removed->empty()) spdlog::info("removed {} unreferenced code tree(s)", removed->size());
+  });
+}
+
+}  // namespace lambdad::api

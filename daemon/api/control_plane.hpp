@@ -1,0 +1,116 @@
+// The Lambda control plane and STS: owns the function and layer registry in
+// memory (on the io_context thread: no locks) and routes each request to one
+// handler. Disk work goes to the store's strand on the pool; CPU work
+// (JSON of large bodies, base64, SHA-256) to the pool.
+#pragma once
+
+#include "../http/server.hpp"
+#include "../model/api_error.hpp"
+#include "../model/arn.hpp"
+#include "../model/records.hpp"
+#include "../model/validate.hpp"
+#include "../store/state_dir.hpp"
+
+#include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <nlohmann/json.hpp>
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace lambdad::api {
+
+using http::Request;
+using http::Response;
+using nlohmann::json;
+using model::ApiError;
+
+struct Config {
+  model::Identity identity;
+  store::UnpackLimits unpack;
+  std::uint64_t max_zip_bytes = 52428800;          // Lambda's direct upload limit
+  std::uint64_t max_request_bytes = 70167211;      // what Lambda accepts for a CreateFunction request
+  std::uint64_t max_unzipped_bytes = 262144000;    // function + layers
+};
+
+// One request as the handlers see it: decoded path segments and query.
+struct Call {
+  Request req;
+  std::string request_id;
+  std::vector<std::string> segs;
+  std::map<std::string, std::string> query;
+};
+
+class ControlPlane final : public http::Service {
+ public:
+  ControlPlane(Config cfg, store::StateDir& disk, boost::asio::thread_pool& pool);
+
+  // Loads the records found by StateDir::open into memory.
+  void load(store::Loaded const& loaded);
+  std::size_t function_count() const { return functions_.size(); }
+  std::size_t layer_version_count() const;
+
+  std::uint64_t body_limit(http::RequestHeader const& header) const override;
+  Response too_large(http::RequestHeader const& header) const override;
+  boost::asio::awaitable<Response> handle(Request req) override;
+
+ private:
+  using Strand = boost::asio::strand<boost::asio::thread_pool::executor_type>;
+
+  boost::asio::awaitable<Response> route(Call call);
+  // functions.cpp
+  boost::asio::awaitable<Response> create_function(Call call);
+  boost::asio::awaitable<Response> update_function_code(Call call, std::string name);
+  boost::asio::awaitable<Response> update_function_configuration(Call call, std::string name);
+  boost::asio::awaitable<Response> delete_function(Call call, std::string name);
+  Response get_function(Call const& call, std::string const& name) const;
+  Response get_function_configuration(Call const& call, std::string const& name) const;
+  Response list_functions(Call const& call) const;
+  Response get_account_settings(Call const& call) const;
+  boost::asio::awaitable<Response> get_code(Call call);
+  // layers.cpp
+  boost::asio::awaitable<Response> publish_layer_version(Call call, std::string layer);
+  boost::asio::awaitable<Response> delete_layer_version(Call call, std::string layer, std::string version);
+  Response list_layer_versions(Call const& call, std::string const& layer) const;
+  Response get_layer_version(Call const& call, std::string const& layer, std::string const& version) const;
+  Response get_layer_version_by_arn(Call const& call) const;
+  Response list_layers(Call const& call) const;
+  // sts.cpp
+  Response sts(Call const& call) const;
+
+  // Shared pieces.
+  model::ApiResult<std::string> resolve_function(std::string const& text, std::optional<std::string> qualifier) const;
+  std::optional<ApiError> resolve_layers(model::FunctionRecord& rec) const;
+  json function_configuration(model::FunctionRecord const& rec) const;
+  json layer_version_json(model::LayerVersionRecord const& rec, bool with_content, Call const& call) const;
+  std::string code_location(Call const& call, std::string const& sha_hex) const;
+  std::uint64_t layers_unzipped(model::FunctionRecord const& rec) const;
+  void collect_garbage();
+  ApiError unzipped_too_large() const;
+  // Unpacks and stores the code of `rec` and then its record, marking the
+  // function busy meanwhile; the record as stored, or the API error.
+  boost::asio::awaitable<model::ApiResult<model::FunctionRecord>> store_code(model::FunctionRecord rec,
+                                                                             std::string zip);
+
+  Config cfg_;
+  model::HostInfo host_;
+  store::StateDir& disk_;
+  boost::asio::thread_pool& pool_;
+  Strand strand_;  // every StateDir call runs here, one at a time
+  std::map<std::string, model::FunctionRecord> functions_;
+  std::set<std::string> busy_;  // functions being created, updated or deleted
+  std::map<std::string, std::map<int, model::LayerVersionRecord>> layers_;
+  std::map<std::string, int> layer_watermarks_;
+  std::multiset<std::string> pending_shas_;  // code being stored: never collected
+};
+
+// render.cpp: every response of the control plane is built here.
+Response json_response(Call const& call, unsigned status, json const& body);
+Response empty_response(Call const& call, unsigned status);
+Response error_response(Call const& call, ApiError const& err);
+Response error_response(unsigned version, std::string const& request_id, ApiError const& err);
+ApiError unzip_error(Error const& e, std::uint64_t max_unzipped);
+
+}  // namespace lambdad::api

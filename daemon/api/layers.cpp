@@ -1,0 +1,177 @@
+// Layer handlers: PublishLayerVersion, ListLayerVersions (newest first),
+// GetLayerVersion, GetLayerVersionByArn, DeleteLayerVersion, ListLayers.
+// Version numbers are never reused, even after a delete, as on Lambda.
+#include "control_plane.hpp"
+#include "upload.hpp"
+
+#include "../util/clock.hpp"
+#include "../util/crypto.hpp"
+#include "../util/offload.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace lambdad::api {
+
+namespace asio = boost::asio;
+
+namespace {
+
+Result<model::LayerVersionRecord> store_layer(store::StateDir& disk, std::string const& zip,
+                                              model::LayerVersionRecord rec, store::UnpackLimits limits) {
+  auto stored = disk.put_code(zip, rec.code_sha256_hex, limits);
+  if (!stored) return stored.error();
+  if (stored->unzipped_size > limits.max_bytes) return Error{std::error_code(), "unzipped size exceeds budget"};
+  rec.unzipped_size = stored->unzipped_size;
+  if (auto w = disk.write_layer(rec); !w) return w.error();
+  return rec;
+}
+
+bool matches_filters(model::LayerVersionRecord const& rec, Call const& call) {
+  auto has = [](std::vector<std::string> const& v, std::string const& x) {
+    return std::find(v.begin(), v.end(), x) != v.end();
+  };
+  if (call.query.count("CompatibleRuntime") && !has(rec.compatible_runtimes, call.query.at("CompatibleRuntime")))
+    return false;
+  if (call.query.count("CompatibleArchitecture") &&
+      !has(rec.compatible_architectures, call.query.at("CompatibleArchitecture")))
+    return false;
+  return true;
+}
+
+std::optional<int> parse_version(std::string const& text) {
+  if (text.empty() || text.size() > 9) return std::nullopt;
+  for (char c : text)
+    if (c < '0' || c > '9') return std::nullopt;
+  return std::stoi(text);
+}
+
+}  // namespace
+
+json ControlPlane::layer_version_json(model::LayerVersionRecord const& r, bool with_content, Call const& call) const {
+  auto const& id = cfg_.identity;
+  json j = {{"LayerVersionArn", model::layer_version_arn(id, r.name, r.version)},
+            {"Version", r.version},
+            {"Description", r.description},
+            {"CreatedDate", r.created_date},
+            {"CompatibleRuntimes", r.compatible_runtimes},
+            {"CompatibleArchitectures", r.compatible_architectures}};
+  if (!r.license_info.empty()) j["LicenseInfo"] = r.license_info;
+  if (with_content) {
+    j["LayerArn"] = model::layer_arn(id, r.name);
+    j["Content"] = {{"Location", code_location(call, r.code_sha256_hex)},
+                    {"CodeSha256", util::base64_encode(util::from_hex(r.code_sha256_hex))},
+                    {"CodeSize", r.code_size}};
+  }
+  return j;
+}
+
+asio::awaitable<Response> ControlPlane::publish_layer_version(Call call, std::string layer_text) {
+  auto name = model::parse_layer_name(layer_text, cfg_.identity);
+  if (!name) co_return error_response(call, name.error());
+  std::uint64_t max_zip = cfg_.max_zip_bytes;
+  auto decode = [body = std::move(call.req.body()), max_zip]() mutable {
+    return decode_upload(std::move(body), "Content", max_zip);
+  };
+  Upload up = co_await util::offload(pool_.get_executor(), std::move(decode));
+  if (up.error) co_return error_response(call, *up.error);
+  model::LayerVersionRecord rec;
+  rec.name = *name;
+  if (auto e = model::apply_layer_fields(up.doc, rec)) co_return error_response(call, *e);
+  if (!up.has_zip)
+    co_return error_response(call, model::invalid_parameter(
+        "lambdad takes layer content as Content.ZipFile only; S3Bucket/S3Key are not supported."));
+  rec.version = ++layer_watermarks_[rec.name];  // taken now, so concurrent publishes get distinct numbers
+  rec.created_date = util::aws_timestamp_now();
+  rec.code_sha256_hex = up.sha_hex;
+  rec.code_size = up.zip.size();
+  pending_shas_.insert(rec.code_sha256_hex);
+  auto limits = cfg_.unpack;
+  limits.max_bytes = cfg_.max_unzipped_bytes;
+  auto job = [this, zip = std::move(up.zip), rec, limits] {
+    return store_layer(disk_, zip, rec, limits);
+  };
+  auto stored = co_await util::offload(strand_, std::move(job));
+  pending_shas_.erase(pending_shas_.find(rec.code_sha256_hex));
+  if (!stored) {
+    collect_garbage();
+    auto const& err = stored.error();
+    if (!err.code || store::is_too_large(err)) co_return error_response(call, unzipped_too_large());
+    co_return error_response(call, unzip_error(err, cfg_.max_unzipped_bytes));
+  }
+  layers_[rec.name][rec.version] = *stored;
+  spdlog::info("layer {}: published version {} (sha256 {})", rec.name, rec.version, rec.code_sha256_hex);
+  co_return json_response(call, 201, layer_version_json(*stored, true, call));
+}
+
+Response ControlPlane::list_layer_versions(Call const& call, std::string const& layer_text) const {
+  auto name = model::parse_layer_name(layer_text, cfg_.identity);
+  if (!name) return error_response(call, name.error());
+  json list = json::array();
+  auto it = layers_.find(*name);
+  if (it != layers_.end())
+    for (auto v = it->second.rbegin(); v != it->second.rend(); ++v)
+      if (matches_filters(v->second, call)) list.push_back(layer_version_json(v->second, false, call));
+  return json_response(call, 200, {{"LayerVersions", list}});
+}
+
+Response ControlPlane::get_layer_version(Call const& call, std::string const& layer_text,
+                                         std::string const& version_text) const {
+  auto name = model::parse_layer_name(layer_text, cfg_.identity);
+  if (!name) return error_response(call, name.error());
+  auto version = parse_version(version_text);
+  auto it = layers_.find(*name);
+  if (!version || it == layers_.end() || !it->second.count(*version))
+    return error_response(call, model::not_found("The resource you requested does not exist."));
+  return json_response(call, 200, layer_version_json(it->second.at(*version), true, call));
+}
+
+Response ControlPlane::get_layer_version_by_arn(Call const& call) const {
+  if (call.query.at("find") != "LayerVersion" || !call.query.count("Arn"))
+    return error_response(call, model::validation(call.query.at("find"), "find",
+                                                  "Member must satisfy enum value set: [LayerVersion]"));
+  auto ref = model::parse_layer_version_arn(call.query.at("Arn"), cfg_.identity);
+  if (!ref) return error_response(call, model::not_found("The resource you requested does not exist."));
+  return get_layer_version(call, ref->name, std::to_string(ref->version));
+}
+
+asio::awaitable<Response> ControlPlane::delete_layer_version(Call call, std::string layer_text, std::string version_text) {
+  auto name = model::parse_layer_name(layer_text, cfg_.identity);
+  if (!name) co_return error_response(call, name.error());
+  auto version = parse_version(version_text);
+  auto it = layers_.find(*name);
+  // Deleting a version that is not there succeeds, as on Lambda.
+  if (!version || it == layers_.end() || !it->second.count(*version)) co_return empty_response(call, 204);
+  std::string layer = *name;
+  int v = *version;
+  int watermark = layer_watermarks_[layer];
+  auto job = [this, layer, v, watermark] {
+    return disk_.remove_layer(layer, v, watermark);
+  };
+  auto removed = co_await util::offload(strand_, std::move(job));
+  if (!removed) co_return error_response(call, model::service_error("lambdad could not delete the layer version: " +
+                                                                    removed.error().message()));
+  auto again = layers_.find(layer);
+  if (again != layers_.end()) {
+    again->second.erase(v);
+    if (again->second.empty()) layers_.erase(again);
+  }
+  collect_garbage();
+  spdlog::info("layer {}: deleted version {}", layer, v);
+  co_return empty_response(call, 204);
+}
+
+Response ControlPlane::list_layers(Call const& call) const {
+  json list = json::array();
+  for (auto const& [name, versions] : layers_) {
+    for (auto v = versions.rbegin(); v != versions.rend(); ++v) {
+      if (!matches_filters(v->second, call)) continue;
+      list.push_back({{"LayerName", name},
+                      {"LayerArn", model::layer_arn(cfg_.identity, name)},
+                      {"LatestMatchingVersion", layer_version_json(v->second, false, call)}});
+      break;
+    }
+  }
+  return json_response(call, 200, {{"Layers", list}});
+}
+
+}  // namespace lambdad::api

@@ -1,0 +1,124 @@
+#include "server.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+#include <spdlog/spdlog.h>
+
+namespace lambdad::http {
+
+namespace bhttp = beast::http;
+using asio::ip::tcp;
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+Server::Server(asio::io_context& ioc, Service& service, Limits limits)
+    : ioc_(ioc), service_(service), limits_(limits), acceptor_(ioc) {}
+
+Server::~Server() = default;
+
+Result<tcp::endpoint> Server::listen(tcp::endpoint const& at) {
+  boost::system::error_code ec;
+  acceptor_.open(at.protocol(), ec);
+  if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(at, ec);
+  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return Error{ec, "listen on `" + at.address().to_string() + ":" + std::to_string(at.port()) + "`"};
+  return acceptor_.local_endpoint();
+}
+
+void Server::start() {
+  asio::co_spawn(ioc_, accept_loop(), [](std::exception_ptr e) {
+    if (e) spdlog::critical("accept loop ended by an exception");
+  });
+}
+
+void Server::stop() {
+  stopping_ = true;
+  boost::system::error_code ec;
+  acceptor_.close(ec);
+}
+
+asio::awaitable<void> Server::accept_loop() {
+  while (!stopping_) {
+    auto [ec, socket] = co_await acceptor_.async_accept(use_tuple);
+    if (ec) {
+      if (stopping_ || ec == asio::error::operation_aborted) break;
+      spdlog::warn("accept: {}", ec.message());
+      continue;
+    }
+    asio::co_spawn(ioc_, session(std::move(socket)), [](std::exception_ptr e) {
+      if (!e) return;
+      try {
+        std::rethrow_exception(e);
+      } catch (std::exception const& ex) {
+        spdlog::error("session ended by an exception: {}", ex.what());
+      }
+    });
+  }
+}
+
+asio::awaitable<void> Server::session(tcp::socket socket) {
+  beast::tcp_stream stream(std::move(socket));
+  beast::flat_buffer buffer;
+  for (;;) {
+    bhttp::request_parser<bhttp::string_body> parser;
+    parser.header_limit(static_cast<std::uint32_t>(limits_.header_bytes));
+    parser.body_limit(limits_.max_body_bytes);
+    stream.expires_after(limits_.idle_timeout);
+    [[maybe_unused]] auto [hec, hn] = co_await bhttp::async_read_header(stream, buffer, parser, use_tuple);
+    if (hec) break;  // closed by the peer, idle timeout, or a header over the limit
+    auto const& header = parser.get().base();
+    std::uint64_t limit = service_.body_limit(header);
+    auto declared = parser.content_length();
+    if (declared && *declared > limit) {
+      Response res = service_.too_large(header);
+      res.keep_alive(false);
+      res.prepare_payload();
+      [[maybe_unused]] auto [wec, wn] = co_await bhttp::async_write(stream, res, use_tuple);
+      break;
+    }
+    parser.body_limit(limit);
+    if (beast::iequals(header[bhttp::field::expect], "100-continue")) {
+      bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, header.version()};
+      [[maybe_unused]] auto [cec, cn] = co_await bhttp::async_write(stream, cont, use_tuple);
+      if (cec) break;
+    }
+    stream.expires_after(limits_.read_timeout);
+    [[maybe_unused]] auto [bec, bn] = co_await bhttp::async_read(stream, buffer, parser, use_tuple);
+    if (bec == bhttp::error::body_limit) {
+      Response res = service_.too_large(parser.get().base());
+      res.keep_alive(false);
+      res.prepare_payload();
+      [[maybe_unused]] auto [wec, wn] = co_await bhttp::async_write(stream, res, use_tuple);
+      break;
+    }
+    if (bec) break;
+    stream.expires_never();
+    Request req = parser.release();
+    bool keep_alive = req.keep_alive() && !stopping_;
+    ++in_flight_;
+    Response res;
+    try {
+      res = co_await service_.handle(std::move(req));
+    } catch (...) {
+      --in_flight_;
+      throw;
+    }
+    --in_flight_;
+    res.keep_alive(keep_alive && !stopping_);
+    res.prepare_payload();
+    [[maybe_unused]] auto [wec, wn] = co_await bhttp::async_write(stream, res, use_tuple);
+    if (wec || !res.keep_alive()) break;
+  }
+  beast::error_code ec;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+}
+
+}  // namespace lambdad::http

@@ -1,0 +1,68 @@
+// The HTTP front: a listener that owns the accept loop and one session
+// coroutine per connection that owns its read/write loop, with explicit
+// limits on header size, body size and idle/read time. It knows nothing of
+// Lambda: requests go to a Service. Runs on the io_context thread.
+#pragma once
+
+#include "../util/result.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+
+namespace lambdad::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+using Request = beast::http::request<beast::http::string_body>;
+using Response = beast::http::response<beast::http::string_body>;
+using RequestHeader = beast::http::request_header<>;
+
+struct Limits {
+  std::size_t header_bytes = 16 * 1024;
+  std::uint64_t max_body_bytes = 80u << 20;  // hard ceiling; a service sets lower ones per route
+  std::chrono::seconds idle_timeout{75};
+  std::chrono::seconds read_timeout{60};
+};
+
+class Service {
+ public:
+  virtual ~Service() = default;
+  // The largest body this route takes; over it, `too_large` answers.
+  virtual std::uint64_t body_limit(RequestHeader const& header) const = 0;
+  virtual Response too_large(RequestHeader const& header) const = 0;
+  virtual asio::awaitable<Response> handle(Request req) = 0;
+};
+
+class Server {
+ public:
+  Server(asio::io_context& ioc, Service& service, Limits limits);
+  ~Server();
+  Result<asio::ip::tcp::endpoint> listen(asio::ip::tcp::endpoint const& at);
+  void start();
+  // Stops accepting; open sessions end after their current response.
+  void stop();
+  std::size_t in_flight() const { return in_flight_; }
+  bool stopping() const { return stopping_; }
+
+ private:
+  friend struct SessionAccess;
+  asio::awaitable<void> accept_loop();
+  asio::awaitable<void> session(asio::ip::tcp::socket socket);
+
+  asio::io_context& ioc_;
+  Service& service_;
+  Limits limits_;
+  asio::ip::tcp::acceptor acceptor_;
+  std::size_t in_flight_ = 0;
+  bool stopping_ = false;
+};
+
+}  // namespace lambdad::http

@@ -1,0 +1,46 @@
+// lambdad's command line (CLI11): `serve` runs the daemon. Exceptions end
+// here: a bad flag is reported and exits 2.
+#include "serve.hpp"
+
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+int main(int argc, char** argv) {
+  CLI::App app{"lambdad: a native local AWS Lambda"};
+  app.require_subcommand(1);
+  lambdad::ServeOptions opts;
+  std::string log_level = "info";
+  unsigned drain = 10, idle = 75, read = 60;
+
+  auto* serve = app.add_subcommand("serve", "Run the daemon: Lambda and STS APIs on one HTTP port");
+  serve->add_option("--listen", opts.listen, "HOST:PORT to listen on (port 0 picks a free one)")
+      ->capture_default_str();
+  serve->add_option("--state-dir", opts.state_dir, "Directory for functions, layers, code and logs")
+      ->capture_default_str();
+  serve->add_option("--region", opts.api.identity.region, "Region in ARNs")->capture_default_str();
+  serve->add_option("--account-id", opts.api.identity.account, "12-digit account id in ARNs and STS")
+      ->capture_default_str()
+      ->check([](std::string const& s) {
+        return (s.size() == 12 && s.find_first_not_of("0123456789") == std::string::npos) ? "" : "must be 12 digits";
+      });
+  serve->add_option("--ready-file", opts.ready_file, "Write HOST:PORT to this file once listening");
+  serve->add_option("--pool-threads", opts.pool_threads, "Threads for unpacking, hashing and fsync")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 64u));
+  serve->add_option("--max-entries", opts.api.unpack.max_entries, "Most entries a zip may have")->capture_default_str();
+  serve->add_option("--drain-timeout", drain, "Seconds to let in-flight requests finish on SIGTERM")
+      ->capture_default_str();
+  serve->add_option("--idle-timeout", idle, "Seconds an idle keep-alive connection stays open")->capture_default_str();
+  serve->add_option("--read-timeout", read, "Seconds allowed to read one request body")->capture_default_str();
+  serve->add_option("--log-level", log_level, "trace, debug, info, warn, error")->capture_default_str();
+
+  CLI11_PARSE(app, argc, argv);
+
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  spdlog::set_level(spdlog::level::from_str(log_level));
+  opts.drain_timeout = std::chrono::seconds(drain);
+  opts.idle_timeout = std::chrono::seconds(idle);
+  opts.read_timeout = std::chrono::seconds(read);
+  if (serve->parsed()) return lambdad::serve(opts);
+  return 0;
+}

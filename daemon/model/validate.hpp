@@ -1,0 +1,33 @@
+// Validation of CreateFunction / UpdateFunctionConfiguration / PublishLayerVersion
+// request bodies, with the error types and messages AWS uses. Pure: layer
+// existence and code are checked by the control plane.
+#pragma once
+
+#include "api_error.hpp"
+#include "arn.hpp"
+#include "records.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <optional>
+#include <string>
+
+namespace lambdad::model {
+
+struct HostInfo {
+  std::vector<std::string> architectures{"x86_64"};  // what this machine can run
+};
+
+HostInfo detect_host();
+
+// Applies the configuration fields present in `body` to `rec`, validating
+// each. `create` makes Role, Runtime and Handler mandatory.
+std::optional<ApiError> apply_function_config(nlohmann::json const& body, FunctionRecord& rec, bool create,
+                                              Identity const& id, HostInfo const& host);
+
+std::optional<ApiError> apply_layer_fields(nlohmann::json const& body, LayerVersionRecord& rec);
+
+// Lambda's "reserved keys" that a function cannot set.
+bool is_reserved_env_key(std::string const& key);
+
+}  // namespace lambdad::model

@@ -1,0 +1,107 @@
+#include "serve.hpp"
+
+#include "util/fsutil.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+
+namespace lambdad {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+namespace {
+
+Result<tcp::endpoint> parse_listen(std::string const& text) {
+  auto colon = text.rfind(':');
+  if (colon == std::string::npos) return plain_error("--listen `" + text + "`: expected HOST:PORT");
+  std::string host = text.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host == "localhost") host = "127.0.0.1";
+  boost::system::error_code ec;
+  auto addr = asio::ip::make_address(host, ec);
+  if (ec) return plain_error("--listen `" + text + "`: `" + host + "` is not an IP address");
+  char* end = nullptr;
+  long port = std::strtol(text.c_str() + colon + 1, &end, 10);
+  if (*end != '\0' || port < 0 || port > 65535) return plain_error("--listen `" + text + "`: bad port");
+  return tcp::endpoint(addr, static_cast<unsigned short>(port));
+}
+
+// Waits for in-flight requests to finish (bounded), then stops the loop.
+asio::awaitable<void> drain(asio::io_context* ioc, http::Server* server, std::chrono::seconds bound) {
+  asio::steady_timer timer(*ioc);
+  auto deadline = std::chrono::steady_clock::now() + bound;
+  while (server->in_flight() > 0 && std::chrono::steady_clock::now() < deadline) {
+    timer.expires_after(std::chrono::milliseconds(10));
+    co_await timer.async_wait(asio::use_awaitable);
+  }
+  if (server->in_flight() > 0) spdlog::warn("stopping with {} request(s) still in flight", server->in_flight());
+  ioc->stop();
+}
+
+}  // namespace
+
+int serve(ServeOptions const& opts) {
+  auto endpoint = parse_listen(opts.listen);
+  if (!endpoint) {
+    spdlog::critical("{}", endpoint.error().message());
+    return 2;
+  }
+  store::StateDir disk(opts.state_dir);
+  auto loaded = disk.open();
+  if (!loaded) {
+    spdlog::critical("state directory: {}", loaded.error().message());
+    return 1;
+  }
+  for (auto const& note : loaded->notes) spdlog::info("start-up: {}", note);
+
+  asio::io_context ioc(1);
+  asio::thread_pool pool(opts.pool_threads);
+  api::ControlPlane plane(opts.api, disk, pool);
+  plane.load(*loaded);
+
+  http::Limits limits;
+  limits.max_body_bytes = opts.max_body_bytes;
+  limits.idle_timeout = opts.idle_timeout;
+  limits.read_timeout = opts.read_timeout;
+  http::Server server(ioc, plane, limits);
+  auto bound = server.listen(*endpoint);
+  if (!bound) {
+    spdlog::critical("{}", bound.error().message());
+    pool.join();
+    return 1;
+  }
+  if (!bound->address().is_loopback())
+    spdlog::warn("listening on {} which is not a loopback address: anyone who can reach it can deploy and run code",
+                 bound->address().to_string());
+  std::string where = bound->address().to_string() + ":" + std::to_string(bound->port());
+  server.start();
+
+  asio::signal_set signals(ioc, SIGINT, SIGTERM);
+  signals.async_wait([&](boost::system::error_code ec, int sig) {
+    if (ec) return;
+    spdlog::info("signal {}: stopping (no new connections; draining in-flight requests)", sig);
+    server.stop();
+    asio::co_spawn(ioc, drain(&ioc, &server, opts.drain_timeout), asio::detached);
+  });
+
+  spdlog::info("lambdad listening on {} (state {}, region {}, account {}): {} function(s), {} layer version(s)", where,
+               disk.root().string(), opts.api.identity.region, opts.api.identity.account, plane.function_count(),
+               plane.layer_version_count());
+  if (!opts.ready_file.empty()) {
+    auto tmp = opts.ready_file.parent_path().empty() ? std::filesystem::path(".") : opts.ready_file.parent_path();
+    if (auto r = util::write_file_atomic(opts.ready_file, where + "\n", tmp); !r)
+      spdlog::warn("ready file: {}", r.error().message());
+  }
+  ioc.run();
+  pool.join();
+  spdlog::info("lambdad stopped");
+  return 0;
+}
+
+}  // namespace lambdad
