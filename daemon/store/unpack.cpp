@@ -21,7 +21,7 @@ namespace {
 
 struct BadArchiveCategory : std::error_category {
   char const* name() const noexcept override { return "archive"; }
-  std::string message(int) const override { return "invalid archive"; }
+  std::string message(int) const override { return {}; }  // the context says it all
 };
 BadArchiveCategory const bad_archive_category;
 

@@ -17,8 +17,10 @@ struct Error {
 
   std::string message() const {
     if (!code) return context;
-    if (context.empty()) return code.message();
-    return context + ": " + code.message();
+    std::string cause = code.message();
+    if (cause.empty()) return context;
+    if (context.empty()) return cause;
+    return context + ": " + cause;
   }
 };
 

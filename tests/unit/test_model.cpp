@@ -1,0 +1,173 @@
+// ARN parsing, request validation and error rendering: pure code, no sockets.
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include <doctest/doctest.h>
+
+#include "api/control_plane.hpp"
+#include "model/arn.hpp"
+#include "model/validate.hpp"
+
+using namespace lambdad;
+using nlohmann::json;
+
+TEST_CASE("function names: bare, qualified, partial ARN, full ARN") {
+  auto bare = model::parse_function_ref("my-fn_1");
+  REQUIRE(bare.has_value());
+  CHECK(bare->name == "my-fn_1");
+  CHECK_FALSE(bare->qualifier);
+
+  auto qual = model::parse_function_ref("f:$LATEST");
+  REQUIRE(qual.has_value());
+  CHECK(*qual->qualifier == "$LATEST");
+
+  auto partial = model::parse_function_ref("123456789012:function:f");
+  REQUIRE(partial.has_value());
+  CHECK(partial->name == "f");
+  CHECK(*partial->account == "123456789012");
+
+  auto full = model::parse_function_ref("arn:aws:lambda:eu-west-1:123456789012:function:f:prod");
+  REQUIRE(full.has_value());
+  CHECK(full->name == "f");
+  CHECK(*full->region == "eu-west-1");
+  CHECK(*full->qualifier == "prod");
+
+  for (auto bad : {"", "a b", "f:g:h", "arn:aws:lambda:eu-west-1:12345:function:f", "arn:aws:s3:::bucket",
+                   "12345678901x:function:f", std::string(65, 'a').c_str(), "f:bad qual"}) {
+    CAPTURE(std::string(bad));
+    auto r = model::parse_function_ref(bad);
+    REQUIRE_FALSE(r.has_value());
+    CHECK(r.error().type == "ValidationException");
+    CHECK(r.error().status == 400);
+  }
+}
+
+TEST_CASE("layer ARNs") {
+  model::Identity id;
+  auto v = model::parse_layer_version_arn("arn:aws:lambda:us-east-1:000000000000:layer:rt:3", id);
+  REQUIRE(v.has_value());
+  CHECK(v->name == "rt");
+  CHECK(v->version == 3);
+  CHECK_FALSE(model::parse_layer_version_arn("arn:aws:lambda:us-east-1:000000000000:layer:rt", id).has_value());
+  CHECK_FALSE(model::parse_layer_version_arn("arn:aws:lambda:us-east-1:000000000000:layer:rt:0", id).has_value());
+  CHECK_FALSE(model::parse_layer_version_arn("arn:aws:lambda:us-east-1:000000000000:layer:rt:x", id).has_value());
+  CHECK_FALSE(model::parse_layer_version_arn("arn:aws:lambda:eu-west-1:000000000000:layer:rt:1", id).has_value());
+  CHECK(model::layer_version_arn(id, "rt", 2) == "arn:aws:lambda:us-east-1:000000000000:layer:rt:2");
+  auto name = model::parse_layer_name("arn:aws:lambda:us-east-1:000000000000:layer:rt", id);
+  REQUIRE(name.has_value());
+  CHECK(*name == "rt");
+  CHECK_FALSE(model::parse_layer_name("bad name", id).has_value());
+}
+
+namespace {
+
+json create_body() {
+  return {{"FunctionName", "f"},
+          {"Runtime", "provided.al2"},
+          {"Role", "arn:aws:iam::123456789012:role/lambda-role"},
+          {"Handler", "handler"}};
+}
+
+std::optional<model::ApiError> apply_body(json const& body, bool create = true) {
+  model::FunctionRecord rec;
+  model::HostInfo host;
+  host.architectures = {"x86_64"};
+  return model::apply_function_config(body, rec, create, model::Identity{}, host);
+}
+
+}  // namespace
+
+TEST_CASE("a valid CreateFunction body applies with Lambda's defaults") {
+  model::FunctionRecord rec;
+  model::HostInfo host;
+  auto body = create_body();
+  body["Environment"] = {{"Variables", {{"GREETING", "hi"}}}};
+  REQUIRE_FALSE(model::apply_function_config(body, rec, true, model::Identity{}, host).has_value());
+  CHECK(rec.timeout == 3);
+  CHECK(rec.memory_size == 128);
+  CHECK(rec.ephemeral_storage == 512);
+  CHECK(rec.architecture == "x86_64");
+  CHECK(rec.environment->at("GREETING") == "hi");
+}
+
+TEST_CASE("each invalid field is refused with AWS's error type and a message naming it") {
+  struct Case {
+    char const* what;
+    json patch;
+    char const* type;
+    char const* text;
+  };
+  std::vector<Case> cases = {
+      {"bad role", {{"Role", "not-a-role"}}, "ValidationException", "at 'role'"},
+      {"role from wrong service", {{"Role", "arn:aws:iam::123456789012:user/x"}}, "ValidationException", "role"},
+      {"unsupported runtime", {{"Runtime", "python3.12"}}, "InvalidParameterValueException", "python3.12"},
+      {"timeout 0", {{"Timeout", 0}}, "ValidationException", "greater than or equal to 1"},
+      {"timeout 901", {{"Timeout", 901}}, "ValidationException", "less than or equal to 900"},
+      {"timeout string", {{"Timeout", "3"}}, "InvalidRequestContentException", "Timeout"},
+      {"memory 64", {{"MemorySize", 64}}, "ValidationException", "at 'memorySize'"},
+      {"memory 10241", {{"MemorySize", 10241}}, "ValidationException", "10240"},
+      {"ephemeral 511", {{"EphemeralStorage", {{"Size", 511}}}}, "ValidationException", "ephemeralStorage"},
+      {"handler spaces", {{"Handler", "a b"}}, "ValidationException", "handler"},
+      {"handler long", {{"Handler", std::string(129, 'h')}}, "ValidationException", "128"},
+      {"two archs", {{"Architectures", {"x86_64", "arm64"}}}, "ValidationException", "architectures"},
+      {"unknown arch", {{"Architectures", {"mips"}}}, "ValidationException", "x86_64, arm64"},
+      {"arch the host cannot run", {{"Architectures", {"arm64"}}}, "InvalidParameterValueException", "cannot run"},
+      {"env key", {{"Environment", {{"Variables", {{"1BAD", "x"}}}}}}, "ValidationException", "1BAD"},
+      {"env reserved", {{"Environment", {{"Variables", {{"AWS_REGION", "x"}}}}}}, "InvalidParameterValueException",
+       "AWS_REGION"},
+      {"env too big", {{"Environment", {{"Variables", {{"BIG", std::string(5000, 'x')}}}}}},
+       "InvalidParameterValueException", "4KB"},
+      {"six layers",
+       {{"Layers", json::array({"arn:aws:lambda:us-east-1:000000000000:layer:a:1", "arn:aws:lambda:us-east-1:000000000000:layer:b:1",
+                                "arn:aws:lambda:us-east-1:000000000000:layer:c:1", "arn:aws:lambda:us-east-1:000000000000:layer:d:1",
+                                "arn:aws:lambda:us-east-1:000000000000:layer:e:1", "arn:aws:lambda:us-east-1:000000000000:layer:f:1"})}},
+       "InvalidParameterValueException", "Cannot reference more than 5 layers."},
+      {"two versions of a layer",
+       {{"Layers", json::array({"arn:aws:lambda:us-east-1:000000000000:layer:a:1", "arn:aws:lambda:us-east-1:000000000000:layer:a:2"})}},
+       "InvalidParameterValueException", "same layer"},
+      {"layer not an ARN", {{"Layers", json::array({"rt"})}}, "ValidationException", "layers"},
+      {"image package", {{"PackageType", "Image"}}, "InvalidParameterValueException", "Zip"},
+  };
+  for (auto const& c : cases) {
+    std::string what = c.what;
+    CAPTURE(what);
+    auto body = create_body();
+    body.update(c.patch);
+    auto e = apply_body(body);
+    REQUIRE(e.has_value());
+    CHECK(e->type == c.type);
+    std::string msg = e->message;
+    CAPTURE(msg);
+    CHECK(msg.find(c.text) != std::string::npos);
+  }
+  SUBCASE("missing Role, Runtime or Handler on create") {
+    for (auto key : {"Role", "Runtime", "Handler"}) {
+      auto body = create_body();
+      body.erase(key);
+      CHECK(apply_body(body).has_value());
+      CHECK_FALSE(apply_body(body, false).has_value());  // an update may leave them out
+    }
+  }
+}
+
+TEST_CASE("errors render in the AWS shape") {
+  api::Call call;
+  call.req.version(11);
+  call.request_id = "req-1";
+  auto res = api::error_response(call, model::not_found("Function not found: arn:aws:lambda:us-east-1:000000000000:function:nope"));
+  CHECK(res.result_int() == 404);
+  CHECK(res["x-amzn-ErrorType"] == "ResourceNotFoundException");
+  CHECK(res["x-amzn-RequestId"] == "req-1");
+  CHECK(res[boost::beast::http::field::content_type] == "application/json");
+  auto body = json::parse(res.body());
+  CHECK(body["Type"] == "User");
+  CHECK(body["message"] == body["Message"]);
+  CHECK(body["Message"].get<std::string>().find("function:nope") != std::string::npos);
+
+  auto svc = api::error_response(call, model::service_error("disk full"));
+  CHECK(svc.result_int() == 500);
+  CHECK(json::parse(svc.body())["Type"] == "Service");
+
+  auto v = model::validation("901", "timeout", "Member must have value less than or equal to 900");
+  CHECK(v.message ==
+        "1 validation error detected: Value '901' at 'timeout' failed to satisfy constraint: Member must have value "
+        "less than or equal to 900");
+}
