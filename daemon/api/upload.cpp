@@ -20,9 +20,50 @@ std::optional<model::ApiError> parse_json_body(std::string const& body, json& ou
   return std::nullopt;
 }
 
+namespace {
+
+// A JSON parse of a 70 MB body spends most of its time copying the base64
+// string character by character. Cut the ZipFile string out first (base64
+// needs no JSON escapes) and parse the small rest; `take_zipfile` returns the
+// base64 text and leaves `doc` parsed, or std::nullopt to fall back to a full
+// parse when the body is anything but plain.
+std::optional<std::string> take_zipfile(std::string const& body, std::string const& container, json& doc) {
+  auto skip_ws = [&](std::size_t p) {
+    while (p < body.size() && (body[p] == ' ' || body[p] == '\t' || body[p] == '\n' || body[p] == '\r')) ++p;
+    return p;
+  };
+  std::size_t key = body.find("\"ZipFile\"");
+  if (key == std::string::npos) return std::nullopt;
+  std::size_t p = skip_ws(key + 9);
+  if (p >= body.size() || body[p] != ':') return std::nullopt;
+  p = skip_ws(p + 1);
+  if (p >= body.size() || body[p] != '"') return std::nullopt;
+  std::size_t start = p + 1;
+  std::size_t end = body.find('"', start);
+  if (end == std::string::npos || body.find('\\', start) < end) return std::nullopt;
+  std::string rest;
+  rest.reserve(body.size() - (end - start));
+  rest.append(body, 0, start).append(body, end, std::string::npos);
+  try {
+    doc = json::parse(rest);
+  } catch (json::parse_error const&) {
+    return std::nullopt;
+  }
+  // Make sure the string cut out was the ZipFile this request means.
+  json const* holder = container.empty() ? &doc : (doc.is_object() && doc.contains(container) ? &doc[container] : nullptr);
+  if (!holder || !holder->is_object() || !holder->contains("ZipFile") || (*holder)["ZipFile"] != "")
+    return std::nullopt;
+  return body.substr(start, end - start);
+}
+
+}  // namespace
+
 Upload decode_upload(std::string body, std::string const& container, std::uint64_t max_zip_bytes) {
   Upload up;
-  if (auto e = parse_json_body(body, up.doc)) {
+  std::optional<std::string> fast = take_zipfile(body, container, up.doc);
+  if (fast) {
+    (container.empty() ? up.doc : up.doc[container])["ZipFile"] = std::move(*fast);
+  } else if (auto e = parse_json_body(body, up.doc)) {
     up.error = e;
     return up;
   }

@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """Hostile zips against CreateFunction and PublishLayerVersion (boto3).
 
-Every case of harness.HOSTILE_CASES is sent both as a function's code and
-as a layer's content. For each: the error type and HTTP status, a message
+Every case of harness.HOSTILE_CASES is sent as a new function's code, as a
+layer's content and as an update of an existing function's code (which must
+stay as it was). For each: the error type and HTTP status, a message
 that names the reason (and the entry), the daemon still answers, no record
 was created, and the state dir holds no new tree/blob and no temp files.
 Then a good zip with a symlink that stays inside is unpacked faithfully.
@@ -98,6 +99,8 @@ def accepted(c, d, lam, case, op, name, data):
     c.equal(specials, [], f"{op}: the accepted tree holds no device, fifo or socket")
     if op == "CreateFunction":
         lam.delete_function(FunctionName=name)
+    elif op == "UpdateFunctionCode":
+        lam.update_function_code(FunctionName="good", ZipFile=good_zip())
     else:
         for v in lam.list_layer_versions(LayerName=name)["LayerVersions"]:
             lam.delete_layer_version(LayerName=name, VersionNumber=v["Version"])
@@ -134,14 +137,17 @@ def test(c):
             data = case["build"]()
             log(f"\n== {case['name']}: {case['what']} ({len(data)} bytes)")
             name = f"hostile-{case['name']}"
-            for op in ("CreateFunction", "PublishLayerVersion"):
+            for op in ("CreateFunction", "PublishLayerVersion", "UpdateFunctionCode"):
                 base = d.snapshot()
                 t1 = time.monotonic()
                 if op == "CreateFunction":
                     call = lambda: lam.create_function(FunctionName=name, Runtime="provided.al2", Role=h.ROLE,
                                                        Handler="bootstrap", Code={"ZipFile": data})
-                else:
+                elif op == "PublishLayerVersion":
                     call = lambda: lam.publish_layer_version(LayerName=name, Content={"ZipFile": data})
+                else:
+                    good_before = lam.get_function(FunctionName="good")["Configuration"]
+                    call = lambda: lam.update_function_code(FunctionName="good", ZipFile=data)
                 try:
                     code, status, msg, headers = h.client_error(call)
                 except h.Failure:
@@ -164,10 +170,13 @@ def test(c):
                     c.equal(gone, "ResourceNotFoundException", f"{op}: GetFunction({name}) -> not found")
                     c.check(not (Path(d.state_dir) / "functions" / f"{name}.json").exists(),
                             f"{op}: no functions/{name}.json")
-                else:
+                elif op == "PublishLayerVersion":
                     versions = lam.list_layer_versions(LayerName=name)["LayerVersions"]
                     c.equal(versions, [], f"{op}: ListLayerVersions({name}) is empty")
                     c.check(not (Path(d.state_dir) / "layers" / name).exists(), f"{op}: no layers/{name}/")
+                else:
+                    c.equal(lam.get_function(FunctionName="good")["Configuration"], good_before,
+                            f"{op}: function good unchanged (CodeSha256, RevisionId, LastModified)")
                 check_unchanged(c, d, base, op)
             escaped = [p for p in (Path(d.state_dir) / "trees" / "sha256" / "evil.txt",
                                    Path(d.state_dir) / "trees" / "evil.txt", Path(d.state_dir) / "evil.txt",

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# The README's two commands, on a fresh Debian 12 machine:
+#   tools/dev.sh serve   install what is missing, build, start lambdad on 127.0.0.1:9000
+#                        with state under ./.lambdad and the example function `hello` deployed
+#   tools/dev.sh test    install what is missing, build, run every test (unit + e2e),
+#                        then again under AddressSanitizer + UndefinedBehaviorSanitizer
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+build_pkgs=(meson ninja-build pkg-config g++ libboost1.81-dev libboost-url1.81-dev nlohmann-json3-dev
+  libarchive-dev libspdlog-dev libfmt-dev doctest-dev libssl-dev libcli11-dev libsystemd-dev curl zip)
+test_pkgs=(awscli python3 python3-boto3 nodejs npm libarchive-tools unzip procps)
+js_sdk='@aws-sdk/client-lambda@3.1164.0'
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+install_pkgs() {
+  local missing=()
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing: ${missing[*]}"
+    as_root apt-get update -q
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+  fi
+}
+
+install_js_sdk() {
+  local dir="$root/.cache/npm"
+  if [ ! -d "$dir/node_modules/@aws-sdk/client-lambda" ]; then
+    mkdir -p "$dir"
+    (cd "$dir" && [ -f package.json ] || echo '{"private":true}' > package.json)
+    (cd "$dir" && npm install --no-audit --no-fund --loglevel=error "$js_sdk")
+  fi
+}
+
+build() { # build DIR [meson options...]
+  local dir=$1; shift
+  [ -f "$dir/build.ninja" ] || meson setup "$dir" "$@"
+  ninja -C "$dir"
+}
+
+case "${1:-}" in
+  serve)
+    install_pkgs "${build_pkgs[@]}"
+    build build
+    exec tools/serve-with-example.sh
+    ;;
+  test)
+    install_pkgs "${build_pkgs[@]}" "${test_pkgs[@]}"
+    install_js_sdk
+    export LAMBDAD_NODE_MODULES="$root/.cache/npm/node_modules"
+    build build
+    meson test -C build --print-errorlogs --num-processes 2
+    # Second pass: the same tests on a sanitized build.
+    build build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+      meson test -C build-asan --print-errorlogs --num-processes 2 --timeout-multiplier 3
+    ;;
+  *)
+    echo "usage: tools/dev.sh serve|test" >&2
+    exit 2
+    ;;
+esac
