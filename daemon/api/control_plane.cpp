@@ -24,6 +24,21 @@ void ControlPlane::load(store::Loaded const& loaded) {
   for (auto const& f : loaded.functions) functions_[f.name] = f;
   for (auto const& l : loaded.layers) layers_[l.name][l.version] = l;
   layer_watermarks_ = loaded.layer_watermarks;
+  // Before serving, synchronously: code a crash left without a record.
+  auto removed = disk_.collect(referenced_shas());
+  if (!removed) spdlog::warn("start-up: collecting unreferenced code: {}", removed.error().message());
+  else if (!removed->empty()) spdlog::info("start-up: removed {} zip(s)/tree(s) no record references", removed->size());
+}
+
+std::set<std::string> ControlPlane::referenced_shas() const {
+  std::set<std::string> keep(pending_shas_.begin(), pending_shas_.end());
+  for (auto const& [name, f] : functions_) {
+    keep.insert(f.code_sha256_hex);
+    for (auto const& l : f.layers) keep.insert(l.sha_hex);
+  }
+  for (auto const& [name, versions] : layers_)
+    for (auto const& [v, rec] : versions) keep.insert(rec.code_sha256_hex);
+  return keep;
 }
 
 std::size_t ControlPlane::layer_version_count() const {
@@ -163,13 +178,7 @@ std::uint64_t ControlPlane::layers_unzipped(model::FunctionRecord const& rec) co
 }
 
 void ControlPlane::collect_garbage() {
-  std::set<std::string> keep(pending_shas_.begin(), pending_shas_.end());
-  for (auto const& [name, f] : functions_) {
-    keep.insert(f.code_sha256_hex);
-    for (auto const& l : f.layers) keep.insert(l.sha_hex);
-  }
-  for (auto const& [name, versions] : layers_)
-    for (auto const& [v, rec] : versions) keep.insert(rec.code_sha256_hex);
+  auto keep = referenced_shas();
   asio::post(strand_, [this, keep = std::move(keep)] {
     auto removed = disk_.collect(keep);
     if (!removed) spdlog::warn("garbage collection: {}", removed.error().message());

@@ -48,9 +48,13 @@ class ControlPlane final : public http::Service {
   ControlPlane(Config cfg, store::StateDir& disk, boost::asio::thread_pool& pool);
 
   // Loads the records found by StateDir::open into memory.
+  // Also removes code that no record references (left by a crash between
+  // storing a zip and writing its record).
   void load(store::Loaded const& loaded);
   std::size_t function_count() const { return functions_.size(); }
   std::size_t layer_version_count() const;
+  // Removes, on the store strand, every blob and tree no record references.
+  void collect_garbage();
 
   std::uint64_t body_limit(http::RequestHeader const& header) const override;
   Response too_large(http::RequestHeader const& header) const override;
@@ -87,7 +91,7 @@ class ControlPlane final : public http::Service {
   json layer_version_json(model::LayerVersionRecord const& rec, bool with_content, Call const& call) const;
   std::string code_location(Call const& call, std::string const& sha_hex) const;
   std::uint64_t layers_unzipped(model::FunctionRecord const& rec) const;
-  void collect_garbage();
+  std::set<std::string> referenced_shas() const;
   ApiError unzipped_too_large() const;
   // Unpacks and stores the code of `rec` and then its record, marking the
   // function busy meanwhile; the record as stored, or the API error.

@@ -93,6 +93,8 @@ asio::awaitable<Response> ControlPlane::publish_layer_version(Call call, std::st
   auto stored = co_await util::offload(strand_, std::move(job));
   pending_shas_.erase(pending_shas_.find(rec.code_sha256_hex));
   if (!stored) {
+    // Give the number back unless a later publish took the next one meanwhile.
+    if (layer_watermarks_[rec.name] == rec.version) --layer_watermarks_[rec.name];
     collect_garbage();
     auto const& err = stored.error();
     if (!err.code || store::is_too_large(err)) co_return error_response(call, unzipped_too_large());
@@ -129,8 +131,15 @@ Response ControlPlane::get_layer_version_by_arn(Call const& call) const {
   if (call.query.at("find") != "LayerVersion" || !call.query.count("Arn"))
     return error_response(call, model::validation(call.query.at("find"), "find",
                                                   "Member must satisfy enum value set: [LayerVersion]"));
-  auto ref = model::parse_layer_version_arn(call.query.at("Arn"), cfg_.identity);
-  if (!ref) return error_response(call, model::not_found("The resource you requested does not exist."));
+  auto const& arn = call.query.at("Arn");
+  auto ref = model::parse_layer_version_arn(arn, cfg_.identity);
+  if (!ref) {
+    if (arn.rfind("arn:", 0) == 0 && arn.find(":layer:") != std::string::npos)
+      return error_response(call, model::not_found("The resource you requested does not exist."));
+    return error_response(call, model::validation(arn, "arn",
+                                                  "Member must satisfy regular expression pattern: "
+                                                  "(arn:(aws[a-zA-Z-]*)?:lambda:[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:\\d{12}:layer:[a-zA-Z0-9-_]+:[0-9]+)"));
+  }
   return get_layer_version(call, ref->name, std::to_string(ref->version));
 }
 

