@@ -23,11 +23,11 @@ std::optional<model::ApiError> parse_json_body(std::string const& body, json& ou
 namespace {
 
 // A JSON parse of a 70 MB body spends most of its time copying the base64
-// string character by character. Cut the ZipFile string out first (base64
-// needs no JSON escapes) and parse the small rest; `take_zipfile` returns the
-// base64 text and leaves `doc` parsed, or std::nullopt to fall back to a full
-// parse when the body is anything but plain.
-std::optional<std::string> take_zipfile(std::string const& body, std::string const& container, json& doc) {
+// string character by character. Find the ZipFile string first (base64 needs
+// no JSON escapes) and parse only the small rest into `doc`. Returns where the
+// base64 text sits in `body`, or std::nullopt to fall back to a full parse
+// when the body is anything but plain.
+std::optional<std::string_view> cut_zipfile(std::string const& body, std::string const& container, json& doc) {
   auto skip_ws = [&](std::size_t p) {
     while (p < body.size() && (body[p] == ' ' || body[p] == '\t' || body[p] == '\n' || body[p] == '\r')) ++p;
     return p;
@@ -50,25 +50,39 @@ std::optional<std::string> take_zipfile(std::string const& body, std::string con
     return std::nullopt;
   }
   // Make sure the string cut out was the ZipFile this request means.
-  json const* holder = container.empty() ? &doc : (doc.is_object() && doc.contains(container) ? &doc[container] : nullptr);
+  json* holder = container.empty() ? &doc : (doc.is_object() && doc.contains(container) ? &doc[container] : nullptr);
   if (!holder || !holder->is_object() || !holder->contains("ZipFile") || (*holder)["ZipFile"] != "")
     return std::nullopt;
-  return body.substr(start, end - start);
+  holder->erase("ZipFile");
+  return std::string_view(body).substr(start, end - start);
+}
+
+std::optional<model::ApiError> decode_zip(std::string_view b64, std::uint64_t max_zip_bytes, Upload& up) {
+  auto decoded = util::base64_decode(b64);
+  if (!decoded) return model::invalid_request_content("Could not parse request body into json: ZipFile is not valid base64");
+  if (decoded->size() > max_zip_bytes)
+    return model::ApiError{413, "RequestEntityTooLargeException",
+                           "Zipped file size " + std::to_string(decoded->size()) + " exceeds the limit of " +
+                               std::to_string(max_zip_bytes) + " bytes for a direct upload",
+                           {}};
+  up.has_zip = true;
+  up.zip = std::move(*decoded);
+  up.sha_hex = util::to_hex(util::sha256(up.zip));
+  return std::nullopt;
 }
 
 }  // namespace
 
 Upload decode_upload(std::string body, std::string const& container, std::uint64_t max_zip_bytes) {
   Upload up;
-  std::optional<std::string> fast = take_zipfile(body, container, up.doc);
-  if (fast) {
-    (container.empty() ? up.doc : up.doc[container])["ZipFile"] = std::move(*fast);
-  } else if (auto e = parse_json_body(body, up.doc)) {
+  if (auto b64 = cut_zipfile(body, container, up.doc)) {
+    up.error = decode_zip(*b64, max_zip_bytes, up);
+    return up;
+  }
+  if (auto e = parse_json_body(body, up.doc)) {
     up.error = e;
     return up;
   }
-  body.clear();
-  body.shrink_to_fit();
   json* holder = &up.doc;
   if (!container.empty()) {
     if (!up.doc.contains(container) || up.doc[container].is_null()) return up;
@@ -80,27 +94,13 @@ Upload decode_upload(std::string body, std::string const& container, std::uint64
     }
   }
   if (!holder->contains("ZipFile") || (*holder)["ZipFile"].is_null()) return up;
-  auto& field = (*holder)["ZipFile"];
+  auto const& field = (*holder)["ZipFile"];
   if (!field.is_string()) {
     up.error = model::invalid_request_content("Could not parse request body into json: ZipFile must be a base64 string");
     return up;
   }
-  auto decoded = util::base64_decode(field.get_ref<std::string const&>());
+  up.error = decode_zip(field.get_ref<std::string const&>(), max_zip_bytes, up);
   holder->erase("ZipFile");
-  if (!decoded) {
-    up.error = model::invalid_request_content("Could not parse request body into json: ZipFile is not valid base64");
-    return up;
-  }
-  if (decoded->size() > max_zip_bytes) {
-    up.error = model::ApiError{413, "RequestEntityTooLargeException",
-                               "Zipped file size " + std::to_string(decoded->size()) + " exceeds the limit of " +
-                                   std::to_string(max_zip_bytes) + " bytes for a direct upload",
-                               {}};
-    return up;
-  }
-  up.has_zip = true;
-  up.zip = std::move(*decoded);
-  up.sha_hex = util::to_hex(util::sha256(up.zip));
   return up;
 }
 

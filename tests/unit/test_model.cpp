@@ -30,9 +30,11 @@ TEST_CASE("function names: bare, qualified, partial ARN, full ARN") {
   CHECK(*full->region == "eu-west-1");
   CHECK(*full->qualifier == "prod");
 
-  for (auto bad : {"", "a b", "f:g:h", "arn:aws:lambda:eu-west-1:12345:function:f", "arn:aws:s3:::bucket",
-                   "12345678901x:function:f", std::string(65, 'a').c_str(), "f:bad qual"}) {
-    CAPTURE(std::string(bad));
+  std::vector<std::string> bads = {"", "a b", "f:g:h", "arn:aws:lambda:eu-west-1:12345:function:f",
+                                   "arn:aws:s3:::bucket", "12345678901x:function:f", std::string(65, 'a'),
+                                   "f:bad qual"};
+  for (auto const& bad : bads) {
+    CAPTURE(bad);
     auto r = model::parse_function_ref(bad);
     REQUIRE_FALSE(r.has_value());
     CHECK(r.error().type == "ValidationException");
