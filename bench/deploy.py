@@ -37,13 +37,13 @@ def pct(values, p):
 
 
 def summary(name, ms):
-    return f"{name:<28} n={len(ms):<3} p50={pct(ms, 50):8.1f} ms  p90={pct(ms, 90):8.1f} ms  min={min(ms):8.1f} ms"
+    return f"{name:<36} n={len(ms):<3} p50={pct(ms, 50):8.1f} ms  p90={pct(ms, 90):8.1f} ms  min={min(ms):8.1f} ms"
 
 
-def start_daemon(binary, state):
+def start_daemon(binary, state, sync_code):
     ready = os.path.join(state, "ready")
     proc = subprocess.Popen([binary, "serve", "--listen", "127.0.0.1:0", "--state-dir", state, "--ready-file", ready,
-                             "--log-level", "warn"])
+                             "--log-level", "error", f"--sync-code={'true' if sync_code else 'false'}"])
     for _ in range(200):
         if os.path.exists(ready) and open(ready).read().strip():
             host, port = open(ready).read().strip().rsplit(":", 1)
@@ -86,31 +86,44 @@ def main():
         size = os.path.getsize(zips[0])
         print(f"zip: {size / 1e6:.1f} MB, {len(zipfile.ZipFile(zips[0]).namelist())} entries")
 
-        bsdtar = []
-        for p in zips:
-            out = os.path.join(work, "x")
-            os.mkdir(out)
-            t0 = time.perf_counter()
-            subprocess.run(["bsdtar", "-xf", p, "-C", out], check=True)
-            bsdtar.append((time.perf_counter() - t0) * 1000)
-            shutil.rmtree(out)
-
-        state = os.path.join(work, "state")
-        os.mkdir(state)
-        proc, host, port = start_daemon(args.lambdad, state)
-        try:
-            fresh = [create(host, port, f"fresh{i}", open(p, "rb").read()) for i, p in enumerate(zips)]
-            again = [create(host, port, f"same{i}", open(zips[0], "rb").read()) for i in range(args.runs)]
-        finally:
-            proc.terminate()
-            proc.wait(10)
-        trees = [n for n in os.listdir(os.path.join(state, "trees", "sha256")) if not n.endswith(".json")]
+        bsdtar, results = [], {}
+        for sync_code in (True, False):
+            state = os.path.join(work, f"state-{sync_code}")
+            os.mkdir(state)
+            proc, host, port = start_daemon(args.lambdad, state, sync_code)
+            fresh, again = [], []
+            try:
+                # Interleaved with bsdtar, each run after a `sync`, so both see
+                # the same disk. bsdtar flushes nothing; lambdad with
+                # --sync-code=true flushes the zip and the tree before it answers.
+                for i, p in enumerate(zips):
+                    if sync_code:
+                        out = os.path.join(work, "x")
+                        os.mkdir(out)
+                        os.sync()
+                        t0 = time.perf_counter()
+                        subprocess.run(["bsdtar", "-xf", p, "-C", out], check=True)
+                        bsdtar.append((time.perf_counter() - t0) * 1000)
+                        shutil.rmtree(out)
+                    data = open(p, "rb").read()
+                    os.sync()
+                    fresh.append(create(host, port, f"fresh{i}", data))
+                for i in range(args.runs):
+                    again.append(create(host, port, f"same{i}", open(zips[0], "rb").read()))
+            finally:
+                proc.terminate()
+                proc.wait(10)
+            trees = [n for n in os.listdir(os.path.join(state, "trees", "sha256")) if not n.endswith(".json")]
+            results[sync_code] = (fresh, again, len(trees))
+            shutil.rmtree(state)
         print(summary("bsdtar -xf", bsdtar))
-        print(summary("CreateFunction (new zip)", fresh))
-        print(summary("CreateFunction (same zip)", again))
-        print(f"ratio deploy/bsdtar (p50): {pct(fresh, 50) / pct(bsdtar, 50):.2f}x")
-        print(f"ratio re-deploy/bsdtar (p50): {pct(again, 50) / pct(bsdtar, 50):.2f}x")
-        print(f"trees unpacked: {len(trees)} for {2 * args.runs} functions ({args.runs} distinct zips)")
+        for sync_code, (fresh, again, ntrees) in results.items():
+            tag = "sync-code=" + ("true" if sync_code else "false")
+            print(summary(f"deploy, new zip ({tag})", fresh))
+            print(summary(f"deploy, same zip ({tag})", again))
+            print(f"  ratio deploy/bsdtar p50 ({tag}): {pct(fresh, 50) / pct(bsdtar, 50):.2f}x; "
+                  f"identical re-deploy: {pct(again, 50) / pct(bsdtar, 50):.2f}x; "
+                  f"trees unpacked: {ntrees} for {2 * args.runs} functions ({args.runs} distinct zips)")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

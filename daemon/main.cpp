@@ -27,6 +27,9 @@ int main(int argc, char** argv) {
   serve->add_option("--pool-threads", opts.pool_threads, "Threads for unpacking, hashing and fsync")
       ->capture_default_str()
       ->check(CLI::Range(1u, 64u));
+  serve->add_option("--sync-code", opts.sync_code,
+                    "Flush zips and unpacked trees to disk before acknowledging (records are always flushed)")
+      ->capture_default_str();
   serve->add_option("--max-entries", opts.api.unpack.max_entries, "Most entries a zip may have")->capture_default_str();
   serve->add_option("--drain-timeout", drain, "Seconds to let in-flight requests finish on SIGTERM")
       ->capture_default_str();

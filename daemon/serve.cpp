@@ -52,7 +52,10 @@ int serve(ServeOptions const& opts) {
     spdlog::critical("{}", endpoint.error().message());
     return 2;
   }
-  store::StateDir disk(opts.state_dir);
+  store::StateDir disk(opts.state_dir, opts.sync_code);
+  if (!opts.sync_code)
+    spdlog::warn("--sync-code=false: zips and unpacked trees are not flushed to disk; a power loss (not a crash "
+                 "of lambdad) may leave a function whose code is incomplete");
   auto loaded = disk.open();
   if (!loaded) {
     spdlog::critical("state directory: {}", loaded.error().message());

@@ -16,6 +16,7 @@ struct ServeOptions {
   std::filesystem::path ready_file;  // written with "HOST:PORT" once listening
   api::Config api;
   unsigned pool_threads = 2;
+  bool sync_code = true;
   std::chrono::seconds drain_timeout{10};
   std::uint64_t max_body_bytes = 80u << 20;
   std::chrono::seconds idle_timeout{75};

@@ -7,6 +7,9 @@
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
 
 namespace lambdad::store {
 
@@ -40,8 +43,9 @@ Result<void> sync_filesystem_of(fs::path const& dir) {
 
 }  // namespace
 
-StateDir::StateDir(fs::path root)
+StateDir::StateDir(fs::path root, bool sync_code)
     : root_(std::move(root)),
+      sync_code_(sync_code),
       functions_dir_(root_ / "functions"),
       layers_dir_(root_ / "layers"),
       blobs_dir_(root_ / "blobs" / "sha256"),
@@ -114,16 +118,28 @@ Result<StoredCode> StateDir::put_code(std::string const& zip, std::string const&
   }
   (void)util::remove_tree(tree);
   fs::path tmp_tree = trees_dir_ / (".tmp-" + util::uuid4());
+  using clock = std::chrono::steady_clock;
+  auto t0 = clock::now();
   auto stats = unpack_zip(zip, tmp_tree, limits);
+  auto t1 = clock::now();
   if (!stats) return stats.error();
   out.unzipped_size = stats->bytes;
   auto fail = [&](Error e) -> Result<StoredCode> {
     (void)util::remove_tree(tmp_tree);
     return e;
   };
+  // Written after the unpack, not beside it: on ext4 the two compete for
+  // the journal and both get slower (measured: unpack 165 -> 530 ms).
   if (!fs::exists(blob, ec))
-    if (auto r = util::write_file_atomic(blob, zip, tmp_dir_); !r) return fail(r.error());
-  if (auto r = sync_filesystem_of(tmp_tree); !r) return fail(r.error());
+    if (auto r = util::write_file_atomic(blob, zip, tmp_dir_, sync_code_); !r) return fail(r.error());
+  auto t2 = clock::now();
+  // One syncfs instead of an fsync per file of the tree.
+  if (sync_code_)
+    if (auto r = sync_filesystem_of(tmp_tree); !r) return fail(r.error());
+  auto t3 = clock::now();
+  using ms = std::chrono::duration<double, std::milli>;
+  spdlog::debug("code {}: unpacked {} entries in {:.1f} ms, zip stored in {:.1f} ms, synced in {:.1f} ms", sha_hex,
+                stats->entries, ms(t1 - t0).count(), ms(t2 - t1).count(), ms(t3 - t2).count());
   if (::rename(tmp_tree.c_str(), tree.c_str()) != 0) return fail(errno_error("rename " + q(tmp_tree)));
   json m = {{"unzipped_size", stats->bytes}, {"files", stats->files}, {"entries", stats->entries}};
   if (auto r = util::write_file_atomic(meta, m.dump(), tmp_dir_); !r) return r.error();

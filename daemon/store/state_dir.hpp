@@ -34,7 +34,10 @@ struct StoredCode {
 
 class StateDir {
  public:
-  explicit StateDir(fs::path root);
+  // `sync_code`: flush each stored zip and unpacked tree to disk before its
+  // record is written, so a power loss cannot leave a record pointing at a
+  // half-written tree. Records are always fsynced.
+  explicit StateDir(fs::path root, bool sync_code = true);
 
   fs::path const& root() const { return root_; }
   fs::path blob_path(std::string const& sha_hex) const;
@@ -53,6 +56,7 @@ class StateDir {
 
  private:
   fs::path root_;
+  bool sync_code_;
   fs::path functions_dir_, layers_dir_, blobs_dir_, trees_dir_, tmp_dir_;
 };
 

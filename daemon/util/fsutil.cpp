@@ -44,12 +44,12 @@ Result<void> fsync_dir(fs::path const& dir) {
 }
 
 Result<void> write_file_atomic(fs::path const& target, std::string_view data,
-                               fs::path const& tmp_dir) {
+                               fs::path const& tmp_dir, bool durable) {
   fs::path tmp = tmp_dir / ("rec-" + uuid4());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) return errno_error("create " + q(tmp));
   auto wrote = write_all(fd, data, tmp);
-  if (wrote && ::fsync(fd) != 0) wrote = errno_error("fsync " + q(tmp));
+  if (wrote && durable && ::fsync(fd) != 0) wrote = errno_error("fsync " + q(tmp));
   ::close(fd);
   if (!wrote) {
     ::unlink(tmp.c_str());
@@ -60,6 +60,7 @@ Result<void> write_file_atomic(fs::path const& target, std::string_view data,
     ::unlink(tmp.c_str());
     return err;
   }
+  if (!durable) return {};
   return fsync_dir(target.parent_path());
 }
 
