@@ -10,7 +10,7 @@ root=$PWD
 
 build_pkgs=(meson ninja-build pkg-config g++ libboost1.81-dev libboost-url1.81-dev nlohmann-json3-dev
   libarchive-dev libspdlog-dev libfmt-dev doctest-dev libssl-dev libcli11-dev libsystemd-dev curl zip)
-test_pkgs=(awscli python3 python3-boto3 nodejs npm libarchive-tools unzip procps)
+test_pkgs=(awscli python3 python3-boto3 libarchive-tools unzip procps)
 js_sdk='@aws-sdk/client-lambda@3.1164.0'
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -28,6 +28,9 @@ install_pkgs() {
 }
 
 install_js_sdk() {
+  # Node.js may come from Debian (nodejs + npm) or from elsewhere with npm
+  # bundled (the two conflict): install Debian's only when neither is there.
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then install_pkgs nodejs npm; fi
   local dir="$root/.cache/npm"
   if [ ! -d "$dir/node_modules/@aws-sdk/client-lambda" ]; then
     mkdir -p "$dir"

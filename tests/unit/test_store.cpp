@@ -7,23 +7,16 @@
 #include "store/state_dir.hpp"
 #include "util/crypto.hpp"
 #include "util/fsutil.hpp"
+#include "temp_dir.hpp"
 #include "zip_maker.hpp"
 
 #include <unistd.h>
 
 using namespace lambdad;
 namespace fs = std::filesystem;
+using lambdad::test::TempDir;
 
 namespace {
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    char tmpl[] = "/tmp/lambdad-store-XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~TempDir() { (void)util::remove_tree(path); }
-};
 
 std::string sha(std::string const& s) { return util::to_hex(util::sha256(s)); }
 

@@ -5,6 +5,7 @@
 
 #include "store/unpack.hpp"
 #include "util/fsutil.hpp"
+#include "temp_dir.hpp"
 #include "zip_maker.hpp"
 
 #include <sys/stat.h>
@@ -14,12 +15,13 @@
 
 using namespace lambdad;
 using lambdad::test::make_zip;
-using lambdad::test::ZipEntry;namespace fs = std::filesystem;
-
+using lambdad::test::TempDir;
+using lambdad::test::ZipEntry;
+namespace fs = std::filesystem;
 
 TEST_CASE("the raw zip writer makes zips libarchive reads") {
-  char tmpl[] = "/tmp/lambdad-raw-XXXXXX";
-  fs::path dir = ::mkdtemp(tmpl);
+  TempDir t;
+  fs::path dir = t.path;
   auto r = store::unpack_zip(lambdad::test::make_raw_zip({{"a", "abc", S_IFREG | 0755}}), dir / "t", {});
   REQUIRE(r.has_value());
   CHECK(r->bytes == 3);
@@ -27,22 +29,7 @@ TEST_CASE("the raw zip writer makes zips libarchive reads") {
   auto f = store::unpack_zip(lambdad::test::make_raw_zip({{"fifo", "", S_IFIFO | 0644}}), dir / "f", {});
   REQUIRE(f.has_value());
   CHECK(fs::is_regular_file(fs::symlink_status(dir / "f" / "fifo")));
-  (void)util::remove_tree(dir);
 }
-
-
-namespace {
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    char tmpl[] = "/tmp/lambdad-unpack-XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~TempDir() { (void)util::remove_tree(path); }
-};
-
-}  // namespace
 
 TEST_CASE("a good zip keeps modes, directories and inside symlinks, and ends read-only") {
   TempDir t;
