@@ -73,7 +73,16 @@ asio::awaitable<void> Server::session(tcp::socket socket) {
     parser.body_limit(limits_.max_body_bytes);
     stream.expires_after(limits_.idle_timeout);
     [[maybe_unused]] auto [hec, hn] = co_await bhttp::async_read_header(stream, buffer, parser, use_tuple);
-    if (hec) break;  // closed by the peer, idle timeout, or a header over the limit
+    if (hec == bhttp::error::header_limit) {
+      Response res{bhttp::status::request_header_fields_too_large, 11};
+      res.set(bhttp::field::content_type, "text/plain");
+      res.body() = "Request header fields exceed " + std::to_string(limits_.header_bytes) + " bytes\n";
+      res.keep_alive(false);
+      res.prepare_payload();
+      [[maybe_unused]] auto [wec, wn] = co_await bhttp::async_write(stream, res, use_tuple);
+      break;
+    }
+    if (hec) break;  // closed by the peer, idle timeout, or a malformed request
     auto const& header = parser.get().base();
     std::uint64_t limit = service_.body_limit(header);
     auto declared = parser.content_length();

@@ -1,0 +1,171 @@
+#include "process.hpp"
+
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <linux/sched.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+namespace lambdad::sandbox {
+
+namespace {
+
+struct ChildReport {
+  int step;
+  int err;
+};
+
+// Only async-signal-safe calls from here until exec: the parent may be
+// multi-threaded, so the child has a copy of locks that may be held.
+[[noreturn]] void child_fail(int report_fd, SpawnStep step, int err) {
+  ChildReport r{static_cast<int>(step), err};
+  ssize_t ignored = ::write(report_fd, &r, sizeof r);
+  (void)ignored;
+  ::_exit(127);
+}
+
+[[noreturn]] void child_main(SpawnSpec const& spec, char* const* argv, char* const* envp, int report_fd) {
+  int devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (devnull < 0) child_fail(report_fd, SpawnStep::OpenDevNull, errno);
+  int const want[3] = {spec.stdin_fd, spec.stdout_fd, spec.stderr_fd};
+  for (int target = 0; target < 3; ++target) {
+    int from = want[target] >= 0 ? want[target] : devnull;
+    // dup2 onto itself would keep CLOEXEC set; dup3 refuses equal fds.
+    if (from == target) {
+      if (::fcntl(target, F_SETFD, 0) < 0) child_fail(report_fd, SpawnStep::Dup, errno);
+    } else if (::dup2(from, target) < 0) {
+      child_fail(report_fd, SpawnStep::Dup, errno);
+    }
+  }
+  if (::chdir(spec.cwd.c_str()) != 0) child_fail(report_fd, SpawnStep::Chdir, errno);
+  // Every inherited descriptor but 0-2 is closed on exec; the report pipe
+  // too, which is how the parent learns that exec succeeded.
+  if (::syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC) != 0) child_fail(report_fd, SpawnStep::CloseFds, errno);
+  ::execve(spec.path.c_str(), argv, envp);
+  child_fail(report_fd, SpawnStep::Exec, errno);
+}
+
+std::vector<char*> c_array(std::vector<std::string> const& v) {
+  std::vector<char*> out;
+  out.reserve(v.size() + 1);
+  for (auto const& s : v) out.push_back(const_cast<char*>(s.c_str()));
+  out.push_back(nullptr);
+  return out;
+}
+
+std::string object_of(SpawnSpec const& spec, SpawnStep step) {
+  switch (step) {
+    case SpawnStep::OpenDevNull: return "`/dev/null`";
+    case SpawnStep::Chdir: return "`" + spec.cwd + "`";
+    case SpawnStep::Exec: return "`" + spec.path + "`";
+    default: return "standard streams";
+  }
+}
+
+}  // namespace
+
+char const* to_string(SpawnStep step) {
+  switch (step) {
+    case SpawnStep::OpenDevNull: return "open";
+    case SpawnStep::Dup: return "redirect";
+    case SpawnStep::Chdir: return "chdir to";
+    case SpawnStep::CloseFds: return "close inherited descriptors for";
+    case SpawnStep::Exec: return "exec";
+  }
+  return "?";
+}
+
+Child::Child(Child&& o) noexcept
+    : pid_(std::exchange(o.pid_, -1)), pidfd_(std::exchange(o.pidfd_, -1)), reaped_(o.reaped_) {}
+
+Child& Child::operator=(Child&& o) noexcept {
+  if (this != &o) {
+    if (pidfd_ >= 0) ::close(pidfd_);
+    pid_ = std::exchange(o.pid_, -1);
+    pidfd_ = std::exchange(o.pidfd_, -1);
+    reaped_ = o.reaped_;
+  }
+  return *this;
+}
+
+Child::~Child() {
+  if (pidfd_ >= 0) ::close(pidfd_);
+}
+
+Result<void> Child::signal(int sig) const {
+  if (::syscall(SYS_pidfd_send_signal, pidfd_, sig, nullptr, 0) != 0)
+    return errno_error("signal process " + std::to_string(pid_));
+  return {};
+}
+
+Result<ExitStatus> Child::wait() {
+  for (;;) {
+    auto r = try_wait();
+    if (!r) return r.error();
+    if (*r) return **r;
+    // Block on the pidfd: it becomes readable when the child exits.
+    siginfo_t info{};
+    if (::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd_), &info, WEXITED | WNOWAIT) != 0 &&
+        errno != EINTR)
+      return errno_error("wait for process " + std::to_string(pid_));
+  }
+}
+
+Result<std::optional<ExitStatus>> Child::try_wait() {
+  if (reaped_) return errno_error("wait for process " + std::to_string(pid_), ECHILD);
+  siginfo_t info{};
+  if (::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd_), &info, WEXITED | WNOHANG) != 0)
+    return errno_error("wait for process " + std::to_string(pid_));
+  if (info.si_pid == 0) return std::optional<ExitStatus>{};
+  reaped_ = true;
+  ExitStatus st;
+  st.signaled = info.si_code == CLD_KILLED || info.si_code == CLD_DUMPED;
+  st.code = info.si_status;
+  return std::optional<ExitStatus>{st};
+}
+
+Result<Child> spawn(SpawnSpec const& spec) {
+  // Everything the child needs is built before the clone: it may not allocate.
+  auto argv = c_array(spec.argv);
+  auto envp = c_array(spec.env);
+  int report[2];
+  if (::pipe2(report, O_CLOEXEC) != 0) return errno_error("create the spawn report pipe");
+
+  int pidfd = -1;
+  clone_args args{};
+  args.flags = CLONE_PIDFD;
+  args.pidfd = reinterpret_cast<std::uint64_t>(&pidfd);
+  args.exit_signal = SIGCHLD;
+  long pid = ::syscall(SYS_clone3, &args, sizeof args);
+  if (pid < 0) {
+    int err = errno;
+    ::close(report[0]);
+    ::close(report[1]);
+    return errno_error("clone3 for `" + spec.path + "`", err);
+  }
+  if (pid == 0) {
+    ::close(report[0]);
+    child_main(spec, argv.data(), envp.data(), report[1]);
+  }
+  ::close(report[1]);
+  Child child(static_cast<pid_t>(pid), pidfd);
+  ChildReport r{};
+  ssize_t n;
+  do {
+    n = ::read(report[0], &r, sizeof r);
+  } while (n < 0 && errno == EINTR);
+  ::close(report[0]);
+  if (n == 0) return child;  // EOF: exec succeeded
+  (void)child.wait();        // the child exits 127 right after reporting
+  if (n != static_cast<ssize_t>(sizeof r)) return plain_error("spawn `" + spec.path + "`: short report from child");
+  auto step = static_cast<SpawnStep>(r.step);
+  return errno_error(std::string(to_string(step)) + " " + object_of(spec, step), r.err);
+}
+
+}  // namespace lambdad::sandbox

@@ -1,0 +1,68 @@
+// Spawning a process from a plain-data spec with clone3(CLONE_PIDFD): the
+// parent gets a pidfd (no SIGCHLD handler, no pid-reuse race) and learns of a
+// failed setup step in the child over a CLOEXEC pipe as (step, errno); EOF on
+// that pipe means exec succeeded. Knows nothing of HTTP, JSON or Asio.
+// Callable from any thread; the child runs only async-signal-safe code.
+#pragma once
+
+#include "../daemon/util/result.hpp"
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace lambdad::sandbox {
+
+struct SpawnSpec {
+  std::string path;               // absolute path of the program
+  std::vector<std::string> argv;  // argv[0] included
+  std::vector<std::string> env;   // "KEY=value", exactly what the program sees
+  std::string cwd = "/";
+  int stdin_fd = -1;   // -1: /dev/null
+  int stdout_fd = -1;  // -1: /dev/null
+  int stderr_fd = -1;  // -1: /dev/null
+};
+
+// Where the child failed, reported with errno over the sync pipe.
+enum class SpawnStep : int { OpenDevNull = 1, Dup = 2, Chdir = 3, CloseFds = 4, Exec = 5 };
+char const* to_string(SpawnStep step);
+
+struct ExitStatus {
+  bool signaled = false;
+  int code = 0;  // exit status, or the signal number when signaled
+};
+
+// A started child. Move-only; the destructor closes the pidfd (it never
+// kills: ending a process is an explicit decision of its owner).
+class Child {
+ public:
+  Child() = default;
+  Child(pid_t pid, int pidfd) : pid_(pid), pidfd_(pidfd) {}
+  Child(Child&& o) noexcept;
+  Child& operator=(Child&& o) noexcept;
+  Child(Child const&) = delete;
+  Child& operator=(Child const&) = delete;
+  ~Child();
+
+  pid_t pid() const { return pid_; }
+  int pidfd() const { return pidfd_; }  // readable once the child has exited
+  // Sends a signal through the pidfd: never reaches a recycled pid.
+  Result<void> signal(int sig) const;
+  // Reaps the child; blocks until it exits.
+  Result<ExitStatus> wait();
+  // Reaps the child if it has exited; std::nullopt while it runs.
+  Result<std::optional<ExitStatus>> try_wait();
+
+ private:
+  pid_t pid_ = -1;
+  int pidfd_ = -1;
+  bool reaped_ = false;
+};
+
+// Starts the program. On a failure in the child, the error names the step
+// and the object ("exec `/var/task/bootstrap`: Permission denied").
+Result<Child> spawn(SpawnSpec const& spec);
+
+}  // namespace lambdad::sandbox

@@ -1,0 +1,126 @@
+// spawn(): exit codes, signals, captured output, the exact environment, and
+// each failed setup step reported with its object and errno. No zombies.
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include <doctest/doctest.h>
+
+#include "process.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <string>
+
+using namespace lambdad::sandbox;
+
+namespace {
+
+SpawnSpec sh(std::string script) {
+  SpawnSpec s;
+  s.path = "/bin/sh";
+  s.argv = {"sh", "-c", std::move(script)};
+  s.env = {"PATH=/usr/bin:/bin"};
+  return s;
+}
+
+std::string read_all(int fd) {
+  std::string out;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<std::size_t>(n));
+  return out;
+}
+
+bool zombie_or_alive(pid_t pid) { return std::filesystem::exists("/proc/" + std::to_string(pid)); }
+
+}  // namespace
+
+TEST_CASE("exit status and no zombie after wait") {
+  auto child = spawn(sh("exit 3"));
+  REQUIRE(child.has_value());
+  auto st = child->wait();
+  REQUIRE(st.has_value());
+  CHECK_FALSE(st->signaled);
+  CHECK(st->code == 3);
+  CHECK_FALSE(zombie_or_alive(child->pid()));
+}
+
+TEST_CASE("a signal through the pidfd ends it and is reported") {
+  auto child = spawn(sh("sleep 30"));
+  REQUIRE(child.has_value());
+  auto running = child->try_wait();
+  REQUIRE(running.has_value());
+  CHECK_FALSE(running->has_value());
+  REQUIRE(child->signal(SIGKILL).has_value());
+  auto st = child->wait();
+  REQUIRE(st.has_value());
+  CHECK(st->signaled);
+  CHECK(st->code == SIGKILL);
+}
+
+TEST_CASE("stdout and stderr go where the spec says; the environment is exactly the spec's") {
+  int out[2];
+  REQUIRE(::pipe2(out, O_CLOEXEC) == 0);
+  auto spec = sh("echo \"[$GREETING] [$HOME] [$(pwd)]\"; echo err >&2");
+  spec.env = {"GREETING=hi", "PATH=/usr/bin:/bin"};
+  spec.cwd = "/tmp";
+  spec.stdout_fd = out[1];
+  spec.stderr_fd = out[1];
+  auto child = spawn(spec);
+  ::close(out[1]);
+  REQUIRE(child.has_value());
+  std::string text = read_all(out[0]);
+  ::close(out[0]);
+  REQUIRE(child->wait().has_value());
+  CHECK(text == "[hi] [] [/tmp]\nerr\n");
+}
+
+TEST_CASE("inherited descriptors are closed in the child") {
+  int keep = ::open("/dev/null", O_RDONLY);  // not CLOEXEC on purpose
+  REQUIRE(keep >= 0);
+  int out[2];
+  REQUIRE(::pipe2(out, O_CLOEXEC) == 0);
+  auto spec = sh("ls /proc/self/fd | wc -l");
+  spec.stdout_fd = out[1];
+  auto child = spawn(spec);
+  ::close(out[1]);
+  REQUIRE(child.has_value());
+  std::string text = read_all(out[0]);
+  ::close(out[0]);
+  ::close(keep);
+  REQUIRE(child->wait().has_value());
+  // 0, 1, 2 and the directory fd `ls` opens to list /proc/self/fd.
+  CHECK(std::stoi(text) == 4);
+}
+
+TEST_CASE("failed steps name the object and the cause") {
+  SpawnSpec missing;
+  missing.path = "/nonexistent/bootstrap";
+  missing.argv = {"bootstrap"};
+  auto r = spawn(missing);
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error().message() == "exec `/nonexistent/bootstrap`: No such file or directory");
+
+  // A bootstrap without its exec bit (no x bit at all refuses even root).
+  char tmpl[] = "/tmp/lambdad-noexec-XXXXXX";
+  int fd = ::mkstemp(tmpl);
+  REQUIRE(fd >= 0);
+  REQUIRE(::write(fd, "#!/bin/sh\n", 10) == 10);
+  ::fchmod(fd, 0644);
+  ::close(fd);
+  SpawnSpec not_exec;
+  not_exec.path = tmpl;
+  not_exec.argv = {"bootstrap"};
+  auto p = spawn(not_exec);
+  ::unlink(tmpl);
+  REQUIRE_FALSE(p.has_value());
+  CHECK(p.error().message() == "exec `" + std::string(tmpl) + "`: Permission denied");
+
+  auto bad_cwd = sh("true");
+  bad_cwd.cwd = "/nonexistent-dir";
+  auto c = spawn(bad_cwd);
+  REQUIRE_FALSE(c.has_value());
+  CHECK(c.error().message() == "chdir to `/nonexistent-dir`: No such file or directory");
+}
