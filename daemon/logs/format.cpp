@@ -1,0 +1,94 @@
+#include "format.hpp"
+
+#include "../util/crypto.hpp"
+
+#include <openssl/rand.h>
+
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+
+namespace lambdad::logs {
+
+namespace {
+
+std::string fixed2(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.2f", v);
+  return buf;
+}
+
+std::tm utc(std::chrono::system_clock::time_point at) {
+  std::time_t secs = std::chrono::system_clock::to_time_t(at);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  return tm;
+}
+
+}  // namespace
+
+std::string start_line(std::string_view request_id, std::string_view version) {
+  return "START RequestId: " + std::string(request_id) + " Version: " + std::string(version);
+}
+
+std::string end_line(std::string_view request_id) { return "END RequestId: " + std::string(request_id); }
+
+std::int64_t billed_duration_ms(ReportFigures const& f) {
+  double total = f.duration_ms + f.init_ms.value_or(0.0);
+  return static_cast<std::int64_t>(std::ceil(total));
+}
+
+std::string report_line(std::string_view request_id, ReportFigures const& f) {
+  std::string out = "REPORT RequestId: " + std::string(request_id);
+  out += "\tDuration: " + fixed2(f.duration_ms) + " ms";
+  out += "\tBilled Duration: " + std::to_string(billed_duration_ms(f)) + " ms";
+  out += "\tMemory Size: " + std::to_string(f.memory_size_mb) + " MB";
+  if (f.max_memory_bytes) {
+    auto mb = (*f.max_memory_bytes + (1u << 20) - 1) >> 20;
+    out += "\tMax Memory Used: " + std::to_string(mb) + " MB";
+  } else {
+    out += "\tMax Memory Used: unmeasured";
+  }
+  out += "\t";
+  if (f.init_ms) out += "Init Duration: " + fixed2(*f.init_ms) + " ms\t";
+  return out;
+}
+
+std::string timeout_line(std::chrono::system_clock::time_point at, std::string_view request_id,
+                         double timeout_seconds) {
+  auto tm = utc(at);
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(at.time_since_epoch()).count() % 1000;
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
+  return std::string(buf) + " " + std::string(request_id) + " Task timed out after " + fixed2(timeout_seconds) +
+         " seconds";
+}
+
+std::string init_report_line(double init_ms, std::string_view error_type) {
+  return "INIT_REPORT Init Duration: " + fixed2(init_ms) + " ms\tPhase: init\tStatus: error\tError Type: " +
+         std::string(error_type);
+}
+
+std::string log_stream_name(std::chrono::system_clock::time_point at, std::string_view version) {
+  auto tm = utc(at);
+  unsigned char rnd[16];
+  RAND_bytes(rnd, sizeof rnd);
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string hex;
+  for (unsigned char c : rnd) {
+    hex.push_back(digits[c >> 4]);
+    hex.push_back(digits[c & 15]);
+  }
+  char date[48];
+  std::snprintf(date, sizeof date, "%04d/%02d/%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+  return std::string(date) + "/[" + std::string(version) + "]" + hex;
+}
+
+std::string tail_header(std::string_view log) {
+  constexpr std::size_t kTail = 4096;
+  if (log.size() > kTail) log = log.substr(log.size() - kTail);
+  return util::base64_encode(log);
+}
+
+}  // namespace lambdad::logs

@@ -1,0 +1,41 @@
+// The lines Lambda writes around a function's own output, formatted exactly
+// as the console and CloudWatch show them (START / END / REPORT, the
+// timeout line, INIT_REPORT), plus log stream names and the Tail header.
+// Pure; any thread. Every figure passed in must be measured by the caller.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace lambdad::logs {
+
+struct ReportFigures {
+  double duration_ms = 0;                 // from dispatch to the runtime's response
+  std::optional<double> init_ms;          // set on a cold start only
+  int memory_size_mb = 128;               // the function's MemorySize
+  std::optional<std::uint64_t> max_memory_bytes;  // peak of the environment, if it could be measured
+};
+
+std::string start_line(std::string_view request_id, std::string_view version = "$LATEST");
+std::string end_line(std::string_view request_id);
+// "REPORT RequestId: <id>\tDuration: 109.60 ms\tBilled Duration: 559 ms\tMemory Size: 128 MB\t
+//  Max Memory Used: 117 MB\tInit Duration: 448.61 ms\t". Billed Duration is
+// duration + init (custom runtimes are billed for init), rounded up to the
+// next millisecond. Where peak memory was not measurable the field says so
+// instead of carrying an invented number.
+std::string report_line(std::string_view request_id, ReportFigures const& f);
+std::int64_t billed_duration_ms(ReportFigures const& f);
+// "2026-11-28T12:00:03.001Z <id> Task timed out after 3.00 seconds"
+std::string timeout_line(std::chrono::system_clock::time_point at, std::string_view request_id,
+                         double timeout_seconds);
+// "INIT_REPORT Init Duration: 206.72 ms\tPhase: init\tStatus: error\tError Type: Runtime.ExitError"
+std::string init_report_line(double init_ms, std::string_view error_type);
+// "2026/11/28/[$LATEST]<32 hex>"
+std::string log_stream_name(std::chrono::system_clock::time_point at, std::string_view version = "$LATEST");
+// X-Amz-Log-Result: base64 of the last 4 KB of an invocation's log.
+std::string tail_header(std::string_view log);
+
+}  // namespace lambdad::logs
