@@ -4,6 +4,8 @@
 #include <linux/close_range.h>
 #include <linux/sched.h>
 #include <signal.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -19,18 +21,53 @@ namespace {
 struct ChildReport {
   int step;
   int err;
+  int index;  // which mount op, for SpawnStep::Mount
 };
 
 // Only async-signal-safe calls from here until exec: the parent may be
 // multi-threaded, so the child has a copy of locks that may be held.
-[[noreturn]] void child_fail(int report_fd, SpawnStep step, int err) {
-  ChildReport r{static_cast<int>(step), err};
+[[noreturn]] void child_fail(int report_fd, SpawnStep step, int err, int index = -1) {
+  ChildReport r{static_cast<int>(step), err, index};
   ssize_t ignored = ::write(report_fd, &r, sizeof r);
   (void)ignored;
   ::_exit(127);
 }
 
+// Applies the mount ops; returns the index of the failed one, or -1.
+int apply_mounts(std::vector<MountOp> const& ops) {
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    auto const& op = ops[i];
+    char const* target = op.target.c_str();
+    int rc = 0;
+    switch (op.kind) {
+      case MountOp::Kind::Tmpfs:
+        rc = ::mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, op.data.c_str());
+        break;
+      case MountOp::Kind::Mkdir:
+        rc = ::mkdir(target, 0755);
+        break;
+      case MountOp::Kind::BindRO:
+        rc = ::mount(op.source.c_str(), target, nullptr, MS_BIND | MS_REC, nullptr);
+        if (rc == 0)
+          rc = ::mount(nullptr, target, nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, nullptr);
+        break;
+      case MountOp::Kind::Overlay:
+        rc = ::mount("overlay", target, "overlay", MS_RDONLY | MS_NOSUID | MS_NODEV, op.data.c_str());
+        break;
+    }
+    if (rc != 0) return static_cast<int>(i);
+  }
+  return -1;
+}
+
 [[noreturn]] void child_main(SpawnSpec const& spec, char* const* argv, char* const* envp, int report_fd) {
+  if (!spec.mounts.empty()) {
+    // Nothing mounted here may propagate back to the host's namespace.
+    if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
+      child_fail(report_fd, SpawnStep::MakePrivate, errno);
+    int failed = apply_mounts(spec.mounts);
+    if (failed >= 0) child_fail(report_fd, SpawnStep::Mount, errno, failed);
+  }
   int devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
   if (devnull < 0) child_fail(report_fd, SpawnStep::OpenDevNull, errno);
   int const want[3] = {spec.stdin_fd, spec.stdout_fd, spec.stderr_fd};
@@ -59,8 +96,12 @@ std::vector<char*> c_array(std::vector<std::string> const& v) {
   return out;
 }
 
-std::string object_of(SpawnSpec const& spec, SpawnStep step) {
+std::string object_of(SpawnSpec const& spec, SpawnStep step, int index) {
   switch (step) {
+    case SpawnStep::MakePrivate: return "`/` private";
+    case SpawnStep::Mount:
+      if (index >= 0 && static_cast<std::size_t>(index) < spec.mounts.size()) return "`" + spec.mounts[index].target + "`";
+      return "?";
     case SpawnStep::OpenDevNull: return "`/dev/null`";
     case SpawnStep::Chdir: return "`" + spec.cwd + "`";
     case SpawnStep::Exec: return "`" + spec.path + "`";
@@ -77,6 +118,8 @@ char const* to_string(SpawnStep step) {
     case SpawnStep::Chdir: return "chdir to";
     case SpawnStep::CloseFds: return "close inherited descriptors for";
     case SpawnStep::Exec: return "exec";
+    case SpawnStep::MakePrivate: return "make";
+    case SpawnStep::Mount: return "mount";
   }
   return "?";
 }
@@ -140,6 +183,8 @@ Result<Child> spawn(SpawnSpec const& spec) {
   int pidfd = -1;
   clone_args args{};
   args.flags = CLONE_PIDFD;
+  if (!spec.mounts.empty()) args.flags |= CLONE_NEWNS;
+  if (spec.new_pid_ns) args.flags |= CLONE_NEWPID;
   args.pidfd = reinterpret_cast<std::uint64_t>(&pidfd);
   args.exit_signal = SIGCHLD;
   long pid = ::syscall(SYS_clone3, &args, sizeof args);
@@ -165,7 +210,7 @@ Result<Child> spawn(SpawnSpec const& spec) {
   (void)child.wait();        // the child exits 127 right after reporting
   if (n != static_cast<ssize_t>(sizeof r)) return plain_error("spawn `" + spec.path + "`: short report from child");
   auto step = static_cast<SpawnStep>(r.step);
-  return errno_error(std::string(to_string(step)) + " " + object_of(spec, step), r.err);
+  return errno_error(std::string(to_string(step)) + " " + object_of(spec, step, r.index), r.err);
 }
 
 }  // namespace lambdad::sandbox

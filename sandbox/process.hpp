@@ -15,18 +15,36 @@
 
 namespace lambdad::sandbox {
 
+// One step of building the environment's filesystem, applied in order in
+// the child's private mount namespace (after `/` is made private, so
+// nothing propagates back to the host).
+struct MountOp {
+  enum class Kind {
+    Tmpfs,    // mount a tmpfs at `target` with options `data` (e.g. "size=512m,mode=0755")
+    Mkdir,    // create the directory `target` (inside a tmpfs mounted before)
+    BindRO,   // bind `source` at `target`, then remount it read-only, nosuid, nodev
+    Overlay,  // read-only overlayfs at `target`; `data` is "lowerdir=top:...:bottom"
+  };
+  Kind kind;
+  std::string source;
+  std::string target;
+  std::string data;
+};
+
 struct SpawnSpec {
-  std::string path;               // absolute path of the program
+  std::string path;               // absolute path of the program (as the child sees it)
   std::vector<std::string> argv;  // argv[0] included
   std::vector<std::string> env;   // "KEY=value", exactly what the program sees
   std::string cwd = "/";
   int stdin_fd = -1;   // -1: /dev/null
   int stdout_fd = -1;  // -1: /dev/null
   int stderr_fd = -1;  // -1: /dev/null
+  bool new_pid_ns = false;       // the program is pid 1 of its own pid namespace
+  std::vector<MountOp> mounts;   // non-empty: a private mount namespace built from these
 };
 
 // Where the child failed, reported with errno over the sync pipe.
-enum class SpawnStep : int { OpenDevNull = 1, Dup = 2, Chdir = 3, CloseFds = 4, Exec = 5 };
+enum class SpawnStep : int { OpenDevNull = 1, Dup = 2, Chdir = 3, CloseFds = 4, Exec = 5, MakePrivate = 6, Mount = 7 };
 char const* to_string(SpawnStep step);
 
 struct ExitStatus {
@@ -62,7 +80,8 @@ class Child {
 };
 
 // Starts the program. On a failure in the child, the error names the step
-// and the object ("exec `/var/task/bootstrap`: Permission denied").
+// and the object ("exec `/var/task/bootstrap`: Permission denied",
+// "mount `/var/task`: No such file or directory").
 Result<Child> spawn(SpawnSpec const& spec);
 
 }  // namespace lambdad::sandbox

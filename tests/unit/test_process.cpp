@@ -124,3 +124,49 @@ TEST_CASE("failed steps name the object and the cause") {
   REQUIRE_FALSE(c.has_value());
   CHECK(c.error().message() == "chdir to `/nonexistent-dir`: No such file or directory");
 }
+
+TEST_CASE("a private mount namespace with /var/task and /opt, pid 1 of its own pid namespace") {
+  if (::geteuid() != 0) {
+    MESSAGE("skipped: mount and pid namespaces need root here (rootless comes with the sandbox issue)");
+    return;
+  }
+  char tmpl[] = "/tmp/lambdad-mounts-XXXXXX";
+  std::string dir = ::mkdtemp(tmpl);
+  for (auto d : {"/code", "/l1", "/l2"}) std::filesystem::create_directories(dir + d);
+  auto write = [](std::string const& p, std::string const& text) {
+    int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    REQUIRE(::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()));
+    ::close(fd);
+  };
+  write(dir + "/code/file", "code");
+  write(dir + "/l1/x", "first");
+  write(dir + "/l1/only1", "one");
+  write(dir + "/l2/x", "second");
+  int out[2];
+  REQUIRE(::pipe2(out, O_CLOEXEC) == 0);
+  auto spec = sh("echo $$ $(cat /var/task/file) $(cat /opt/x) $(cat /opt/only1); "
+                 "touch /var/task/new 2>/dev/null || echo task-ro; touch /opt/new 2>/dev/null || echo opt-ro");
+  spec.new_pid_ns = true;
+  spec.mounts = {{MountOp::Kind::Tmpfs, "", "/var", "size=1m,mode=0755"},
+                 {MountOp::Kind::Mkdir, "", "/var/task", ""},
+                 {MountOp::Kind::BindRO, dir + "/code", "/var/task", ""},
+                 {MountOp::Kind::Overlay, "", "/opt", "lowerdir=" + dir + "/l2:" + dir + "/l1"}};
+  spec.cwd = "/var/task";
+  spec.stdout_fd = out[1];
+  auto child = spawn(spec);
+  ::close(out[1]);
+  REQUIRE_MESSAGE(child.has_value(), (child ? "" : child.error().message()));
+  std::string text = read_all(out[0]);
+  ::close(out[0]);
+  REQUIRE(child->wait().has_value());
+  CHECK(text == "1 code second one\ntask-ro\nopt-ro\n");
+  // The host saw none of it.
+  CHECK_FALSE(std::filesystem::exists("/var/task/file"));
+  CHECK_FALSE(std::filesystem::exists("/opt/x"));
+
+  spec.mounts.push_back({MountOp::Kind::BindRO, dir + "/missing", "/var/task", ""});
+  auto bad = spawn(spec);
+  REQUIRE_FALSE(bad.has_value());
+  CHECK(bad.error().message() == "mount `/var/task`: No such file or directory");
+  std::filesystem::remove_all(dir);
+}
