@@ -35,6 +35,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   serve->add_option("--idle-timeout", idle, "Seconds an idle keep-alive connection stays open")->capture_default_str();
   serve->add_option("--read-timeout", read, "Seconds allowed to read one request body")->capture_default_str();
+  long keep_alive_ms = 300000;
+  serve->add_option("--keep-alive-ms", keep_alive_ms,
+                    "How long an idle environment is kept for reuse (0: a fresh environment for every invoke)")
+      ->capture_default_str();
   serve->add_option("--log-level", log_level, "trace, debug, info, warn, error")->capture_default_str();
 
   CLI11_PARSE(app, argc, argv);
@@ -42,6 +46,7 @@ int main(int argc, char** argv) {
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
   spdlog::set_level(spdlog::level::from_str(log_level));
   opts.drain_timeout = std::chrono::seconds(drain);
+  opts.invoker.keep_alive = std::chrono::milliseconds(keep_alive_ms);
   opts.idle_timeout = std::chrono::seconds(idle);
   opts.read_timeout = std::chrono::seconds(read);
   if (serve->parsed()) return lambdad::serve(opts);

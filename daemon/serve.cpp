@@ -67,6 +67,8 @@ int serve(ServeOptions const& opts) {
   asio::thread_pool pool(opts.pool_threads);
   api::ControlPlane plane(opts.api, disk, pool);
   plane.load(*loaded);
+  exec::Invoker invoker(ioc, opts.invoker);
+  plane.set_invoker(&invoker);
 
   http::Limits limits;
   limits.max_body_bytes = opts.max_body_bytes;
@@ -102,6 +104,7 @@ int serve(ServeOptions const& opts) {
       spdlog::warn("ready file: {}", r.error().message());
   }
   ioc.run();
+  invoker.shutdown();  // every environment's process tree ends and is reaped
   pool.join();
   spdlog::info("lambdad stopped");
   return 0;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "api/control_plane.hpp"
+#include "exec/invoker.hpp"
 
 #include <chrono>
 #include <filesystem>
@@ -17,6 +18,7 @@ struct ServeOptions {
   api::Config api;
   unsigned pool_threads = 2;
   bool sync_code = true;
+  exec::InvokerOptions invoker;
   std::chrono::seconds drain_timeout{10};
   std::uint64_t max_body_bytes = 80u << 20;
   std::chrono::seconds idle_timeout{75};

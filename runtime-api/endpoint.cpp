@@ -61,28 +61,42 @@ void Endpoint::close() {
   boost::system::error_code ec;
   acceptor_.close(ec);
   next_signal_.cancel();
-  if (!outcome_) finish(Outcome{Outcome::Kind::Closed, {}, {}});
+  if (!outcome_) finish(Outcome{Outcome::Kind::Closed, {}, {}, {}, {}});
 }
 
 void Endpoint::finish(Outcome outcome) {
+  outcome.dispatched_at = dispatched_at_;
+  outcome.finished_at = std::chrono::steady_clock::now();
   outcome_ = std::move(outcome);
   done_signal_.cancel();
 }
 
-asio::awaitable<Outcome> Endpoint::invoke(Invocation inv, std::chrono::steady_clock::time_point deadline) {
+void Endpoint::abort(Outcome::Kind kind) {
+  if (outcome_) return;
+  pending_.reset();
+  in_flight_.reset();
+  finish(Outcome{kind, {}, {}, {}, {}});
+}
+
+asio::awaitable<Outcome> Endpoint::invoke(Invocation inv, std::chrono::steady_clock::duration pickup,
+                                          std::chrono::steady_clock::duration timeout) {
   auto self = shared_from_this();
-  if (closed_) co_return Outcome{Outcome::Kind::Closed, {}, {}};
+  if (closed_) co_return Outcome{Outcome::Kind::Closed, {}, {}, {}, {}};
   outcome_.reset();
   answered_.reset();
+  dispatched_at_.reset();
+  timeout_ = timeout;
   pending_ = std::move(inv);
   next_signal_.cancel();  // a runtime parked in /next takes it now
-  done_signal_.expires_at(deadline);
-  [[maybe_unused]] auto [ec] = co_await done_signal_.async_wait(use_tuple);
-  if (!outcome_) {
-    // The deadline passed: the caller ends the environment.
+  done_signal_.expires_after(pickup);
+  for (;;) {
+    auto [ec] = co_await done_signal_.async_wait(use_tuple);
+    if (outcome_) break;
+    // Cancelled without an outcome: /next re-armed the timer for `timeout`.
+    if (ec == asio::error::operation_aborted) continue;
     pending_.reset();
     in_flight_.reset();
-    co_return Outcome{Outcome::Kind::TimedOut, {}, {}};
+    finish(Outcome{Outcome::Kind::TimedOut, {}, {}, {}, {}});
   }
   Outcome out = std::move(*outcome_);
   outcome_.reset();
@@ -127,6 +141,8 @@ asio::awaitable<void> Endpoint::session([[maybe_unused]] std::shared_ptr<Endpoin
         Invocation inv = std::move(*pending_);
         pending_.reset();
         in_flight_ = inv.request_id;
+        dispatched_at_ = std::chrono::steady_clock::now();
+        done_signal_.expires_at(*dispatched_at_ + timeout_);  // the function's Timeout runs from here
         reply = make_reply(200, inv.payload, v);
         for (auto const& [name, value] : next_headers(inv)) reply.set(name, value);
       }
@@ -139,16 +155,16 @@ asio::awaitable<void> Endpoint::session([[maybe_unused]] std::shared_ptr<Endpoin
         reply = error_reply(payload_too_large(req.body().size()), v);
         answered_ = std::move(*in_flight_);
         in_flight_.reset();
-        finish(Outcome{Outcome::Kind::TooLarge, {}, "Function.ResponseSizeTooLarge"});
+        finish(Outcome{Outcome::Kind::TooLarge, {}, "Function.ResponseSizeTooLarge", {}, {}});
       } else {
         answered_ = std::move(*in_flight_);
         in_flight_.reset();
         reply = make_reply(202, R"({"status":"OK"})", v);
         if (target.route == Route::Response) {
-          finish(Outcome{Outcome::Kind::Response, std::move(req.body()), {}});
+          finish(Outcome{Outcome::Kind::Response, std::move(req.body()), {}, {}, {}});
         } else {
           auto type = error_type_of(header(req, "Lambda-Runtime-Function-Error-Type"), req.body());
-          finish(Outcome{Outcome::Kind::FunctionError, std::move(req.body()), std::move(type)});
+          finish(Outcome{Outcome::Kind::FunctionError, std::move(req.body()), std::move(type), {}, {}});
         }
       }
     } else if (target.route == Route::InitError) {

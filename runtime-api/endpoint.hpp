@@ -21,10 +21,14 @@
 namespace lambdad::runtime_api {
 
 struct Outcome {
-  enum class Kind { Response, FunctionError, TooLarge, TimedOut, Closed };
+  enum class Kind { Response, FunctionError, TooLarge, TimedOut, Aborted, Closed };
   Kind kind = Kind::Closed;
   std::string body;        // the payload, or the runtime's error object
   std::string error_type;  // FunctionError: from the header, trailer or body
+  // When /next handed the invocation over (unset if it never was), and when
+  // the answer came: Duration in REPORT is the difference.
+  std::optional<std::chrono::steady_clock::time_point> dispatched_at;
+  std::chrono::steady_clock::time_point finished_at{};
 };
 
 class Endpoint : public std::enable_shared_from_this<Endpoint> {
@@ -44,8 +48,12 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
   std::function<void(std::string type, std::string body)> on_init_error;
 
   // Hands `inv` to the runtime (now, or at its next /next) and waits for its
-  // answer until `deadline`. One invocation at a time.
-  boost::asio::awaitable<Outcome> invoke(Invocation inv, std::chrono::steady_clock::time_point deadline);
+  // answer: at most `pickup` for the runtime to fetch it (init), then
+  // `timeout` from the moment it did. One invocation at a time.
+  boost::asio::awaitable<Outcome> invoke(Invocation inv, std::chrono::steady_clock::duration pickup,
+                                         std::chrono::steady_clock::duration timeout);
+  // Ends the invocation in flight (the runtime died): invoke returns `kind`.
+  void abort(Outcome::Kind kind);
 
  private:
   boost::asio::awaitable<void> accept_loop(std::shared_ptr<Endpoint> self);
@@ -60,6 +68,8 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
   std::optional<std::string> in_flight_;   // request id fetched by the runtime, not yet answered
   std::optional<std::string> answered_;    // last request id answered (a second answer is a 403)
   std::optional<Outcome> outcome_;
+  std::chrono::steady_clock::duration timeout_{};
+  std::optional<std::chrono::steady_clock::time_point> dispatched_at_;
   bool first_next_seen_ = false;
   bool closed_ = false;
 };

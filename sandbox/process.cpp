@@ -3,7 +3,9 @@
 #include <fcntl.h>
 #include <linux/close_range.h>
 #include <linux/sched.h>
+#include <poll.h>
 #include <signal.h>
+#include <linux/mount.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -34,11 +36,19 @@ struct ChildReport {
 }
 
 // Applies the mount ops; returns the index of the failed one, or -1.
-int apply_mounts(std::vector<MountOp> const& ops) {
+// Bind sources are cloned (open_tree) before anything is mounted: a tmpfs on
+// /var or /tmp may cover them later, and a mount fd survives that.
+int apply_mounts(std::vector<MountOp> const& ops, int* tree_fds) {
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    if (ops[i].kind != MountOp::Kind::BindRO) continue;
+    long fd = ::syscall(SYS_open_tree, AT_FDCWD, ops[i].source.c_str(), OPEN_TREE_CLONE | AT_RECURSIVE | O_CLOEXEC);
+    if (fd < 0) return static_cast<int>(i);
+    tree_fds[i] = static_cast<int>(fd);
+  }
   for (std::size_t i = 0; i < ops.size(); ++i) {
     auto const& op = ops[i];
     char const* target = op.target.c_str();
-    int rc = 0;
+    long rc = 0;
     switch (op.kind) {
       case MountOp::Kind::Tmpfs:
         rc = ::mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, op.data.c_str());
@@ -47,7 +57,7 @@ int apply_mounts(std::vector<MountOp> const& ops) {
         rc = ::mkdir(target, 0755);
         break;
       case MountOp::Kind::BindRO:
-        rc = ::mount(op.source.c_str(), target, nullptr, MS_BIND | MS_REC, nullptr);
+        rc = ::syscall(SYS_move_mount, tree_fds[i], "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH);
         if (rc == 0)
           rc = ::mount(nullptr, target, nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, nullptr);
         break;
@@ -60,12 +70,13 @@ int apply_mounts(std::vector<MountOp> const& ops) {
   return -1;
 }
 
-[[noreturn]] void child_main(SpawnSpec const& spec, char* const* argv, char* const* envp, int report_fd) {
+[[noreturn]] void child_main(SpawnSpec const& spec, char* const* argv, char* const* envp, int* tree_fds,
+                             int report_fd) {
   if (!spec.mounts.empty()) {
     // Nothing mounted here may propagate back to the host's namespace.
     if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
       child_fail(report_fd, SpawnStep::MakePrivate, errno);
-    int failed = apply_mounts(spec.mounts);
+    int failed = apply_mounts(spec.mounts, tree_fds);
     if (failed >= 0) child_fail(report_fd, SpawnStep::Mount, errno, failed);
   }
   int devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -152,19 +163,22 @@ Result<ExitStatus> Child::wait() {
     auto r = try_wait();
     if (!r) return r.error();
     if (*r) return **r;
-    // Block on the pidfd: it becomes readable when the child exits.
-    siginfo_t info{};
-    if (::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd_), &info, WEXITED | WNOWAIT) != 0 &&
-        errno != EINTR)
-      return errno_error("wait for process " + std::to_string(pid_));
+    // Block on the pidfd: it becomes readable when the child exits. (poll,
+    // not a blocking waitid: the pidfd may be non-blocking, shared with an
+    // event loop that watches it.)
+    pollfd p{pidfd_, POLLIN, 0};
+    if (::poll(&p, 1, -1) < 0 && errno != EINTR) return errno_error("wait for process " + std::to_string(pid_));
   }
 }
 
 Result<std::optional<ExitStatus>> Child::try_wait() {
   if (reaped_) return errno_error("wait for process " + std::to_string(pid_), ECHILD);
   siginfo_t info{};
-  if (::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd_), &info, WEXITED | WNOHANG) != 0)
+  if (::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd_), &info, WEXITED | WNOHANG) != 0) {
+    // A non-blocking pidfd answers EAGAIN while the process runs.
+    if (errno == EAGAIN) return std::optional<ExitStatus>{};
     return errno_error("wait for process " + std::to_string(pid_));
+  }
   if (info.si_pid == 0) return std::optional<ExitStatus>{};
   reaped_ = true;
   ExitStatus st;
@@ -177,6 +191,7 @@ Result<Child> spawn(SpawnSpec const& spec) {
   // Everything the child needs is built before the clone: it may not allocate.
   auto argv = c_array(spec.argv);
   auto envp = c_array(spec.env);
+  std::vector<int> tree_fds(spec.mounts.size(), -1);
   int report[2];
   if (::pipe2(report, O_CLOEXEC) != 0) return errno_error("create the spawn report pipe");
 
@@ -196,7 +211,7 @@ Result<Child> spawn(SpawnSpec const& spec) {
   }
   if (pid == 0) {
     ::close(report[0]);
-    child_main(spec, argv.data(), envp.data(), report[1]);
+    child_main(spec, argv.data(), envp.data(), tree_fds.data(), report[1]);
   }
   ::close(report[1]);
   Child child(static_cast<pid_t>(pid), pidfd);

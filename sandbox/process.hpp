@@ -26,7 +26,7 @@ struct MountOp {
     Overlay,  // read-only overlayfs at `target`; `data` is "lowerdir=top:...:bottom"
   };
   Kind kind;
-  std::string source;
+  std::string source;  // BindRO: resolved before any op is applied, so later mounts may cover it
   std::string target;
   std::string data;
 };

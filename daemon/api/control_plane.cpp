@@ -47,7 +47,11 @@ std::size_t ControlPlane::layer_version_count() const {
   return n;
 }
 
-std::uint64_t ControlPlane::body_limit(http::RequestHeader const&) const { return cfg_.max_request_bytes; }
+std::uint64_t ControlPlane::body_limit(http::RequestHeader const& h) const {
+  // Invoke payloads: 6 MB; a larger one is refused before it is read.
+  if (std::string_view(h.target()).find("/invocations") != std::string_view::npos) return 6291456;
+  return cfg_.max_request_bytes;
+}
 
 namespace {
 
@@ -61,6 +65,10 @@ std::string operation_for(http::RequestHeader const& h) {
 }  // namespace
 
 Response ControlPlane::too_large(http::RequestHeader const& h) const {
+  if (std::string_view(h.target()).find("/invocations") != std::string_view::npos)
+    return error_response(h.version(), util::uuid4(),
+                          {413, "RequestTooLargeException",
+                           "Request must be smaller than 6291456 bytes for the InvokeFunction operation", {}});
   ApiError err{413, "RequestEntityTooLargeException",
                "Request must be smaller than " + std::to_string(cfg_.max_request_bytes) + " bytes for the " +
                    operation_for(h) + " operation",
@@ -117,6 +125,7 @@ asio::awaitable<Response> ControlPlane::route(Call call) {
       if (s[3] == "configuration" && m == verb::put)
         co_return co_await update_function_configuration(std::move(call), name);
       if (s[3] == "code" && m == verb::put) co_return co_await update_function_code(std::move(call), name);
+      if (s[3] == "invocations" && m == verb::post) co_return co_await invoke(std::move(call), name);
     }
     co_return unknown();
   }

@@ -10,6 +10,7 @@
 #include "../model/records.hpp"
 #include "../model/validate.hpp"
 #include "../store/state_dir.hpp"
+#include "../exec/invoker.hpp"
 
 #include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
@@ -55,6 +56,8 @@ class ControlPlane final : public http::Service {
   std::size_t layer_version_count() const;
   // Removes, on the store strand, every blob and tree no record references.
   void collect_garbage();
+  // Where invocations run; without one, Invoke answers ServiceException.
+  void set_invoker(exec::Invoker* invoker) { invoker_ = invoker; }
 
   std::uint64_t body_limit(http::RequestHeader const& header) const override;
   Response too_large(http::RequestHeader const& header) const override;
@@ -81,6 +84,9 @@ class ControlPlane final : public http::Service {
   Response get_layer_version(Call const& call, std::string const& layer, std::string const& version) const;
   Response get_layer_version_by_arn(Call const& call) const;
   Response list_layers(Call const& call) const;
+  // invoke.cpp
+  boost::asio::awaitable<Response> invoke(Call call, std::string name);
+  exec::FunctionImage image_of(model::FunctionRecord const& rec) const;
   // sts.cpp
   Response sts(Call const& call) const;
 
@@ -108,6 +114,7 @@ class ControlPlane final : public http::Service {
   std::map<std::string, std::map<int, model::LayerVersionRecord>> layers_;
   std::map<std::string, int> layer_watermarks_;
   std::multiset<std::string> pending_shas_;  // code being stored: never collected
+  exec::Invoker* invoker_ = nullptr;
 };
 
 // render.cpp: every response of the control plane is built here.

@@ -182,6 +182,7 @@ asio::awaitable<Response> ControlPlane::update_function_code(Call call, std::str
   auto stored = co_await store_code(rec, std::move(up.zip));
   if (!stored) co_return error_response(call, stored.error());
   functions_[name] = *stored;
+  if (invoker_) invoker_->retire_function(name);
   collect_garbage();
   spdlog::info("function {}: code updated (sha256 {})", name, rec.code_sha256_hex);
   co_return json_response(call, 200, function_configuration(*stored));
@@ -211,6 +212,7 @@ asio::awaitable<Response> ControlPlane::update_function_configuration(Call call,
   if (!written) co_return error_response(call, model::service_error("lambdad could not store the configuration: " +
                                                                     written.error().message()));
   functions_[name] = rec;
+  if (invoker_) invoker_->retire_function(name);
   collect_garbage();
   co_return json_response(call, 200, function_configuration(rec));
 }
@@ -231,6 +233,7 @@ asio::awaitable<Response> ControlPlane::delete_function(Call call, std::string n
   if (!removed) co_return error_response(call, model::service_error("lambdad could not delete the function: " +
                                                                     removed.error().message()));
   functions_.erase(name);
+  if (invoker_) invoker_->retire_function(name);
   collect_garbage();
   spdlog::info("function {}: deleted", name);
   co_return empty_response(call, 204);

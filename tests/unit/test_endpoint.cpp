@@ -50,16 +50,15 @@ Invocation event(std::string id, std::string payload) {
 
 asio::awaitable<void> drive(std::shared_ptr<Endpoint> ep, Results* out) {
   using namespace std::chrono;
-  auto soon = [] { return steady_clock::now() + seconds(10); };
-  auto r1 = co_await ep->invoke(event("id-1", R"({"n":1})"), soon());
+  auto r1 = co_await ep->invoke(event("id-1", R"({"n":1})"), seconds(10), seconds(10));
   out->outcomes.push_back(r1);
-  auto r2 = co_await ep->invoke(event("id-2", R"({"n":2})"), soon());
+  auto r2 = co_await ep->invoke(event("id-2", R"({"n":2})"), seconds(10), seconds(10));
   out->outcomes.push_back(r2);
-  auto r3 = co_await ep->invoke(event("id-3", R"("fail")"), soon());
+  auto r3 = co_await ep->invoke(event("id-3", R"("fail")"), seconds(10), seconds(10));
   out->outcomes.push_back(r3);
-  auto r4 = co_await ep->invoke(event("id-4", R"("badid")"), soon());
+  auto r4 = co_await ep->invoke(event("id-4", R"("badid")"), seconds(10), seconds(10));
   out->outcomes.push_back(r4);
-  auto r5 = co_await ep->invoke(event("id-5", R"("hang")"), steady_clock::now() + milliseconds(300));
+  auto r5 = co_await ep->invoke(event("id-5", R"("hang")"), seconds(10), milliseconds(300));
   out->outcomes.push_back(r5);
   ep->close();
 }
@@ -112,4 +111,10 @@ TEST_CASE("a shell + curl runtime served by the endpoint") {
   CHECK(results.outcomes[3].kind == Outcome::Kind::Response);
   CHECK(results.outcomes[3].body == R"({"status":400})");  // a wrong request id is refused
   CHECK(results.outcomes[4].kind == Outcome::Kind::TimedOut);
+  REQUIRE(results.outcomes[4].dispatched_at.has_value());
+  auto ran = results.outcomes[4].finished_at - *results.outcomes[4].dispatched_at;
+  CHECK(ran >= std::chrono::milliseconds(300));  // the timeout counts from the runtime's /next
+  CHECK(ran < std::chrono::seconds(5));
+  REQUIRE(results.outcomes[0].dispatched_at.has_value());
+  CHECK(results.outcomes[0].finished_at >= *results.outcomes[0].dispatched_at);
 }

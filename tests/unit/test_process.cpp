@@ -170,3 +170,17 @@ TEST_CASE("a private mount namespace with /var/task and /opt, pid 1 of its own p
   CHECK(bad.error().message() == "mount `/var/task`: No such file or directory");
   std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("wait works on a non-blocking pidfd (one an event loop also watches)") {
+  auto child = spawn(sh("sleep 0.2; exit 5"));
+  REQUIRE(child.has_value());
+  int flags = ::fcntl(child->pidfd(), F_GETFL);
+  REQUIRE(::fcntl(child->pidfd(), F_SETFL, flags | O_NONBLOCK) == 0);
+  auto running = child->try_wait();
+  REQUIRE(running.has_value());
+  CHECK_FALSE(running->has_value());
+  auto st = child->wait();
+  REQUIRE(st.has_value());
+  CHECK(st->code == 5);
+  CHECK_FALSE(zombie_or_alive(child->pid()));
+}

@@ -1,0 +1,101 @@
+// Invoke: POST /2015-03-31/functions/{name}/invocations. RequestResponse
+// answers with the runtime's payload (200, X-Amz-Function-Error: Unhandled
+// when it failed), DryRun 204, Event 202 and runs in the background; Tail
+// adds X-Amz-Log-Result. On the io_context thread.
+#include "control_plane.hpp"
+
+#include "../logs/format.hpp"
+#include "../util/crypto.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <spdlog/spdlog.h>
+
+namespace lambdad::api {
+
+namespace asio = boost::asio;
+namespace bhttp = boost::beast::http;
+
+namespace {
+
+constexpr std::size_t kMaxSyncPayload = 6291456;
+constexpr std::size_t kMaxAsyncPayload = 262144;
+
+asio::awaitable<void> run_event(exec::Invoker* invoker, exec::FunctionImage fn, exec::InvokeRequest req) {
+  // Lambda retries a failed asynchronous invocation up to two more times.
+  for (int attempt = 1; attempt <= 3; ++attempt) {
+    auto result = co_await invoker->invoke(fn, req);
+    spdlog::info("function {}: event invocation {} (attempt {}) {}", fn.name, result.request_id, attempt,
+                 result.function_error ? "failed" : "succeeded");
+    if (!result.function_error) break;
+  }
+}
+
+}  // namespace
+
+exec::FunctionImage ControlPlane::image_of(model::FunctionRecord const& rec) const {
+  exec::FunctionImage fn;
+  fn.name = rec.name;
+  fn.arn = model::function_arn(cfg_.identity, rec.name);
+  fn.revision = rec.revision_id;
+  fn.region = cfg_.identity.region;
+  fn.runtime = rec.runtime;
+  fn.handler = rec.handler;
+  fn.memory_mb = rec.memory_size;
+  fn.timeout_s = rec.timeout;
+  fn.ephemeral_mb = rec.ephemeral_storage;
+  if (rec.environment) fn.env = *rec.environment;
+  fn.code_tree = disk_.tree_path(rec.code_sha256_hex);
+  for (auto const& l : rec.layers) fn.layer_trees.push_back(disk_.tree_path(l.sha_hex));
+  return fn;
+}
+
+asio::awaitable<Response> ControlPlane::invoke(Call call, std::string name_text) {
+  std::optional<std::string> qualifier;
+  if (call.query.count("Qualifier")) qualifier = call.query["Qualifier"];
+  auto resolved = resolve_function(name_text, qualifier);
+  if (!resolved) co_return error_response(call, resolved.error());
+  if (!invoker_) co_return error_response(call, model::service_error("lambdad runs no functions in this mode"));
+  std::string type(call.req["X-Amz-Invocation-Type"]);
+  if (type.empty()) type = "RequestResponse";
+  if (type != "RequestResponse" && type != "Event" && type != "DryRun")
+    co_return error_response(call, model::validation(type, "invocationType",
+                                                     "Member must satisfy enum value set: [Event, RequestResponse, DryRun]"));
+  auto& payload = call.req.body();
+  std::size_t limit = type == "Event" ? kMaxAsyncPayload : kMaxSyncPayload;
+  if (payload.size() > limit)
+    co_return error_response(call, ApiError{413, "RequestTooLargeException",
+                                            "Request must be smaller than " + std::to_string(limit) +
+                                                " bytes for the InvokeFunction operation", {}});
+  if (payload.empty()) payload = "{}";
+  if (!json::accept(payload))
+    co_return error_response(call, model::invalid_request_content("Could not parse request body into json: the payload is not valid JSON"));
+  exec::InvokeRequest req;
+  req.payload = std::move(payload);
+  std::string cc(call.req["X-Amz-Client-Context"]);
+  if (!cc.empty()) {
+    auto decoded = util::base64_decode(cc);
+    if (!decoded || cc.size() > 3583 || !json::accept(*decoded))
+      co_return error_response(call, model::invalid_request_content("Client context must be a base64-encoded JSON object of at most 3583 bytes"));
+    req.client_context = *decoded;
+  }
+  auto fn = image_of(functions_.at(*resolved));
+  if (type == "DryRun") co_return empty_response(call, 204);
+  if (type == "Event") {
+    asio::co_spawn(co_await asio::this_coro::executor, run_event(invoker_, fn, req), asio::detached);
+    Response res = empty_response(call, 202);
+    co_return res;
+  }
+  auto result = co_await invoker_->invoke(fn, req);
+  Response res{bhttp::status::ok, call.req.version()};
+  res.set(bhttp::field::content_type, "application/json");
+  res.set("x-amzn-RequestId", result.request_id);
+  res.set("X-Amz-Executed-Version", "$LATEST");
+  if (result.function_error) res.set("X-Amz-Function-Error", "Unhandled");
+  if (call.req["X-Amz-Log-Type"] == "Tail") res.set("X-Amz-Log-Result", logs::tail_header(result.log));
+  res.body() = std::move(result.body);
+  spdlog::info("function {}: invocation {}{}", fn.name, result.request_id, result.function_error ? " failed" : "");
+  co_return res;
+}
+
+}  // namespace lambdad::api

@@ -1,0 +1,261 @@
+#include "environment.hpp"
+
+#include "logs/format.hpp"
+#include "util/clock.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+
+namespace lambdad::exec {
+
+namespace asio = boost::asio;
+namespace fs = std::filesystem;
+using runtime_api::EnvEvent;
+using runtime_api::EnvState;
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+namespace {
+
+bool executable_file(fs::path const& p) {
+  struct stat st {};
+  return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+bool has_exec_bit(fs::path const& p) {
+  struct stat st {};
+  return ::stat(p.c_str(), &st) == 0 && (st.st_mode & 0111) != 0;
+}
+
+// The variables of a provided.* runtime (AWS Lambda developer guide,
+// "Defined runtime environment variables"), then the function's own.
+std::vector<std::string> environment_of(FunctionImage const& fn, std::string const& api, std::string const& stream) {
+  std::map<std::string, std::string> v = {
+      {"_HANDLER", fn.handler},
+      {"AWS_REGION", fn.region},
+      {"AWS_DEFAULT_REGION", fn.region},
+      {"AWS_EXECUTION_ENV", "AWS_Lambda_" + fn.runtime},
+      {"AWS_LAMBDA_FUNCTION_NAME", fn.name},
+      {"AWS_LAMBDA_FUNCTION_MEMORY_SIZE", std::to_string(fn.memory_mb)},
+      {"AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"},
+      {"AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand"},
+      {"AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/" + fn.name},
+      {"AWS_LAMBDA_LOG_STREAM_NAME", stream},
+      {"AWS_LAMBDA_RUNTIME_API", api},
+      {"LAMBDA_TASK_ROOT", "/var/task"},
+      {"LAMBDA_RUNTIME_DIR", "/var/runtime"},
+      {"TZ", ":UTC"},
+      {"LANG", "en_US.UTF-8"},
+      {"PATH", "/usr/local/bin:/usr/bin/:/bin:/opt/bin"},
+      {"LD_LIBRARY_PATH", "/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib"},
+  };
+  // Credentials: the daemon's own, when it has some (Lambda hands the
+  // function its execution role's).
+  for (char const* k : {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"})
+    if (char const* val = std::getenv(k)) v[k] = val;
+  for (auto const& [k, val] : fn.env) v[k] = val;
+  std::vector<std::string> out;
+  for (auto const& [k, val] : v) out.push_back(k + "=" + val);
+  return out;
+}
+
+std::uint64_t vm_hwm_bytes(std::string const& pid) {
+  std::ifstream f("/proc/" + pid + "/status");
+  std::string line;
+  while (std::getline(f, line))
+    if (line.rfind("VmHWM:", 0) == 0) return std::strtoull(line.c_str() + 6, nullptr, 10) * 1024;
+  return 0;
+}
+
+void add_tree(std::string const& pid, std::uint64_t& total, int depth) {
+  total += vm_hwm_bytes(pid);
+  if (depth > 64) return;
+  std::error_code ec;
+  for (auto const& task : fs::directory_iterator("/proc/" + pid + "/task", ec)) {
+    std::ifstream children(task.path() / "children");
+    std::string child;
+    while (children >> child) add_tree(child, total, depth + 1);
+  }
+}
+
+}  // namespace
+
+Environment::Environment(asio::io_context& ioc, FunctionImage fn)
+    : ioc_(ioc),
+      fn_(std::move(fn)),
+      endpoint_(std::make_shared<runtime_api::Endpoint>(ioc)),
+      out_(ioc),
+      pidfd_(ioc),
+      splitter_([this](std::string_view line) {
+        captured_.append(line);
+        captured_.push_back('\n');
+      }) {}
+
+Environment::~Environment() = default;
+
+bool Environment::apply(EnvEvent e) {
+  auto next = runtime_api::transition(state_, e);
+  if (!next) {
+    spdlog::warn("function {}: environment refused {} in state {}", fn_.name, runtime_api::to_string(e),
+                 runtime_api::to_string(state_));
+    return false;
+  }
+  state_ = *next;
+  return true;
+}
+
+std::optional<StartFailure> Environment::start() {
+  // Bootstrap lookup as Lambda does it: /var/task, then /opt (the last layer
+  // that has one wins, as in the merged /opt).
+  std::string path;
+  fs::path host_path;
+  if (executable_file(fn_.code_tree / "bootstrap")) {
+    path = "/var/task/bootstrap";
+    host_path = fn_.code_tree / "bootstrap";
+  } else {
+    for (auto it = fn_.layer_trees.rbegin(); it != fn_.layer_trees.rend() && path.empty(); ++it)
+      if (executable_file(*it / "bootstrap")) {
+        path = "/opt/bootstrap";
+        host_path = *it / "bootstrap";
+      }
+  }
+  if (path.empty()) {
+    apply(EnvEvent::SpawnFailed);
+    return StartFailure{"Runtime.InvalidEntrypoint",
+                        "Couldn't find valid bootstrap(s): [/var/task/bootstrap /opt/bootstrap]"};
+  }
+  if (!has_exec_bit(host_path)) {
+    apply(EnvEvent::SpawnFailed);
+    return StartFailure{"Runtime.InvalidEntrypoint", "fork/exec " + path + ": permission denied"};
+  }
+  auto api = endpoint_->listen();
+  if (!api) {
+    apply(EnvEvent::SpawnFailed);
+    return StartFailure{"Runtime.Unknown", "could not open a Runtime API listener on 127.0.0.1"};
+  }
+  int pipe_fds[2];
+  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
+    apply(EnvEvent::SpawnFailed);
+    return StartFailure{"Runtime.Unknown", "could not create the output pipe"};
+  }
+  sandbox::SpawnSpec spec;
+  spec.path = path;
+  spec.argv = {path};
+  spec.env = environment_of(fn_, *api, logs::log_stream_name(std::chrono::system_clock::now()));
+  spec.cwd = "/var/task";
+  spec.stdout_fd = pipe_fds[1];
+  spec.stderr_fd = pipe_fds[1];
+  spec.new_pid_ns = true;
+  // Order matters: /opt first, while every host path is still visible (the
+  // tmpfs on /var or /tmp may cover the state directory); bind sources are
+  // cloned by spawn() before any mount.
+  using Op = sandbox::MountOp;
+  if (fn_.layer_trees.empty()) {
+    spec.mounts.push_back({Op::Kind::Tmpfs, "", "/opt", "size=4k,mode=0755"});
+  } else {
+    std::string lower;
+    for (auto it = fn_.layer_trees.rbegin(); it != fn_.layer_trees.rend(); ++it)
+      lower += (lower.empty() ? "" : ":") + it->string();
+    spec.mounts.push_back({Op::Kind::Overlay, "", "/opt", "lowerdir=" + lower});
+  }
+  spec.mounts.push_back({Op::Kind::Tmpfs, "", "/var", "size=1m,mode=0755"});
+  spec.mounts.push_back({Op::Kind::Mkdir, "", "/var/task", ""});
+  spec.mounts.push_back({Op::Kind::Mkdir, "", "/var/runtime", ""});
+  spec.mounts.push_back({Op::Kind::BindRO, fn_.code_tree.string(), "/var/task", ""});
+  spec.mounts.push_back({Op::Kind::Tmpfs, "", "/tmp", "size=" + std::to_string(fn_.ephemeral_mb) + "m,mode=1777"});
+  spawned_at_ = std::chrono::steady_clock::now();
+  auto child = sandbox::spawn(spec);
+  ::close(pipe_fds[1]);
+  if (!child) {
+    ::close(pipe_fds[0]);
+    apply(EnvEvent::SpawnFailed);
+    return StartFailure{"Runtime.InvalidEntrypoint", child.error().message()};
+  }
+  child_ = std::move(*child);
+  ::fcntl(pipe_fds[0], F_SETFL, O_NONBLOCK);
+  out_.assign(pipe_fds[0]);
+  pidfd_.assign(::dup(child_.pidfd()));
+  apply(EnvEvent::Spawned);
+  auto self = shared_from_this();
+  endpoint_->on_first_next = [this] {
+    first_next_at_ = std::chrono::steady_clock::now();
+    apply(EnvEvent::FirstNext);
+  };
+  endpoint_->start();
+  asio::co_spawn(ioc_, read_output(self), asio::detached);
+  asio::co_spawn(ioc_, watch_exit(self), asio::detached);
+  return std::nullopt;
+}
+
+asio::awaitable<void> Environment::read_output([[maybe_unused]] std::shared_ptr<Environment> self) {
+  char buf[8192];
+  for (;;) {
+    auto [ec, n] = co_await out_.async_read_some(asio::buffer(buf), use_tuple);
+    if (n > 0) splitter_.feed(std::string_view(buf, n));
+    if (ec) break;
+  }
+  splitter_.flush();
+}
+
+asio::awaitable<void> Environment::watch_exit([[maybe_unused]] std::shared_ptr<Environment> self) {
+  // A pidfd becomes readable when the process exits.
+  [[maybe_unused]] auto [ec] = co_await pidfd_.async_wait(asio::posix::descriptor_base::wait_read, use_tuple);
+  if (ec) co_return;
+  auto st = child_.try_wait();
+  if (st && *st) exit_status_ = **st;
+  drain_pipe();
+  if (state_ != EnvState::Dead) apply(EnvEvent::Exited);
+  endpoint_->abort(runtime_api::Outcome::Kind::Aborted);
+  endpoint_->close();
+}
+
+void Environment::drain_pipe() {
+  if (!out_.is_open()) return;
+  char buf[8192];
+  for (;;) {
+    ssize_t n = ::read(out_.native_handle(), buf, sizeof buf);
+    if (n <= 0) break;
+    splitter_.feed(std::string_view(buf, static_cast<std::size_t>(n)));
+  }
+}
+
+std::string Environment::take_output() {
+  drain_pipe();
+  if (exit_status_) splitter_.flush();
+  return std::exchange(captured_, {});
+}
+
+std::optional<std::uint64_t> Environment::peak_memory_bytes() const {
+  if (exit_status_ || child_.pid() <= 0) return std::nullopt;
+  std::uint64_t total = 0;
+  add_tree(std::to_string(child_.pid()), total, 0);
+  if (total == 0) return std::nullopt;
+  return total;
+}
+
+void Environment::kill() {
+  if (child_.pid() > 0 && !exit_status_) (void)child_.signal(SIGKILL);
+}
+
+void Environment::reap_now() {
+  if (child_.pid() <= 0 || exit_status_) return;
+  (void)child_.signal(SIGKILL);
+  auto st = child_.wait();
+  if (st) exit_status_ = *st;
+  else spdlog::warn("function {}: reaping pid {}: {}", fn_.name, child_.pid(), st.error().message());
+  boost::system::error_code ec;
+  pidfd_.cancel(ec);
+  out_.cancel(ec);
+  endpoint_->close();
+}
+
+}  // namespace lambdad::exec

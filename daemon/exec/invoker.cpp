@@ -1,0 +1,183 @@
+#include "invoker.hpp"
+
+#include "environment.hpp"
+#include "logs/format.hpp"
+#include "util/clock.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace lambdad::exec {
+
+namespace asio = boost::asio;
+using nlohmann::json;
+using runtime_api::EnvEvent;
+using runtime_api::EnvState;
+using runtime_api::Outcome;
+using ms = std::chrono::duration<double, std::milli>;
+
+namespace {
+
+std::string error_body(std::string const& type, std::string const& message) {
+  return json{{"errorMessage", message}, {"errorType", type}}.dump();
+}
+
+std::string exit_reason(std::optional<sandbox::ExitStatus> const& st) {
+  if (!st) return "Runtime exited without providing a reason";
+  if (st->signaled) return std::string("Runtime exited with error: signal: ") + (st->code == 9 ? "killed" : ::strsignal(st->code));
+  return "Runtime exited with error: exit status " + std::to_string(st->code);
+}
+
+std::string trace_id() {
+  auto id = util::uuid4();
+  id.erase(std::remove(id.begin(), id.end(), '-'), id.end());
+  auto secs = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
+  char hex[16];
+  std::snprintf(hex, sizeof hex, "%08llx", static_cast<unsigned long long>(secs.count()));
+  return "Root=1-" + std::string(hex) + "-" + id.substr(0, 24) + ";Parent=" + id.substr(24, 8) + "0000000" +
+         id.substr(0, 1) + ";Sampled=0";
+}
+
+// Lines after END: what the console shows for a runtime that died.
+std::string log_of(std::string const& id, std::string const& output, std::string const& before_end,
+                   logs::ReportFigures const& figures, std::string const& after_report) {
+  std::string log = logs::start_line(id) + "\n" + output + before_end + logs::end_line(id) + "\n" +
+                    logs::report_line(id, figures) + "\n" + after_report;
+  return log;
+}
+
+}  // namespace
+
+Invoker::Invoker(asio::io_context& ioc, InvokerOptions opts) : ioc_(ioc), opts_(opts) {}
+
+Invoker::~Invoker() { shutdown(); }
+
+std::shared_ptr<Environment> Invoker::take_idle(FunctionImage const& fn) {
+  for (auto const& env : envs_)
+    if (env->state() == EnvState::Idle && !env->retired && env->image().name == fn.name &&
+        env->image().revision == fn.revision)
+      return env;
+  return nullptr;
+}
+
+void Invoker::release(std::shared_ptr<Environment> const& env) {
+  bool keep = env->state() == EnvState::Idle && !env->retired && opts_.keep_alive.count() > 0;
+  if (keep) {
+    env->idle_since = std::chrono::steady_clock::now();
+    return;
+  }
+  if (env->state() != EnvState::Dead) env->apply(EnvEvent::Retire);
+  env->kill();
+  envs_.erase(std::remove(envs_.begin(), envs_.end(), env), envs_.end());
+  std::erase_if(dying_, [](auto const& e) { return e->exit_status().has_value(); });
+  if (!env->exit_status()) dying_.push_back(env);
+}
+
+void Invoker::retire_function(std::string const& name) {
+  std::vector<std::shared_ptr<Environment>> idle;
+  for (auto const& env : envs_) {
+    if (env->image().name != name) continue;
+    env->retired = true;
+    if (env->state() == EnvState::Idle) idle.push_back(env);
+  }
+  for (auto const& env : idle) release(env);
+}
+
+void Invoker::shutdown() {
+  if (!envs_.empty() || !dying_.empty())
+    spdlog::info("ending {} environment(s) and reaping their processes", envs_.size() + dying_.size());
+  for (auto const& env : envs_) env->reap_now();
+  for (auto const& env : dying_) env->reap_now();
+  envs_.clear();
+  dying_.clear();
+}
+
+asio::awaitable<InvokeResult> Invoker::invoke(FunctionImage fn, InvokeRequest req) {
+  InvokeResult result;
+  result.request_id = util::uuid4();
+  std::string const& id = result.request_id;
+  auto env = take_idle(fn);
+  bool cold = !env;
+  if (cold) {
+    env = std::make_shared<Environment>(ioc_, fn);
+    auto failure = env->start();
+    if (failure) {
+      std::string message = "RequestId: " + id + " Error: " + failure->message;
+      result.function_error = true;
+      result.body = error_body(failure->error_type, message);
+      logs::ReportFigures figures{0.0, std::nullopt, fn.memory_mb, std::nullopt};
+      result.log = log_of(id, "", "", figures, message + "\n" + failure->error_type + "\n");
+      co_return result;
+    }
+    envs_.push_back(env);
+  }
+  // Pick-up: the runtime takes the event at its (first) /next; init time is
+  // bounded by Lambda's 10 s init limit, then the function's Timeout runs.
+  env->apply(EnvEvent::Dispatch);
+  runtime_api::Invocation inv;
+  inv.request_id = id;
+  inv.payload = req.payload;
+  auto deadline = std::chrono::system_clock::now() + std::chrono::seconds(fn.timeout_s);
+  inv.deadline_epoch_ms = std::chrono::duration_cast<std::chrono::milliseconds>(deadline.time_since_epoch()).count();
+  inv.function_arn = fn.arn;
+  inv.trace_id = trace_id();
+  inv.client_context = req.client_context;
+  auto pickup = cold ? std::chrono::steady_clock::duration(opts_.init_limit) : std::chrono::seconds(1);
+  Outcome out = co_await env->endpoint().invoke(inv, pickup, std::chrono::seconds(fn.timeout_s));
+
+  logs::ReportFigures figures;
+  figures.memory_size_mb = fn.memory_mb;
+  auto end = out.finished_at;
+  figures.duration_ms = out.dispatched_at ? ms(end - *out.dispatched_at).count() : 0.0;
+  if (cold && env->first_next_at()) figures.init_ms = ms(*env->first_next_at() - env->spawned_at()).count();
+  figures.max_memory_bytes = env->peak_memory_bytes();
+  std::string before_end, after_report;
+  switch (out.kind) {
+    case Outcome::Kind::Response:
+      result.body = std::move(out.body);
+      env->apply(EnvEvent::Respond);
+      break;
+    case Outcome::Kind::FunctionError:
+      result.function_error = true;
+      result.body = std::move(out.body);
+      env->apply(EnvEvent::Respond);
+      break;
+    case Outcome::Kind::TooLarge:
+      result.function_error = true;
+      result.body = error_body("Function.ResponseSizeTooLarge",
+                               "Response payload size exceeded maximum allowed payload size (6291556 bytes).");
+      env->apply(EnvEvent::Respond);
+      break;
+    case Outcome::Kind::TimedOut: {
+      result.function_error = true;
+      std::string seconds = std::to_string(fn.timeout_s) + ".00";
+      result.body = error_body("Sandbox.Timedout", "RequestId: " + id + " Error: Task timed out after " + seconds + " seconds");
+      before_end = logs::timeout_line(std::chrono::system_clock::now(), id, fn.timeout_s) + "\n";
+      env->apply(EnvEvent::Timeout);
+      env->kill();
+      break;
+    }
+    case Outcome::Kind::Aborted:
+    case Outcome::Kind::Closed: {
+      result.function_error = true;
+      std::string message = "RequestId: " + id + " Error: " + exit_reason(env->exit_status());
+      result.body = error_body("Runtime.ExitError", message);
+      after_report = message + "\nRuntime.ExitError\n";
+      if (!figures.init_ms && cold)
+        figures.duration_ms = ms(std::chrono::steady_clock::now() - env->spawned_at()).count();
+      break;
+    }
+  }
+  result.log = log_of(id, env->take_output(), before_end, figures, after_report);
+  release(env);
+  co_return result;
+}
+
+}  // namespace lambdad::exec

@@ -1,0 +1,79 @@
+// Execution: environments that run a function's bootstrap in a private mount
+// and pid namespace with its code at /var/task and its layers at /opt, the
+// Runtime API endpoint each one serves, warm reuse, and the log of each
+// invocation (START, the runtime's output, END, REPORT). Runs on the
+// io_context thread; knows nothing of HTTP routing or the store's layout.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace lambdad::exec {
+
+// What an environment runs: a snapshot of a function's $LATEST at invoke time.
+struct FunctionImage {
+  std::string name;
+  std::string arn;
+  std::string revision;  // environments of another revision are never reused
+  std::string region;
+  std::string runtime;
+  std::string handler;
+  int memory_mb = 128;
+  int timeout_s = 3;
+  int ephemeral_mb = 512;
+  std::map<std::string, std::string> env;
+  std::filesystem::path code_tree;
+  std::vector<std::filesystem::path> layer_trees;  // in the function's order: later wins
+};
+
+struct InvokeRequest {
+  std::string payload;
+  std::optional<std::string> client_context;  // JSON, decoded
+};
+
+struct InvokeResult {
+  std::string request_id;
+  bool function_error = false;  // X-Amz-Function-Error: Unhandled
+  std::string body;
+  std::string log;  // START ... REPORT, as the console shows it
+};
+
+struct InvokerOptions {
+  std::chrono::milliseconds keep_alive{std::chrono::minutes(5)};  // 0: a fresh environment every invoke
+  std::chrono::seconds init_limit{10};                           // Lambda's init phase limit
+};
+
+class Environment;
+
+class Invoker {
+ public:
+  Invoker(boost::asio::io_context& ioc, InvokerOptions opts);
+  ~Invoker();
+
+  boost::asio::awaitable<InvokeResult> invoke(FunctionImage fn, InvokeRequest req);
+  // Idle environments of `name` end now; busy ones end after their invoke.
+  void retire_function(std::string const& name);
+  // Ends every environment and reaps its processes (no orphan, no zombie).
+  void shutdown();
+  std::size_t environment_count() const { return envs_.size(); }
+
+ private:
+  std::shared_ptr<Environment> take_idle(FunctionImage const& fn);
+  void release(std::shared_ptr<Environment> const& env);
+
+  boost::asio::io_context& ioc_;
+  InvokerOptions opts_;
+  std::vector<std::shared_ptr<Environment>> envs_;
+  // Killed, not yet reaped: shutdown reaps these too, so none outlives us.
+  std::vector<std::shared_ptr<Environment>> dying_;
+};
+
+}  // namespace lambdad::exec

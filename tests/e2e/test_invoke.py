@@ -1,0 +1,166 @@
+#!/usr/bin/python3
+"""Invoke through boto3 against real bootstraps (shell + curl custom
+runtimes) in their own mount and pid namespaces: the payload round trip, the
+Tail log (START / output / END / REPORT with Init Duration on a cold start
+only), warm reuse, function errors, a runtime that exits, a missing
+bootstrap, a timeout, a bootstrap in a layer with later layers winning at
+/opt, a read-only /var/task, DryRun and Event; no process left afterwards.
+
+Run: tests/e2e/test_invoke.py   (env LAMBDAD=path/to/lambdad)
+"""
+
+import base64
+import json
+import os
+import re
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness as h  # noqa: E402
+from harness import log  # noqa: E402
+
+LOOP = r'''#!/bin/sh
+API="http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime"
+H=$(mktemp)
+while true; do
+  EVENT=$(curl -sS -D "$H" "$API/invocation/next") || exit 1
+  ID=$(sed -n 's/^Lambda-Runtime-Aws-Request-Id: *//Ip' "$H" | tr -d '\r')
+  %s
+done
+'''
+
+ECHO = LOOP % '''echo "got $EVENT"; echo "to stderr" >&2
+  curl -sS -X POST -d "{\\"echo\\":$EVENT,\\"fn\\":\\"$AWS_LAMBDA_FUNCTION_NAME\\",\\"mem\\":\\"$AWS_LAMBDA_FUNCTION_MEMORY_SIZE\\"}" "$API/invocation/$ID/response" >/dev/null'''
+FAIL = LOOP % '''curl -sS -X POST -H 'Lambda-Runtime-Function-Error-Type: Custom.Boom' \\
+    -d '{"errorMessage":"boom","errorType":"Custom.Boom"}' "$API/invocation/$ID/error" >/dev/null'''
+EXIT = LOOP % '''echo "exiting now"; exit 1'''
+HANG = LOOP % '''echo "sleeping"; sleep 30'''
+FS = LOOP % '''T=$(touch /var/task/x 2>/dev/null && echo writable || echo read-only)
+  O=$(cat /opt/which)
+  curl -sS -X POST -d "{\\"task\\":\\"$T\\",\\"opt\\":\\"$O\\",\\"cwd\\":\\"$(pwd)\\",\\"pid\\":$$}" "$API/invocation/$ID/response" >/dev/null'''
+
+REPORT = re.compile(r"^REPORT RequestId: (\S+)\tDuration: \d+\.\d\d ms\tBilled Duration: \d+ ms\tMemory Size: 128 MB\t"
+                    r"Max Memory Used: (\d+ MB|unmeasured)\t(Init Duration: \d+\.\d\d ms\t)?$")
+
+
+def code_zip(script, name="bootstrap"):
+    return h.make_zip([h.file_entry(name, script, 0o755)])
+
+
+def invoke(lam, name, payload, **kw):
+    r = lam.invoke(FunctionName=name, Payload=json.dumps(payload).encode(), LogType="Tail", **kw)
+    body = r["Payload"].read().decode()
+    logtext = base64.b64decode(r.get("LogResult", "")).decode()
+    return r, body, logtext
+
+
+def bootstrap_processes():
+    found = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            comm = open(f"/proc/{pid}/comm").read().strip()
+        except OSError:
+            continue
+        if comm == "bootstrap":
+            found.append(pid)
+    return found
+
+
+def test(c):
+    if os.geteuid() != 0:
+        raise h.Skip("running bootstraps in mount and pid namespaces needs root until the sandbox issue lands")
+    before = set(bootstrap_processes())
+    with h.Daemon(label="invoke") as d:
+        lam = d.boto3()
+        role = f"arn:aws:iam::{h.ACCOUNT}:role/r"
+
+        def create(name, zip_bytes, **kw):
+            lam.create_function(FunctionName=name, Runtime="provided.al2", Handler="h", Role=role,
+                                Code={"ZipFile": zip_bytes}, **kw)
+
+        log("== echo: cold then warm")
+        create("echo", code_zip(ECHO))
+        r, body, logtext = invoke(lam, "echo", {"k": 1})
+        c.equal(r["StatusCode"], 200, "RequestResponse -> 200")
+        c.equal(json.loads(body), {"echo": {"k": 1}, "fn": "echo", "mem": "128"}, "payload round trip and env vars")
+        c.equal(r["ExecutedVersion"], "$LATEST", "X-Amz-Executed-Version")
+        c.check("FunctionError" not in r, "no X-Amz-Function-Error")
+        lines = logtext.rstrip("\n").split("\n")
+        rid = r["ResponseMetadata"]["RequestId"]
+        c.equal(lines[0], f"START RequestId: {rid} Version: $LATEST", "log starts with START")
+        c.check("got {\"k\": 1}" in lines and "to stderr" in lines, "the runtime's stdout and stderr are in the log",
+                logtext)
+        c.equal(lines[-2], f"END RequestId: {rid}", "END line")
+        m = REPORT.match(lines[-1])
+        c.check(m and m.group(1) == rid, "REPORT line in the console's format", lines[-1])
+        c.check(m and m.group(3), "cold start: Init Duration present", lines[-1])
+        r2, body2, log2 = invoke(lam, "echo", {"k": 2})
+        m2 = REPORT.match(log2.rstrip("\n").split("\n")[-1])
+        c.check(m2 and not m2.group(3), "warm start: no Init Duration (environment reused)", log2)
+
+        log("\n== function error")
+        create("fail", code_zip(FAIL))
+        r, body, logtext = invoke(lam, "fail", {})
+        c.equal((r["StatusCode"], r.get("FunctionError")), (200, "Unhandled"), "function error: 200 + Unhandled")
+        c.equal(json.loads(body), {"errorMessage": "boom", "errorType": "Custom.Boom"}, "the runtime's error body")
+
+        log("\n== a runtime that exits")
+        create("exit", code_zip(EXIT))
+        for attempt in (1, 2):
+            r, body, logtext = invoke(lam, "exit", {})
+            err = json.loads(body)
+            c.equal((r.get("FunctionError"), err.get("errorType")), ("Unhandled", "Runtime.ExitError"),
+                    f"exit {attempt}: Runtime.ExitError")
+            c.check(re.fullmatch(r"RequestId: \S+ Error: Runtime exited with error: exit status 1", err["errorMessage"]),
+                    f"exit {attempt}: message names the exit status", err["errorMessage"])
+            c.check("exiting now" in logtext and logtext.rstrip("\n").endswith("Runtime.ExitError"),
+                    f"exit {attempt}: output and the error lines after REPORT", logtext)
+
+        log("\n== no bootstrap")
+        create("nobootstrap", h.make_zip([h.file_entry("handler.sh", "echo\n", 0o755)]))
+        r, body, _ = invoke(lam, "nobootstrap", {})
+        err = json.loads(body)
+        c.equal(err.get("errorType"), "Runtime.InvalidEntrypoint", "missing bootstrap: Runtime.InvalidEntrypoint")
+        c.check("Couldn't find valid bootstrap(s): [/var/task/bootstrap /opt/bootstrap]" in err["errorMessage"],
+                "missing bootstrap: AWS's message", err["errorMessage"])
+
+        log("\n== timeout")
+        create("hang", code_zip(HANG), Timeout=1)
+        t0 = time.monotonic()
+        r, body, logtext = invoke(lam, "hang", {})
+        took = time.monotonic() - t0
+        err = json.loads(body)
+        c.equal(err.get("errorType"), "Sandbox.Timedout", f"timeout: Sandbox.Timedout ({took:.1f} s)")
+        c.check(re.search(r"\S+ \S+ Task timed out after 1\.00 seconds", logtext), "timeout line in the log", logtext)
+        c.check(took < 5, "the invoke returned soon after the 1 s timeout")
+
+        log("\n== bootstrap in a layer, later layers win at /opt, /var/task read-only")
+        l1 = lam.publish_layer_version(LayerName="rt", Content={"ZipFile": h.make_zip(
+            [h.file_entry("bootstrap", FS, 0o755), h.file_entry("which", "first")])})
+        l2 = lam.publish_layer_version(LayerName="over", Content={"ZipFile": h.make_zip([h.file_entry("which", "second")])})
+        create("layered", h.make_zip([h.file_entry("data.txt", "x")]),
+               Layers=[l1["LayerVersionArn"], l2["LayerVersionArn"]])
+        r, body, _ = invoke(lam, "layered", {})
+        c.equal(json.loads(body), {"task": "read-only", "opt": "second", "cwd": "/var/task", "pid": 1},
+                "/opt/bootstrap ran as pid 1 in /var/task (read-only); the later layer won")
+        c.check(not os.path.exists("/opt/which") and not os.path.exists("/var/task"), "the host's /opt and /var untouched")
+
+        log("\n== DryRun, Event, unknown function")
+        r = lam.invoke(FunctionName="echo", InvocationType="DryRun")
+        c.equal(r["StatusCode"], 204, "DryRun -> 204")
+        r = lam.invoke(FunctionName="echo", InvocationType="Event", Payload=b'{"async":true}')
+        c.equal(r["StatusCode"], 202, "Event -> 202")
+        code, status, _, _ = h.client_error(lam.invoke, FunctionName="nope", Payload=b"{}")
+        c.equal((code, status), ("ResourceNotFoundException", 404), "unknown function -> 404")
+        time.sleep(0.5)
+        c.equal(d.stop(), 0, "SIGTERM: daemon exits 0")
+    time.sleep(0.2)
+    left = [p for p in bootstrap_processes() if p not in before]
+    c.equal(left, [], "no bootstrap process (or zombie) left after the daemon stopped")
+
+
+if __name__ == "__main__":
+    h.main(test)
