@@ -4,6 +4,7 @@
 #include "logs/format.hpp"
 #include "util/clock.hpp"
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -71,6 +72,7 @@ void Invoker::release(std::shared_ptr<Environment> const& env) {
   bool keep = env->state() == EnvState::Idle && !env->retired && opts_.keep_alive.count() > 0;
   if (keep) {
     env->idle_since = std::chrono::steady_clock::now();
+    asio::co_spawn(ioc_, reap_when_idle(env, env->idle_since), asio::detached);
     return;
   }
   if (env->state() != EnvState::Dead) env->apply(EnvEvent::Retire);
@@ -78,6 +80,19 @@ void Invoker::release(std::shared_ptr<Environment> const& env) {
   envs_.erase(std::remove(envs_.begin(), envs_.end(), env), envs_.end());
   std::erase_if(dying_, [](auto const& e) { return e->exit_status().has_value(); });
   if (!env->exit_status()) dying_.push_back(env);
+}
+
+asio::awaitable<void> Invoker::reap_when_idle(std::shared_ptr<Environment> env,
+                                              std::chrono::steady_clock::time_point since) {
+  asio::steady_timer timer(ioc_);
+  timer.expires_at(since + opts_.keep_alive);
+  [[maybe_unused]] auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  // Reused meanwhile (idle_since moved on), or already gone: nothing to do.
+  if (env->state() != EnvState::Idle || env->idle_since != since) co_return;
+  if (std::find(envs_.begin(), envs_.end(), env) == envs_.end()) co_return;
+  spdlog::debug("function {}: idle environment ended after the keep-alive", env->image().name);
+  env->retired = true;
+  release(env);
 }
 
 void Invoker::retire_function(std::string const& name) {

@@ -68,6 +68,9 @@ class Invoker {
  private:
   std::shared_ptr<Environment> take_idle(FunctionImage const& fn);
   void release(std::shared_ptr<Environment> const& env);
+  // Ends `env` if it is still idle since `since` once the keep-alive passed.
+  boost::asio::awaitable<void> reap_when_idle(std::shared_ptr<Environment> env,
+                                              std::chrono::steady_clock::time_point since);
 
   boost::asio::io_context& ioc_;
   InvokerOptions opts_;

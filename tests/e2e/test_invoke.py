@@ -161,6 +161,27 @@ def test(c):
     left = [p for p in bootstrap_processes() if p not in before]
     c.equal(left, [], "no bootstrap process (or zombie) left after the daemon stopped")
 
+    log("\n== keep-alive: 0 means a fresh environment every time; 400 ms reaps idle ones")
+    for keep in ("0", "400"):
+        with h.Daemon(label=f"keep{keep}", args=["--keep-alive-ms", keep]) as d:
+            lam = d.boto3()
+            lam.create_function(FunctionName="echo", Runtime="provided.al2", Handler="h",
+                                Role=f"arn:aws:iam::{h.ACCOUNT}:role/r", Code={"ZipFile": code_zip(ECHO)})
+            colds = []
+            for i in range(3):
+                _, _, logtext = invoke(lam, "echo", {"i": i})
+                colds.append("Init Duration" in logtext)
+                if keep == "400" and i == 1:
+                    time.sleep(1.0)  # past the keep-alive: the idle environment is ended
+                    alive = [p for p in bootstrap_processes() if p not in before]
+                    c.equal(alive, [], "keep-alive 400 ms: the idle environment is gone after 1 s")
+            want = [True, True, True] if keep == "0" else [True, False, True]
+            c.equal(colds, want, f"keep-alive {keep}: cold starts {want}")
+            c.equal(d.stop(), 0, "SIGTERM: daemon exits 0")
+    time.sleep(0.2)
+    left = [p for p in bootstrap_processes() if p not in before]
+    c.equal(left, [], "no bootstrap process (or zombie) left")
+
 
 if __name__ == "__main__":
     h.main(test)
