@@ -39,6 +39,10 @@ int main(int argc, char** argv) {
   serve->add_option("--keep-alive-ms", keep_alive_ms,
                     "How long an idle environment is kept for reuse (0: a fresh environment for every invoke)")
       ->capture_default_str();
+  serve->add_option("--max-concurrency", opts.invoker.max_concurrency,
+                    "Invocations in flight across all functions; past it Invoke answers 429")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
   serve->add_option("--log-level", log_level, "trace, debug, info, warn, error")->capture_default_str();
 
   CLI11_PARSE(app, argc, argv);

@@ -68,7 +68,7 @@ int serve(ServeOptions const& opts) {
   api::ControlPlane plane(opts.api, disk, pool);
   plane.load(*loaded);
   exec::Invoker invoker(ioc, opts.invoker);
-  plane.set_invoker(&invoker);
+  plane.set_invoker(&invoker, opts.invoker.max_concurrency);
 
   http::Limits limits;
   limits.max_body_bytes = opts.max_body_bytes;

@@ -146,6 +146,13 @@ asio::awaitable<Response> ControlPlane::route(Call call) {
     }
     co_return unknown();
   }
+  if ((s[0] == "2017-10-31" || s[0] == "2019-09-30") && n == 4 && s[1] == "functions" && s[3] == "concurrency") {
+    std::string name = s[2];
+    if (m == verb::put && s[0] == "2017-10-31") co_return co_await put_function_concurrency(std::move(call), name);
+    if (m == verb::delete_ && s[0] == "2017-10-31") co_return co_await delete_function_concurrency(std::move(call), name);
+    if (m == verb::get) co_return get_function_concurrency(call, name);
+    co_return unknown();
+  }
   if (s[0] == "2016-08-19" && n >= 2 && s[1] == "account-settings" && m == verb::get)
     co_return get_account_settings(call);
   if (s[0] == "_lambdad" && n == 3 && s[1] == "code" && m == verb::get) co_return co_await get_code(std::move(call));

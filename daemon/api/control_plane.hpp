@@ -57,7 +57,10 @@ class ControlPlane final : public http::Service {
   // Removes, on the store strand, every blob and tree no record references.
   void collect_garbage();
   // Where invocations run; without one, Invoke answers ServiceException.
-  void set_invoker(exec::Invoker* invoker) { invoker_ = invoker; }
+  void set_invoker(exec::Invoker* invoker, int max_concurrency) {
+    invoker_ = invoker;
+    max_concurrency_ = max_concurrency;
+  }
 
   std::uint64_t body_limit(http::RequestHeader const& header) const override;
   Response too_large(http::RequestHeader const& header) const override;
@@ -84,6 +87,10 @@ class ControlPlane final : public http::Service {
   Response get_layer_version(Call const& call, std::string const& layer, std::string const& version) const;
   Response get_layer_version_by_arn(Call const& call) const;
   Response list_layers(Call const& call) const;
+  // concurrency.cpp
+  boost::asio::awaitable<Response> put_function_concurrency(Call call, std::string name);
+  Response get_function_concurrency(Call const& call, std::string const& name) const;
+  boost::asio::awaitable<Response> delete_function_concurrency(Call call, std::string name);
   // invoke.cpp
   boost::asio::awaitable<Response> invoke(Call call, std::string name);
   exec::FunctionImage image_of(model::FunctionRecord const& rec) const;
@@ -99,6 +106,10 @@ class ControlPlane final : public http::Service {
   std::uint64_t layers_unzipped(model::FunctionRecord const& rec) const;
   std::set<std::string> referenced_shas() const;
   ApiError unzipped_too_large() const;
+  ApiError update_in_progress(std::string const& name) const;
+  // Writes `rec` (the function marked busy meanwhile) and, once it is on
+  // disk, makes it the function's configuration.
+  boost::asio::awaitable<std::optional<ApiError>> save_record(model::FunctionRecord rec);
   // Unpacks and stores the code of `rec` and then its record, marking the
   // function busy meanwhile; the record as stored, or the API error.
   boost::asio::awaitable<model::ApiResult<model::FunctionRecord>> store_code(model::FunctionRecord rec,
@@ -115,6 +126,7 @@ class ControlPlane final : public http::Service {
   std::map<std::string, int> layer_watermarks_;
   std::multiset<std::string> pending_shas_;  // code being stored: never collected
   exec::Invoker* invoker_ = nullptr;
+  int max_concurrency_ = 1000;
 };
 
 // render.cpp: every response of the control plane is built here.

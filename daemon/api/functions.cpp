@@ -50,6 +50,22 @@ std::optional<ApiError> check_revision(json const& body, model::FunctionRecord c
 
 }  // namespace
 
+ApiError ControlPlane::update_in_progress(std::string const& name) const {
+  return model::conflict("The operation cannot be performed at this time. An update is in progress for resource: " +
+                         model::function_arn(cfg_.identity, name));
+}
+
+asio::awaitable<std::optional<ApiError>> ControlPlane::save_record(model::FunctionRecord rec) {
+  std::string name = rec.name;
+  busy_.insert(name);
+  auto write = [this, rec] { return disk_.write_function(rec); };
+  auto written = co_await util::offload(strand_, std::move(write));
+  busy_.erase(name);
+  if (!written) co_return model::service_error("lambdad could not store the function: " + written.error().message());
+  functions_[name] = std::move(rec);
+  co_return std::nullopt;
+}
+
 ApiError ControlPlane::unzipped_too_large() const {
   return model::invalid_parameter("Unzipped size must be smaller than " + std::to_string(cfg_.max_unzipped_bytes) +
                                   " bytes");
@@ -164,8 +180,7 @@ asio::awaitable<Response> ControlPlane::update_function_code(Call call, std::str
   if (it == functions_.end())
     co_return error_response(call, model::not_found("Function not found: " + model::function_arn(cfg_.identity, name)));
   if (busy_.count(name))
-    co_return error_response(call, model::conflict("The operation cannot be performed at this time. An update is in "
-                                                   "progress for resource: " + model::function_arn(cfg_.identity, name)));
+    co_return error_response(call, update_in_progress(name));
   if (auto e = check_revision(up.doc, it->second)) co_return error_response(call, *e);
   if (!up.has_zip)
     co_return error_response(call, model::invalid_parameter("Please provide a source for function code."));
@@ -195,8 +210,7 @@ asio::awaitable<Response> ControlPlane::update_function_configuration(Call call,
   json body;
   if (auto e = parse_json_body(call.req.body(), body)) co_return error_response(call, *e);
   if (busy_.count(name))
-    co_return error_response(call, model::conflict("The operation cannot be performed at this time. An update is in "
-                                                   "progress for resource: " + model::function_arn(cfg_.identity, name)));
+    co_return error_response(call, update_in_progress(name));
   model::FunctionRecord rec = functions_.at(name);
   if (auto e = check_revision(body, rec)) co_return error_response(call, *e);
   if (auto e = model::apply_function_config(body, rec, false, cfg_.identity, host_)) co_return error_response(call, *e);
@@ -205,13 +219,8 @@ asio::awaitable<Response> ControlPlane::update_function_configuration(Call call,
     co_return error_response(call, unzipped_too_large());
   rec.last_modified = util::aws_timestamp_now();
   rec.revision_id = util::uuid4();
-  busy_.insert(name);
-  auto job = [this, rec] { return disk_.write_function(rec); };
-  auto written = co_await util::offload(strand_, std::move(job));
-  busy_.erase(name);
-  if (!written) co_return error_response(call, model::service_error("lambdad could not store the configuration: " +
-                                                                    written.error().message()));
-  functions_[name] = rec;
+  auto failed = co_await save_record(rec);
+  if (failed) co_return error_response(call, *failed);
   if (invoker_) invoker_->retire_function(name);
   collect_garbage();
   co_return json_response(call, 200, function_configuration(rec));
@@ -224,8 +233,7 @@ asio::awaitable<Response> ControlPlane::delete_function(Call call, std::string n
   if (!resolved) co_return error_response(call, resolved.error());
   std::string name = *resolved;
   if (busy_.count(name))
-    co_return error_response(call, model::conflict("The operation cannot be performed at this time. An update is in "
-                                                   "progress for resource: " + model::function_arn(cfg_.identity, name)));
+    co_return error_response(call, update_in_progress(name));
   busy_.insert(name);
   auto job = [this, name] { return disk_.remove_function(name); };
   auto removed = co_await util::offload(strand_, std::move(job));
@@ -286,15 +294,19 @@ Response ControlPlane::list_functions(Call const& call) const {
 
 Response ControlPlane::get_account_settings(Call const& call) const {
   std::uint64_t total = 0;
-  for (auto const& [name, f] : functions_) total += f.code_size;
+  long reserved = 0;
+  for (auto const& [name, f] : functions_) {
+    total += f.code_size;
+    reserved += f.reserved_concurrency.value_or(0);
+  }
   for (auto const& [name, versions] : layers_)
     for (auto const& [v, l] : versions) total += l.code_size;
   json out = {{"AccountLimit",
                {{"TotalCodeSize", 80530636800ULL},
                 {"CodeSizeUnzipped", cfg_.max_unzipped_bytes},
                 {"CodeSizeZipped", cfg_.max_zip_bytes},
-                {"ConcurrentExecutions", 1000},
-                {"UnreservedConcurrentExecutions", 1000}}},
+                {"ConcurrentExecutions", max_concurrency_},
+                {"UnreservedConcurrentExecutions", std::max(0L, max_concurrency_ - reserved)}}},
               {"AccountUsage", {{"TotalCodeSize", total}, {"FunctionCount", functions_.size()}}}};
   return json_response(call, 200, out);
 }

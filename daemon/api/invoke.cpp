@@ -26,8 +26,8 @@ asio::awaitable<void> run_event(exec::Invoker* invoker, exec::FunctionImage fn, 
   for (int attempt = 1; attempt <= 3; ++attempt) {
     auto result = co_await invoker->invoke(fn, req);
     spdlog::info("function {}: event invocation {} (attempt {}) {}", fn.name, result.request_id, attempt,
-                 result.function_error ? "failed" : "succeeded");
-    if (!result.function_error) break;
+                 result.throttled ? "throttled" : result.function_error ? "failed" : "succeeded");
+    if (!result.function_error && !result.throttled) break;
   }
 }
 
@@ -44,6 +44,7 @@ exec::FunctionImage ControlPlane::image_of(model::FunctionRecord const& rec) con
   fn.memory_mb = rec.memory_size;
   fn.timeout_s = rec.timeout;
   fn.ephemeral_mb = rec.ephemeral_storage;
+  fn.reserved_concurrency = rec.reserved_concurrency;
   if (rec.environment) fn.env = *rec.environment;
   fn.code_tree = disk_.tree_path(rec.code_sha256_hex);
   for (auto const& l : rec.layers) fn.layer_trees.push_back(disk_.tree_path(l.sha_hex));
@@ -87,6 +88,11 @@ asio::awaitable<Response> ControlPlane::invoke(Call call, std::string name_text)
     co_return res;
   }
   auto result = co_await invoker_->invoke(fn, req);
+  if (result.throttled) {
+    Response res = error_response(call, ApiError{429, "TooManyRequestsException", "Rate Exceeded.", *result.throttled});
+    res.set("Retry-After", "1");
+    co_return res;
+  }
   Response res{bhttp::status::ok, call.req.version()};
   res.set(bhttp::field::content_type, "application/json");
   res.set("x-amzn-RequestId", result.request_id);

@@ -118,6 +118,27 @@ asio::awaitable<InvokeResult> Invoker::invoke(FunctionImage fn, InvokeRequest re
   InvokeResult result;
   result.request_id = util::uuid4();
   std::string const& id = result.request_id;
+  // Concurrency as Lambda counts it: invocations in flight, per function
+  // (reserved concurrency) and in all (the daemon's limit).
+  int& mine = in_flight_[fn.name];
+  if (fn.reserved_concurrency && mine >= *fn.reserved_concurrency) {
+    result.throttled = "ReservedFunctionConcurrentInvocationLimitExceeded";
+    co_return result;
+  }
+  if (total_in_flight_ >= opts_.max_concurrency) {
+    result.throttled = "ConcurrentInvocationLimitExceeded";
+    co_return result;
+  }
+  ++in_flight_[fn.name];
+  ++total_in_flight_;
+  struct InFlight {
+    Invoker* self;
+    std::string name;
+    ~InFlight() {
+      --self->in_flight_[name];
+      --self->total_in_flight_;
+    }
+  } in_flight{this, fn.name};
   auto env = take_idle(fn);
   bool cold = !env;
   if (cold) {

@@ -29,6 +29,7 @@ struct FunctionImage {
   int memory_mb = 128;
   int timeout_s = 3;
   int ephemeral_mb = 512;
+  std::optional<int> reserved_concurrency;  // PutFunctionConcurrency
   std::map<std::string, std::string> env;
   std::filesystem::path code_tree;
   std::vector<std::filesystem::path> layer_trees;  // in the function's order: later wins
@@ -41,6 +42,8 @@ struct InvokeRequest {
 
 struct InvokeResult {
   std::string request_id;
+  // Set when the invoke was refused for concurrency: TooManyRequestsException's Reason.
+  std::optional<std::string> throttled;
   bool function_error = false;  // X-Amz-Function-Error: Unhandled
   std::string body;
   std::string log;  // START ... REPORT, as the console shows it
@@ -49,6 +52,7 @@ struct InvokeResult {
 struct InvokerOptions {
   std::chrono::milliseconds keep_alive{std::chrono::minutes(5)};  // 0: a fresh environment every invoke
   std::chrono::seconds init_limit{10};                           // Lambda's init phase limit
+  int max_concurrency = 64;  // invocations in flight across all functions
 };
 
 class Environment;
@@ -77,6 +81,8 @@ class Invoker {
   std::vector<std::shared_ptr<Environment>> envs_;
   // Killed, not yet reaped: shutdown reaps these too, so none outlives us.
   std::vector<std::shared_ptr<Environment>> dying_;
+  std::map<std::string, int> in_flight_;  // per function
+  int total_in_flight_ = 0;
 };
 
 }  // namespace lambdad::exec

@@ -36,6 +36,8 @@ FAIL = LOOP % '''curl -sS -X POST -H 'Lambda-Runtime-Function-Error-Type: Custom
     -d '{"errorMessage":"boom","errorType":"Custom.Boom"}' "$API/invocation/$ID/error" >/dev/null'''
 EXIT = LOOP % '''echo "exiting now"; exit 1'''
 HANG = LOOP % '''echo "sleeping"; sleep 30'''
+SLOW = LOOP % '''sleep 1
+  curl -sS -X POST -d "{\\"slow\\":$EVENT}" "$API/invocation/$ID/response" >/dev/null'''
 FS = LOOP % '''T=$(touch /var/task/x 2>/dev/null && echo writable || echo read-only)
   O=$(cat /opt/which)
   curl -sS -X POST -d "{\\"task\\":\\"$T\\",\\"opt\\":\\"$O\\",\\"cwd\\":\\"$(pwd)\\",\\"pid\\":$$}" "$API/invocation/$ID/response" >/dev/null'''
@@ -53,6 +55,28 @@ def invoke(lam, name, payload, **kw):
     body = r["Payload"].read().decode()
     logtext = base64.b64decode(r.get("LogResult", "")).decode()
     return r, body, logtext
+
+
+def concurrent(lam, name, n):
+    """n invokes at once; each outcome (status, error code, reason, Retry-After)."""
+    import threading
+    from botocore.exceptions import ClientError
+    out = []
+
+    def one():
+        try:
+            r = lam.invoke(FunctionName=name, Payload=b"{}")
+            out.append((r["StatusCode"], None, None, None))
+        except ClientError as e:
+            meta = e.response["ResponseMetadata"]
+            out.append((meta["HTTPStatusCode"], e.response["Error"]["Code"], e.response.get("Reason"),
+                        meta["HTTPHeaders"].get("retry-after")))
+    threads = [threading.Thread(target=one) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    return out
 
 
 def bootstrap_processes():
@@ -148,6 +172,29 @@ def test(c):
                 "/opt/bootstrap ran as pid 1 in /var/task (read-only); the later layer won")
         c.check(not os.path.exists("/opt/which") and not os.path.exists("/var/task"), "the host's /opt and /var untouched")
 
+        log("\n== reserved concurrency")
+        create("slow", code_zip(SLOW))
+        c.equal(lam.put_function_concurrency(FunctionName="slow", ReservedConcurrentExecutions=1)
+                ["ReservedConcurrentExecutions"], 1, "PutFunctionConcurrency 1")
+        c.equal(lam.get_function_concurrency(FunctionName="slow").get("ReservedConcurrentExecutions"), 1,
+                "GetFunctionConcurrency says 1")
+        c.equal(lam.get_function(FunctionName="slow").get("Concurrency"), {"ReservedConcurrentExecutions": 1},
+                "GetFunction shows Concurrency")
+        outcomes = concurrent(lam, "slow", 2)
+        c.equal(sorted(o[0] for o in outcomes), [200, 429], "two at once with 1 reserved: one runs, one 429")
+        throttled = [o for o in outcomes if o[0] == 429]
+        if throttled:
+            c.equal(throttled[0][1], "TooManyRequestsException", "429 is TooManyRequestsException")
+            c.equal(throttled[0][2], "ReservedFunctionConcurrentInvocationLimitExceeded", "Reason")
+            c.equal(throttled[0][3], "1", "Retry-After header")
+        lam.put_function_concurrency(FunctionName="slow", ReservedConcurrentExecutions=0)
+        code, status, _, _ = h.client_error(lam.invoke, FunctionName="slow", Payload=b"{}")
+        c.equal((code, status), ("TooManyRequestsException", 429), "reserved 0: every invoke throttled")
+        lam.delete_function_concurrency(FunctionName="slow")
+        c.equal(lam.get_function_concurrency(FunctionName="slow").get("ReservedConcurrentExecutions"), None,
+                "DeleteFunctionConcurrency removed it")
+        c.equal(lam.invoke(FunctionName="slow", Payload=b"{}")["StatusCode"], 200, "and invokes run again")
+
         log("\n== DryRun, Event, unknown function")
         r = lam.invoke(FunctionName="echo", InvocationType="DryRun")
         c.equal(r["StatusCode"], 204, "DryRun -> 204")
@@ -160,6 +207,16 @@ def test(c):
     time.sleep(0.2)
     left = [p for p in bootstrap_processes() if p not in before]
     c.equal(left, [], "no bootstrap process (or zombie) left after the daemon stopped")
+
+    log("\n== the daemon-wide limit")
+    with h.Daemon(label="maxconc", args=["--max-concurrency", "1"]) as d:
+        lam = d.boto3()
+        lam.create_function(FunctionName="slow", Runtime="provided.al2", Handler="h",
+                            Role=f"arn:aws:iam::{h.ACCOUNT}:role/r", Code={"ZipFile": code_zip(SLOW)})
+        outcomes = concurrent(lam, "slow", 2)
+        c.equal(sorted((o[0], o[2]) for o in outcomes), [(200, None), (429, "ConcurrentInvocationLimitExceeded")],
+                "--max-concurrency 1: the second is ConcurrentInvocationLimitExceeded")
+        c.equal(d.stop(), 0, "SIGTERM: daemon exits 0")
 
     log("\n== keep-alive: 0 means a fresh environment every time; 400 ms reaps idle ones")
     for keep in ("0", "400"):

@@ -1,0 +1,60 @@
+// Reserved concurrency: PutFunctionConcurrency, GetFunctionConcurrency,
+// DeleteFunctionConcurrency. Stored in the function's record; Invoke refuses
+// past it with TooManyRequestsException (ReservedFunctionConcurrentInvocationLimitExceeded).
+#include "control_plane.hpp"
+#include "upload.hpp"
+
+
+namespace lambdad::api {
+
+namespace asio = boost::asio;
+
+asio::awaitable<Response> ControlPlane::put_function_concurrency(Call call, std::string name_text) {
+  auto resolved = resolve_function(name_text, std::nullopt);
+  if (!resolved) co_return error_response(call, resolved.error());
+  json body;
+  if (auto e = parse_json_body(call.req.body(), body)) co_return error_response(call, *e);
+  auto const& v = body["ReservedConcurrentExecutions"];
+  if (!v.is_number_integer())
+    co_return error_response(call, model::validation("null", "reservedConcurrentExecutions", "Member must not be null"));
+  long n = v.get<long>();
+  if (n < 0)
+    co_return error_response(call, model::validation(std::to_string(n), "reservedConcurrentExecutions",
+                                                     "Member must have value greater than or equal to 0"));
+  if (n > max_concurrency_)
+    co_return error_response(call, model::invalid_parameter(
+        "Specified ReservedConcurrentExecutions for function exceeds the account's concurrency limit of " +
+        std::to_string(max_concurrency_) + "."));
+  std::string name = *resolved;
+  if (busy_.count(name))
+    co_return error_response(call, update_in_progress(name));
+  model::FunctionRecord rec = functions_.at(name);
+  rec.reserved_concurrency = static_cast<int>(n);
+  auto failed = co_await save_record(rec);
+  if (failed) co_return error_response(call, *failed);
+  co_return json_response(call, 200, {{"ReservedConcurrentExecutions", n}});
+}
+
+Response ControlPlane::get_function_concurrency(Call const& call, std::string const& name_text) const {
+  auto resolved = resolve_function(name_text, std::nullopt);
+  if (!resolved) return error_response(call, resolved.error());
+  auto const& rec = functions_.at(*resolved);
+  json out = json::object();
+  if (rec.reserved_concurrency) out["ReservedConcurrentExecutions"] = *rec.reserved_concurrency;
+  return json_response(call, 200, out);
+}
+
+asio::awaitable<Response> ControlPlane::delete_function_concurrency(Call call, std::string name_text) {
+  auto resolved = resolve_function(name_text, std::nullopt);
+  if (!resolved) co_return error_response(call, resolved.error());
+  std::string name = *resolved;
+  if (busy_.count(name))
+    co_return error_response(call, update_in_progress(name));
+  model::FunctionRecord rec = functions_.at(name);
+  rec.reserved_concurrency.reset();
+  auto failed = co_await save_record(rec);
+  if (failed) co_return error_response(call, *failed);
+  co_return empty_response(call, 204);
+}
+
+}  // namespace lambdad::api
