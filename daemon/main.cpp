@@ -43,6 +43,8 @@ int main(int argc, char** argv) {
                     "Invocations in flight across all functions; past it Invoke answers 429")
       ->capture_default_str()
       ->check(CLI::Range(1, 100000));
+  serve->add_option("--default-function", opts.api.default_function,
+                    "Function the RIE path /2015-03-31/functions/function/invocations runs (default: the only one)");
   serve->add_option("--log-level", log_level, "trace, debug, info, warn, error")->capture_default_str();
 
   CLI11_PARSE(app, argc, argv);

@@ -34,6 +34,7 @@ struct Config {
   std::uint64_t max_zip_bytes = 52428800;          // Lambda's direct upload limit
   std::uint64_t max_request_bytes = 70167211;      // what Lambda accepts for a CreateFunction request
   std::uint64_t max_unzipped_bytes = 262144000;    // function + layers
+  std::string default_function;  // what the RIE path /functions/function/invocations runs
 };
 
 // One request as the handlers see it: decoded path segments and query.

@@ -52,6 +52,13 @@ exec::FunctionImage ControlPlane::image_of(model::FunctionRecord const& rec) con
 }
 
 asio::awaitable<Response> ControlPlane::invoke(Call call, std::string name_text) {
+  // The Runtime Interface Emulator's path, /2015-03-31/functions/function/
+  // invocations, so tests written for the RIE work: it means the configured
+  // default function, or the only one deployed.
+  if (name_text == "function" && !functions_.count("function")) {
+    if (!cfg_.default_function.empty()) name_text = cfg_.default_function;
+    else if (functions_.size() == 1) name_text = functions_.begin()->first;
+  }
   std::optional<std::string> qualifier;
   if (call.query.count("Qualifier")) qualifier = call.query["Qualifier"];
   auto resolved = resolve_function(name_text, qualifier);

@@ -208,11 +208,14 @@ def test(c):
     left = [p for p in bootstrap_processes() if p not in before]
     c.equal(left, [], "no bootstrap process (or zombie) left after the daemon stopped")
 
-    log("\n== the daemon-wide limit")
+    log("\n== the daemon-wide limit; the RIE path")
     with h.Daemon(label="maxconc", args=["--max-concurrency", "1"]) as d:
         lam = d.boto3()
         lam.create_function(FunctionName="slow", Runtime="provided.al2", Handler="h",
                             Role=f"arn:aws:iam::{h.ACCOUNT}:role/r", Code={"ZipFile": code_zip(SLOW)})
+        status, _, body = d.request("POST", "/2015-03-31/functions/function/invocations", b'{"rie":1}')
+        c.equal((status, json.loads(body)), (200, {"slow": {"rie": 1}}),
+                "the RIE path runs the only function deployed")
         outcomes = concurrent(lam, "slow", 2)
         c.equal(sorted((o[0], o[2]) for o in outcomes), [(200, None), (429, "ConcurrentInvocationLimitExceeded")],
                 "--max-concurrency 1: the second is ConcurrentInvocationLimitExceeded")
