@@ -53,7 +53,6 @@ class Server {
   bool stopping() const { return stopping_; }
 
  private:
-  friend struct SessionAccess;
   asio::awaitable<void> accept_loop();
   asio::awaitable<void> session(asio::ip::tcp::socket socket);
 
