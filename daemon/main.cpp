@@ -1,6 +1,9 @@
-// lambdad's command line (CLI11): `serve` runs the daemon. Exceptions end
-// here: a bad flag is reported and exits 2.
+// lambdad's command line (CLI11): `serve` runs the daemon; `invoke` and
+// `logs` talk to a running one. A bad flag is reported and exits 2.
+#include "cli/client.hpp"
 #include "serve.hpp"
+
+#include <cstdlib>
 
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
@@ -47,7 +50,23 @@ int main(int argc, char** argv) {
                     "Function the RIE path /2015-03-31/functions/function/invocations runs (default: the only one)");
   serve->add_option("--log-level", log_level, "trace, debug, info, warn, error")->capture_default_str();
 
+  std::string endpoint = "http://127.0.0.1:9000";
+  if (char const* e = std::getenv("LAMBDAD_ENDPOINT")) endpoint = e;
+  std::string fn_name, event_path;
+  auto* invoke = app.add_subcommand("invoke", "Invoke a function and print what the console's Test tab shows: "
+                                              "Response, Function Logs, Request ID (exit 1 if the function failed)");
+  invoke->add_option("name", fn_name, "Function name or ARN")->required();
+  invoke->add_option("--event", event_path, "File holding the event (JSON), or - for stdin; default {}");
+  invoke->add_option("--endpoint", endpoint, "lambdad's URL (default $LAMBDAD_ENDPOINT or http://127.0.0.1:9000)");
+  bool follow = false;
+  auto* logs = app.add_subcommand("logs", "Print a function's log group /aws/lambda/NAME, oldest first");
+  logs->add_option("name", fn_name, "Function name")->required();
+  logs->add_flag("-f,--follow", follow, "Keep printing new lines as the function writes them");
+  logs->add_option("--endpoint", endpoint, "lambdad's URL (default $LAMBDAD_ENDPOINT or http://127.0.0.1:9000)");
+
   CLI11_PARSE(app, argc, argv);
+  if (invoke->parsed()) return lambdad::cli::invoke(endpoint, fn_name, event_path);
+  if (logs->parsed()) return lambdad::cli::logs(endpoint, fn_name, follow);
 
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
   spdlog::set_level(spdlog::level::from_str(log_level));

@@ -1,5 +1,6 @@
 #include "serve.hpp"
 
+#include "logs/store.hpp"
 #include "util/fsutil.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -63,12 +64,16 @@ int serve(ServeOptions const& opts) {
   }
   for (auto const& note : loaded->notes) spdlog::info("start-up: {}", note);
 
+  // Log groups outlive everything that writes to them (environments are
+  // destroyed with the io_context's pending work).
+  logs::LogStore log_store(disk.root() / "logs");
   asio::io_context ioc(1);
   asio::thread_pool pool(opts.pool_threads);
   api::ControlPlane plane(opts.api, disk, pool);
   plane.load(*loaded);
-  exec::Invoker invoker(ioc, opts.invoker);
+  exec::Invoker invoker(ioc, opts.invoker, &log_store);
   plane.set_invoker(&invoker, opts.invoker.max_concurrency);
+  plane.set_logs(&log_store);
 
   http::Limits limits;
   limits.max_body_bytes = opts.max_body_bytes;
@@ -92,6 +97,7 @@ int serve(ServeOptions const& opts) {
     if (ec) return;
     spdlog::info("signal {}: stopping (no new connections; draining in-flight requests)", sig);
     server.stop();
+    plane.stop_streams();
     asio::co_spawn(ioc, drain(&ioc, &server, opts.drain_timeout), asio::detached);
   });
 

@@ -130,7 +130,9 @@ asio::awaitable<void> Endpoint::session([[maybe_unused]] std::shared_ptr<Endpoin
         first_next_seen_ = true;
         if (on_first_next) on_first_next();
       }
-      if (in_flight_) {
+      if (init_failed_) {
+        reply = error_reply(invalid_state_transition("/next after the runtime reported an init error"), v);
+      } else if (in_flight_) {
         reply = error_reply(invalid_state_transition("/next while invocation " + *in_flight_ + " is unanswered"), v);
       } else {
         while (!pending_ && !closed_) {
@@ -167,7 +169,10 @@ asio::awaitable<void> Endpoint::session([[maybe_unused]] std::shared_ptr<Endpoin
           finish(Outcome{Outcome::Kind::FunctionError, std::move(req.body()), std::move(type), {}, {}});
         }
       }
+    } else if (target.route == Route::InitError && first_next_seen_) {
+      reply = error_reply(invalid_state_transition("/init/error after init ended"), v);
     } else if (target.route == Route::InitError) {
+      init_failed_ = true;
       reply = make_reply(202, R"({"status":"OK"})", v);
       auto type = error_type_of(header(req, "Lambda-Runtime-Function-Error-Type"), req.body());
       if (on_init_error) on_init_error(std::move(type), std::move(req.body()));

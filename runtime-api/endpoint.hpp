@@ -71,6 +71,7 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
   std::chrono::steady_clock::duration timeout_{};
   std::optional<std::chrono::steady_clock::time_point> dispatched_at_;
   bool first_next_seen_ = false;
+  bool init_failed_ = false;  // after /init/error no event is handed out
   bool closed_ = false;
 };
 

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <linux/mount.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -174,7 +175,9 @@ Result<ExitStatus> Child::wait() {
 Result<std::optional<ExitStatus>> Child::try_wait() {
   if (reaped_) return errno_error("wait for process " + std::to_string(pid_), ECHILD);
   siginfo_t info{};
-  if (::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd_), &info, WEXITED | WNOHANG) != 0) {
+  struct rusage usage {};
+  // The raw system call: glibc's waitid does not pass the rusage argument.
+  if (::syscall(SYS_waitid, P_PIDFD, pidfd_, &info, WEXITED | WNOHANG, &usage) != 0) {
     // A non-blocking pidfd answers EAGAIN while the process runs.
     if (errno == EAGAIN) return std::optional<ExitStatus>{};
     return errno_error("wait for process " + std::to_string(pid_));
@@ -184,6 +187,7 @@ Result<std::optional<ExitStatus>> Child::try_wait() {
   ExitStatus st;
   st.signaled = info.si_code == CLD_KILLED || info.si_code == CLD_DUMPED;
   st.code = info.si_status;
+  st.max_rss_bytes = static_cast<std::uint64_t>(usage.ru_maxrss) * 1024;
   return std::optional<ExitStatus>{st};
 }
 

@@ -9,6 +9,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -50,6 +51,9 @@ char const* to_string(SpawnStep step);
 struct ExitStatus {
   bool signaled = false;
   int code = 0;  // exit status, or the signal number when signaled
+  // Peak resident size of the largest process among the child and the
+  // descendants it reaped (the kernel's rusage at exit, ru_maxrss).
+  std::uint64_t max_rss_bytes = 0;
 };
 
 // A started child. Move-only; the destructor closes the pidfd (it never

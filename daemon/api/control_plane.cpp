@@ -156,6 +156,7 @@ asio::awaitable<Response> ControlPlane::route(Call call) {
   if (s[0] == "2016-08-19" && n >= 2 && s[1] == "account-settings" && m == verb::get)
     co_return get_account_settings(call);
   if (s[0] == "_lambdad" && n == 3 && s[1] == "code" && m == verb::get) co_return co_await get_code(std::move(call));
+  if (s[0] == "_lambdad" && n == 3 && s[1] == "logs" && m == verb::get) co_return get_logs(call, s[2]);
   co_return unknown();
 }
 

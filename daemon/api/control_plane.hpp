@@ -11,6 +11,7 @@
 #include "../model/validate.hpp"
 #include "../store/state_dir.hpp"
 #include "../exec/invoker.hpp"
+#include "../logs/store.hpp"
 
 #include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
@@ -63,7 +64,14 @@ class ControlPlane final : public http::Service {
     max_concurrency_ = max_concurrency;
   }
 
+  // Where log groups are read from (GET /_lambdad/logs/NAME).
+  void set_logs(logs::LogStore* logs) { logs_ = logs; }
+  // Ends every log follow (the daemon is stopping).
+  void stop_streams();
+
   std::uint64_t body_limit(http::RequestHeader const& header) const override;
+  bool streams(Request const& req) const override;
+  boost::asio::awaitable<void> stream(Request req, boost::beast::tcp_stream& out) override;
   Response too_large(http::RequestHeader const& header) const override;
   boost::asio::awaitable<Response> handle(Request req) override;
 
@@ -97,6 +105,8 @@ class ControlPlane final : public http::Service {
   exec::FunctionImage image_of(model::FunctionRecord const& rec) const;
   // sts.cpp
   Response sts(Call const& call) const;
+  // logs.cpp
+  Response get_logs(Call const& call, std::string const& name) const;
 
   // Shared pieces.
   model::ApiResult<std::string> resolve_function(std::string const& text, std::optional<std::string> qualifier) const;
@@ -127,6 +137,8 @@ class ControlPlane final : public http::Service {
   std::map<std::string, int> layer_watermarks_;
   std::multiset<std::string> pending_shas_;  // code being stored: never collected
   exec::Invoker* invoker_ = nullptr;
+  logs::LogStore* logs_ = nullptr;
+  bool streams_stopped_ = false;
   int max_concurrency_ = 1000;
 };
 

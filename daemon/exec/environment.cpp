@@ -6,6 +6,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 #include <fcntl.h>
@@ -13,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <fstream>
 
@@ -89,18 +91,27 @@ void add_tree(std::string const& pid, std::uint64_t& total, int depth) {
 
 }  // namespace
 
-Environment::Environment(asio::io_context& ioc, FunctionImage fn)
+Environment::Environment(asio::io_context& ioc, FunctionImage fn, logs::LogStore* logs)
     : ioc_(ioc),
       fn_(std::move(fn)),
+      logs_(logs),
+      stream_(logs::log_stream_name(std::chrono::system_clock::now())),
       endpoint_(std::make_shared<runtime_api::Endpoint>(ioc)),
       out_(ioc),
       pidfd_(ioc),
       splitter_([this](std::string_view line) {
         captured_.append(line);
         captured_.push_back('\n');
+        if (logs_) logs_->append(fn_.name, stream_, line);
       }) {}
 
-Environment::~Environment() = default;
+Environment::~Environment() {
+  if (logs_) logs_->close_stream(fn_.name, stream_);
+}
+
+void Environment::log_line(std::string_view line) {
+  if (logs_) logs_->append(fn_.name, stream_, line);
+}
 
 bool Environment::apply(EnvEvent e) {
   auto next = runtime_api::transition(state_, e);
@@ -150,7 +161,7 @@ std::optional<StartFailure> Environment::start() {
   sandbox::SpawnSpec spec;
   spec.path = path;
   spec.argv = {path};
-  spec.env = environment_of(fn_, *api, logs::log_stream_name(std::chrono::system_clock::now()));
+  spec.env = environment_of(fn_, *api, stream_);
   spec.cwd = "/var/task";
   spec.stdout_fd = pipe_fds[1];
   spec.stderr_fd = pipe_fds[1];
@@ -186,9 +197,25 @@ std::optional<StartFailure> Environment::start() {
   pidfd_.assign(::dup(child_.pidfd()));
   apply(EnvEvent::Spawned);
   auto self = shared_from_this();
-  endpoint_->on_first_next = [this] {
-    first_next_at_ = std::chrono::steady_clock::now();
-    apply(EnvEvent::FirstNext);
+  // The endpoint may outlive this environment (a runtime still connected).
+  endpoint_->on_first_next = [w = weak_from_this()] {
+    auto env = w.lock();
+    if (!env) return;
+    env->first_next_at_ = std::chrono::steady_clock::now();
+    env->apply(EnvEvent::FirstNext);
+    // The invocation that started it is handed over by this same /next.
+    if (env->claimed) env->apply(EnvEvent::Dispatch);
+  };
+  // A runtime that reports an init error is expected to exit; one that does
+  // not is ended after a short grace, so its last lines still reach the log.
+  endpoint_->on_init_error = [w = weak_from_this()](std::string type, std::string body) {
+    auto env = w.lock();
+    if (!env || env->init_error_) return;
+    env->init_error_ = InitError{std::move(type), std::move(body), std::chrono::steady_clock::now()};
+    auto timer = std::make_shared<asio::steady_timer>(env->ioc_, std::chrono::milliseconds(500));
+    timer->async_wait([self = w, timer](boost::system::error_code ec) {
+      if (auto env = self.lock(); env && !ec) env->kill();
+    });
   };
   endpoint_->start();
   asio::co_spawn(ioc_, read_output(self), asio::detached);
@@ -197,11 +224,13 @@ std::optional<StartFailure> Environment::start() {
 }
 
 asio::awaitable<void> Environment::read_output([[maybe_unused]] std::shared_ptr<Environment> self) {
-  char buf[8192];
+  // Wait for readiness, then read here: data is never held in a completed
+  // read that has not run yet, so take_output's drain cannot overtake it
+  // and put lines after END.
   for (;;) {
-    auto [ec, n] = co_await out_.async_read_some(asio::buffer(buf), use_tuple);
-    if (n > 0) splitter_.feed(std::string_view(buf, n));
+    auto [ec] = co_await out_.async_wait(asio::posix::descriptor_base::wait_read, use_tuple);
     if (ec) break;
+    if (!drain_pipe()) break;
   }
   splitter_.flush();
 }
@@ -218,13 +247,17 @@ asio::awaitable<void> Environment::watch_exit([[maybe_unused]] std::shared_ptr<E
   endpoint_->close();
 }
 
-void Environment::drain_pipe() {
-  if (!out_.is_open()) return;
-  char buf[8192];
+bool Environment::drain_pipe() {
+  if (!out_.is_open()) return false;
+  char buf[65536];
   for (;;) {
     ssize_t n = ::read(out_.native_handle(), buf, sizeof buf);
-    if (n <= 0) break;
-    splitter_.feed(std::string_view(buf, static_cast<std::size_t>(n)));
+    if (n > 0) {
+      splitter_.feed(std::string_view(buf, static_cast<std::size_t>(n)));
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);  // false at end of file or on an error
   }
 }
 
@@ -235,7 +268,9 @@ std::string Environment::take_output() {
 }
 
 std::optional<std::uint64_t> Environment::peak_memory_bytes() const {
-  if (exit_status_ || child_.pid() <= 0) return std::nullopt;
+  // Gone: what the kernel reported for the largest process at exit.
+  if (exit_status_) return exit_status_->max_rss_bytes ? std::optional(exit_status_->max_rss_bytes) : std::nullopt;
+  if (child_.pid() <= 0) return std::nullopt;
   std::uint64_t total = 0;
   add_tree(std::to_string(child_.pid()), total, 0);
   if (total == 0) return std::nullopt;

@@ -9,6 +9,7 @@
 #include "endpoint.hpp"
 #include "environment_state.hpp"
 #include "logs/line_splitter.hpp"
+#include "logs/store.hpp"
 #include "process.hpp"
 
 #include <boost/asio/posix/stream_descriptor.hpp>
@@ -23,7 +24,8 @@ struct StartFailure {
 
 class Environment : public std::enable_shared_from_this<Environment> {
  public:
-  Environment(boost::asio::io_context& ioc, FunctionImage fn);
+  // Its log stream (the file under `logs`) is named now, before it starts.
+  Environment(boost::asio::io_context& ioc, FunctionImage fn, logs::LogStore* logs);
   ~Environment();
 
   // Spawns the bootstrap. On success the environment is Initializing.
@@ -40,21 +42,39 @@ class Environment : public std::enable_shared_from_this<Environment> {
   std::optional<std::chrono::steady_clock::time_point> first_next_at() const { return first_next_at_; }
   std::chrono::steady_clock::time_point spawned_at() const { return spawned_at_; }
   std::optional<sandbox::ExitStatus> exit_status() const { return exit_status_; }
+  std::string const& stream_name() const { return stream_; }
+  // Writes one line of Lambda's own (START, END, REPORT, ...) to the log stream.
+  void log_line(std::string_view line);
+  // What the runtime reported on /init/error, and when.
+  struct InitError {
+    std::string type;
+    std::string body;
+    std::chrono::steady_clock::time_point at;
+  };
+  std::optional<InitError> const& init_error() const { return init_error_; }
   // Reads what the runtime has written so far and returns the captured lines.
   std::string take_output();
-  // Peak resident memory of the process tree (sum of each live process's
-  // VmHWM), or nothing once the bootstrap has exited.
+  // Peak resident memory of the process tree: the sum of each live
+  // process's VmHWM; once the bootstrap has exited, the kernel's ru_maxrss
+  // of the largest process it reaped. Nothing if neither can be read.
   std::optional<std::uint64_t> peak_memory_bytes() const;
   std::chrono::steady_clock::time_point idle_since{};
+  // Taken by an invocation (from before its spawn, for a cold start, until
+  // the answer): never handed to another one meanwhile.
+  bool claimed = false;
   bool retired = false;
 
  private:
   boost::asio::awaitable<void> read_output(std::shared_ptr<Environment> self);
   boost::asio::awaitable<void> watch_exit(std::shared_ptr<Environment> self);
-  void drain_pipe();
+  // Reads what the pipe holds now; false once it reached end of file.
+  bool drain_pipe();
 
   boost::asio::io_context& ioc_;
   FunctionImage fn_;
+  logs::LogStore* logs_;
+  std::string stream_;
+  std::optional<InitError> init_error_;
   std::shared_ptr<runtime_api::Endpoint> endpoint_;
   sandbox::Child child_;
   boost::asio::posix::stream_descriptor out_;

@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstring>
 
 namespace lambdad::exec {
@@ -32,7 +33,12 @@ std::string error_body(std::string const& type, std::string const& message) {
 
 std::string exit_reason(std::optional<sandbox::ExitStatus> const& st) {
   if (!st) return "Runtime exited without providing a reason";
-  if (st->signaled) return std::string("Runtime exited with error: signal: ") + (st->code == 9 ? "killed" : ::strsignal(st->code));
+  if (st->signaled) {
+    // As Go (Lambda's init) names signals: strsignal's words in lower case.
+    std::string name = ::strsignal(st->code);
+    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return "Runtime exited with error: signal: " + name;
+  }
   return "Runtime exited with error: exit status " + std::to_string(st->code);
 }
 
@@ -46,29 +52,40 @@ std::string trace_id() {
          id.substr(0, 1) + ";Sampled=0";
 }
 
-// Lines after END: what the console shows for a runtime that died.
-std::string log_of(std::string const& id, std::string const& output, std::string const& before_end,
-                   logs::ReportFigures const& figures, std::string const& after_report) {
-  std::string log = logs::start_line(id) + "\n" + output + before_end + logs::end_line(id) + "\n" +
-                    logs::report_line(id, figures) + "\n" + after_report;
-  return log;
+// The invocation's log as the console shows it (START, the runtime's
+// output, END, REPORT, then what follows REPORT for a runtime that died),
+// and the same lines of Lambda's own written to the environment's stream
+// (the runtime's own lines are already there, written as they came).
+std::string finish_log(Environment& env, std::string const& id, std::string const& output, std::string const& before_end,
+                       logs::ReportFigures const& figures, std::string const& after_report) {
+  std::string tail = before_end + logs::end_line(id) + "\n" + logs::report_line(id, figures) + "\n" + after_report;
+  std::size_t from = 0;
+  while (from < tail.size()) {
+    auto nl = tail.find('\n', from);
+    if (nl == std::string::npos) nl = tail.size();
+    env.log_line(std::string_view(tail).substr(from, nl - from));
+    from = nl + 1;
+  }
+  return logs::start_line(id) + "\n" + output + tail;
 }
 
 }  // namespace
 
-Invoker::Invoker(asio::io_context& ioc, InvokerOptions opts) : ioc_(ioc), opts_(opts) {}
+Invoker::Invoker(asio::io_context& ioc, InvokerOptions opts, logs::LogStore* logs)
+    : ioc_(ioc), opts_(opts), logs_(logs) {}
 
 Invoker::~Invoker() { shutdown(); }
 
 std::shared_ptr<Environment> Invoker::take_idle(FunctionImage const& fn) {
   for (auto const& env : envs_)
-    if (env->state() == EnvState::Idle && !env->retired && env->image().name == fn.name &&
+    if (env->state() == EnvState::Idle && !env->claimed && !env->retired && env->image().name == fn.name &&
         env->image().revision == fn.revision)
       return env;
   return nullptr;
 }
 
 void Invoker::release(std::shared_ptr<Environment> const& env) {
+  env->claimed = false;
   bool keep = env->state() == EnvState::Idle && !env->retired && opts_.keep_alive.count() > 0;
   if (keep) {
     env->idle_since = std::chrono::steady_clock::now();
@@ -142,21 +159,27 @@ asio::awaitable<InvokeResult> Invoker::invoke(FunctionImage fn, InvokeRequest re
   auto env = take_idle(fn);
   bool cold = !env;
   if (cold) {
-    env = std::make_shared<Environment>(ioc_, fn);
+    env = std::make_shared<Environment>(ioc_, fn, logs_);
+    env->claimed = true;
+    env->log_line(logs::start_line(id));
     auto failure = env->start();
     if (failure) {
       std::string message = "RequestId: " + id + " Error: " + failure->message;
       result.function_error = true;
       result.body = error_body(failure->error_type, message);
       logs::ReportFigures figures{0.0, std::nullopt, fn.memory_mb, std::nullopt};
-      result.log = log_of(id, "", "", figures, message + "\n" + failure->error_type + "\n");
+      result.log = finish_log(*env, id, "", "", figures, message + "\n" + failure->error_type + "\n");
       co_return result;
     }
     envs_.push_back(env);
+  } else {
+    env->claimed = true;
+    env->log_line(logs::start_line(id));
+    env->apply(EnvEvent::Dispatch);
   }
   // Pick-up: the runtime takes the event at its (first) /next; init time is
   // bounded by Lambda's 10 s init limit, then the function's Timeout runs.
-  env->apply(EnvEvent::Dispatch);
+  // A cold environment is dispatched to when its init ends (first /next).
   runtime_api::Invocation inv;
   inv.request_id = id;
   inv.payload = req.payload;
@@ -203,15 +226,24 @@ asio::awaitable<InvokeResult> Invoker::invoke(FunctionImage fn, InvokeRequest re
     case Outcome::Kind::Aborted:
     case Outcome::Kind::Closed: {
       result.function_error = true;
-      std::string message = "RequestId: " + id + " Error: " + exit_reason(env->exit_status());
-      result.body = error_body("Runtime.ExitError", message);
-      after_report = message + "\nRuntime.ExitError\n";
-      if (!figures.init_ms && cold)
+      if (auto const& init = env->init_error(); init && cold) {
+        // The runtime reported its init error on /init/error: the caller
+        // gets the runtime's error object, the log an INIT_REPORT.
+        auto type = init->type.empty() ? std::string("Runtime.Unknown") : init->type;
+        result.body = json::accept(init->body) ? init->body : error_body(type, init->body);
+        before_end = logs::init_report_line(ms(init->at - env->spawned_at()).count(), type) + "\n";
         figures.duration_ms = ms(std::chrono::steady_clock::now() - env->spawned_at()).count();
+      } else {
+        std::string message = "RequestId: " + id + " Error: " + exit_reason(env->exit_status());
+        result.body = error_body("Runtime.ExitError", message);
+        after_report = message + "\nRuntime.ExitError\n";
+        if (!figures.init_ms && cold)
+          figures.duration_ms = ms(std::chrono::steady_clock::now() - env->spawned_at()).count();
+      }
       break;
     }
   }
-  result.log = log_of(id, env->take_output(), before_end, figures, after_report);
+  result.log = finish_log(*env, id, env->take_output(), before_end, figures, after_report);
   release(env);
   co_return result;
 }

@@ -56,10 +56,17 @@ struct InvokerOptions {
 };
 
 class Environment;
+}  // namespace lambdad::exec
+namespace lambdad::logs {
+class LogStore;
+}
+namespace lambdad::exec {
 
 class Invoker {
  public:
-  Invoker(boost::asio::io_context& ioc, InvokerOptions opts);
+  // Each environment's lines go to `logs` (a log stream per environment);
+  // without one they are only returned with the invocation.
+  Invoker(boost::asio::io_context& ioc, InvokerOptions opts, logs::LogStore* logs = nullptr);
   ~Invoker();
 
   boost::asio::awaitable<InvokeResult> invoke(FunctionImage fn, InvokeRequest req);
@@ -78,6 +85,7 @@ class Invoker {
 
   boost::asio::io_context& ioc_;
   InvokerOptions opts_;
+  logs::LogStore* logs_;
   std::vector<std::shared_ptr<Environment>> envs_;
   // Killed, not yet reaped: shutdown reaps these too, so none outlives us.
   std::vector<std::shared_ptr<Environment>> dying_;

@@ -18,6 +18,8 @@ namespace bhttp = beast::http;
 using asio::ip::tcp;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
+asio::awaitable<void> Service::stream(Request, beast::tcp_stream&) { co_return; }
+
 Server::Server(asio::io_context& ioc, Service& service, Limits limits)
     : ioc_(ioc), service_(service), limits_(limits), acceptor_(ioc) {}
 
@@ -116,6 +118,10 @@ asio::awaitable<void> Server::session(tcp::socket socket) {
     if (bec) break;
     stream.expires_never();
     Request req = parser.release();
+    if (service_.streams(req)) {
+      co_await service_.stream(std::move(req), stream);
+      break;
+    }
     bool keep_alive = req.keep_alive() && !stopping_;
     ++in_flight_;
     Response res;

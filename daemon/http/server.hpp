@@ -9,6 +9,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 
@@ -39,6 +40,11 @@ class Service {
   virtual std::uint64_t body_limit(RequestHeader const& header) const = 0;
   virtual Response too_large(RequestHeader const& header) const = 0;
   virtual asio::awaitable<Response> handle(Request req) = 0;
+  // A request whose response the service writes itself, as it goes (a log
+  // follow): `stream` then owns the connection until it returns, and the
+  // connection is closed afterwards.
+  virtual bool streams(Request const& /*req*/) const { return false; }
+  virtual asio::awaitable<void> stream(Request req, beast::tcp_stream& out);
 };
 
 class Server {

@@ -1,0 +1,132 @@
+// A function's log group over HTTP: GET /_lambdad/logs/{name} answers the
+// events on disk as text, one per line as `aws logs tail` prints them;
+// with ?follow=true the answer goes on (chunked), a chunk per batch of new
+// lines as the function writes them, until the client hangs up or the
+// daemon stops. On the io_context thread.
+#include "control_plane.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/url/parse.hpp>
+#include <spdlog/spdlog.h>
+
+namespace lambdad::api {
+
+namespace asio = boost::asio;
+namespace bhttp = boost::beast::http;
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+namespace {
+
+struct LogsTarget {
+  std::string name;
+  bool follow = false;
+};
+
+std::optional<LogsTarget> logs_target(Request const& req) {
+  if (req.method() != bhttp::verb::get) return std::nullopt;
+  auto url = boost::urls::parse_origin_form(req.target());
+  if (!url) return std::nullopt;
+  std::vector<std::string> segs;
+  for (auto seg : url->segments()) segs.push_back(seg);
+  if (segs.size() != 3 || segs[0] != "_lambdad" || segs[1] != "logs") return std::nullopt;
+  LogsTarget t{segs[2], false};
+  for (auto param : url->params())
+    if (param.key == "follow") t.follow = param.value == "true" || param.value == "1";
+  return t;
+}
+
+asio::awaitable<void> send_last_chunk(boost::beast::tcp_stream& out) {
+  [[maybe_unused]] auto [ec, n] = co_await asio::async_write(out, asio::buffer("0\r\n\r\n", 5), use_tuple);
+}
+
+std::string text_of(std::vector<logs::LogEvent> const& events) {
+  std::string out;
+  for (auto const& e : events) out += logs::format_event(e) + "\n";
+  return out;
+}
+
+}  // namespace
+
+Response ControlPlane::get_logs(Call const& call, std::string const& name) const {
+  if (!logs_ || (!logs_->group_exists(name) && !functions_.count(name)))
+    return error_response(call, model::not_found("The specified log group does not exist: /aws/lambda/" + name));
+  Response res{bhttp::status::ok, call.req.version()};
+  res.set(bhttp::field::content_type, "text/plain; charset=utf-8");
+  res.set("x-amzn-RequestId", call.request_id);
+  res.body() = text_of(logs_->read_group(name));
+  return res;
+}
+
+bool ControlPlane::streams(Request const& req) const {
+  auto t = logs_target(req);
+  return t && t->follow && logs_ && (logs_->group_exists(t->name) || functions_.count(t->name));
+}
+
+void ControlPlane::stop_streams() {
+  streams_stopped_ = true;
+  if (logs_) logs_->wake_all();
+}
+
+asio::awaitable<void> ControlPlane::stream(Request req, boost::beast::tcp_stream& out) {
+  auto name = logs_target(req)->name;
+  // Shared with the watcher below, which may finish after this coroutine.
+  struct State {
+    explicit State(asio::any_io_executor ex) : wake(std::move(ex)) {}
+    asio::steady_timer wake;
+    bool gone = false;
+  };
+  auto st = std::make_shared<State>(co_await asio::this_coro::executor);
+  std::string head =
+      "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nCache-Control: no-cache\r\n"
+      "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
+  auto send_chunk = [&out](std::string const& data) -> asio::awaitable<bool> {
+    if (data.empty()) co_return true;
+    char size[32];
+    std::snprintf(size, sizeof size, "%zx\r\n", data.size());
+    std::array<asio::const_buffer, 3> bufs{asio::buffer(size, std::strlen(size)), asio::buffer(data),
+                                           asio::buffer("\r\n", 2)};
+    auto [ec, n] = co_await asio::async_write(out, bufs, use_tuple);
+    co_return !ec;
+  };
+  // Everything up to `seen` comes from disk; newer lines from memory.
+  std::uint64_t seen = logs_->last_seq(name);
+  std::string backlog = text_of(logs_->read_group(name));
+  if (auto [ec, n] = co_await asio::async_write(out, asio::buffer(head), use_tuple); ec) co_return;
+  if (!co_await send_chunk(backlog)) co_return;
+  int sub = logs_->subscribe(name, [st] { st->wake.cancel(); });
+  struct Unsubscribe {
+    logs::LogStore* logs;
+    int id;
+    ~Unsubscribe() { logs->unsubscribe(id); }
+  } unsubscribe{logs_, sub};
+  // The client hanging up shows as the end of its (empty) request stream.
+  auto watch = [](std::shared_ptr<State> st, boost::beast::tcp_stream& s) -> asio::awaitable<void> {
+    char byte;
+    [[maybe_unused]] auto [ec, n] = co_await s.async_read_some(asio::buffer(&byte, 1), use_tuple);
+    st->gone = true;
+    st->wake.cancel();
+  };
+  auto watcher = watch(st, out);
+  asio::co_spawn(co_await asio::this_coro::executor, std::move(watcher), asio::detached);
+  spdlog::debug("function {}: log follow started", name);
+  while (!st->gone && !streams_stopped_) {
+    bool lost = false;
+    auto events = logs_->since(name, seen, lost);
+    if (!events.empty()) seen = events.back().seq;
+    std::string text = lost ? "[lambdad: some lines were dropped: this follower fell behind]\n" : "";
+    text += text_of(events);
+    if (!co_await send_chunk(text)) break;
+    if (!events.empty()) continue;
+    st->wake.expires_at(std::chrono::steady_clock::time_point::max());
+    [[maybe_unused]] auto [ec] = co_await st->wake.async_wait(use_tuple);
+  }
+  if (!st->gone) co_await send_last_chunk(out);
+  spdlog::debug("function {}: log follow ended", name);
+}
+
+}  // namespace lambdad::api

@@ -1,0 +1,176 @@
+#include "client.hpp"
+
+#include "../util/crypto.hpp"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/url/parse.hpp>
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <sstream>
+
+namespace lambdad::cli {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+using asio::ip::tcp;
+
+namespace {
+
+struct Target {
+  std::string host;
+  std::string port;
+  std::string base;  // the URL as given, for messages
+};
+
+// Fails with a message naming the problem.
+struct CliError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+Target parse_endpoint(std::string const& url) {
+  auto u = boost::urls::parse_uri(url);
+  if (!u || u->scheme() != "http" || u->host().empty())
+    throw CliError("--endpoint `" + url + "`: expected http://HOST:PORT");
+  return Target{std::string(u->host()), u->has_port() ? std::string(u->port()) : "80", url};
+}
+
+beast::tcp_stream connect(asio::io_context& ioc, Target const& t) {
+  beast::tcp_stream stream(ioc);
+  tcp::resolver resolver(ioc);
+  boost::system::error_code ec;
+  auto found = resolver.resolve(t.host, t.port, ec);
+  if (!ec) stream.connect(found, ec);
+  if (ec) throw CliError("cannot reach lambdad at " + t.base + ": " + ec.message());
+  return stream;
+}
+
+// An API error as the AWS CLI words it.
+std::string api_error(bhttp::response<bhttp::string_body> const& res, std::string const& operation) {
+  std::string type(res["x-amzn-ErrorType"]);
+  if (auto colon = type.find(':'); colon != std::string::npos) type.resize(colon);
+  std::string message = res.body();
+  if (auto j = nlohmann::json::parse(res.body(), nullptr, false); j.is_object()) {
+    for (char const* k : {"message", "Message"})
+      if (j.contains(k) && j[k].is_string()) message = j[k].get<std::string>();
+  }
+  if (type.empty()) type = "HTTP " + std::to_string(res.result_int());
+  return "An error occurred (" + type + ") when calling the " + operation + " operation: " + message;
+}
+
+std::string read_event(std::string const& path) {
+  if (path.empty()) return "{}";
+  std::stringstream text;
+  if (path == "-") {
+    text << std::cin.rdbuf();
+  } else {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw CliError("--event " + path + ": cannot read it");
+    text << in.rdbuf();
+  }
+  return text.str();
+}
+
+std::string pretty(std::string const& body) {
+  auto j = nlohmann::ordered_json::parse(body, nullptr, false);
+  if (j.is_discarded()) return body;
+  return j.dump(2);
+}
+
+int invoke_impl(std::string const& endpoint, std::string const& name, std::string const& event_path) {
+  auto t = parse_endpoint(endpoint);
+  std::string event = read_event(event_path);
+  asio::io_context ioc;
+  auto stream = connect(ioc, t);
+  bhttp::request<bhttp::string_body> req{bhttp::verb::post, "/2015-03-31/functions/" + name + "/invocations", 11};
+  req.set(bhttp::field::host, t.host + ":" + t.port);
+  req.set(bhttp::field::content_type, "application/json");
+  req.set("X-Amz-Invocation-Type", "RequestResponse");
+  req.set("X-Amz-Log-Type", "Tail");
+  req.body() = std::move(event);
+  req.prepare_payload();
+  bhttp::write(stream, req);
+  beast::flat_buffer buffer;
+  bhttp::response_parser<bhttp::string_body> parser;
+  parser.body_limit(64u << 20);
+  bhttp::read(stream, buffer, parser);
+  auto res = parser.release();
+  if (res.result_int() >= 300) {
+    std::cerr << api_error(res, "Invoke") << "\n";
+    return 2;
+  }
+  std::string log;
+  if (auto decoded = util::base64_decode(std::string(res["X-Amz-Log-Result"]))) log = *decoded;
+  std::cout << "Response\n" << pretty(res.body()) << "\n\nFunction Logs\n" << log;
+  if (!log.empty() && log.back() != '\n') std::cout << "\n";
+  std::cout << "\nRequest ID\n" << res["x-amzn-RequestId"] << "\n";
+  return res.count("X-Amz-Function-Error") ? 1 : 0;
+}
+
+int logs_impl(std::string const& endpoint, std::string const& name, bool follow) {
+  auto t = parse_endpoint(endpoint);
+  asio::io_context ioc;
+  auto stream = connect(ioc, t);
+  std::string target = "/_lambdad/logs/" + name + (follow ? "?follow=true" : "");
+  bhttp::request<bhttp::string_body> req{bhttp::verb::get, target, 11};
+  req.set(bhttp::field::host, t.host + ":" + t.port);
+  bhttp::write(stream, req);
+  beast::flat_buffer buffer;
+  bhttp::response_parser<bhttp::buffer_body> parser;
+  parser.body_limit(boost::none);
+  bhttp::read_header(stream, buffer, parser);
+  if (parser.get().result_int() >= 300) {
+    // Errors are small JSON bodies: read the rest as a string.
+    bhttp::response_parser<bhttp::string_body> rest(std::move(parser));
+    bhttp::read(stream, buffer, rest);
+    std::cerr << api_error(rest.get(), "GetLogs") << "\n";
+    return 2;
+  }
+  // Write each piece as it arrives: a follow never ends on its own.
+  char chunk[8192];
+  while (!parser.is_done()) {
+    parser.get().body().data = chunk;
+    parser.get().body().size = sizeof chunk;
+    boost::system::error_code ec;
+    bhttp::read_some(stream, buffer, parser, ec);
+    if (ec == bhttp::error::need_buffer) ec = {};
+    std::cout.write(chunk, static_cast<std::streamsize>(sizeof chunk - parser.get().body().size));
+    std::cout.flush();
+    if (ec == bhttp::error::end_of_stream || ec == asio::error::eof) break;
+    if (ec) throw CliError("reading the log from " + t.base + ": " + ec.message());
+  }
+  return 0;
+}
+
+template <class F>
+int guarded(char const* command, F&& f) {
+  try {
+    return f();
+  } catch (std::exception const& e) {
+    std::cerr << "lambdad " << command << ": " << e.what() << "\n";
+    return 2;
+  }
+}
+
+}  // namespace
+
+int invoke(std::string const& endpoint, std::string const& name, std::string const& event_path) {
+  return guarded("invoke", [&] { return invoke_impl(endpoint, name, event_path); });
+}
+
+int logs(std::string const& endpoint, std::string const& name, bool follow) {
+  return guarded("logs", [&] { return logs_impl(endpoint, name, follow); });
+}
+
+}  // namespace lambdad::cli

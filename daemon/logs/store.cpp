@@ -1,0 +1,154 @@
+#include "store.hpp"
+
+#include <spdlog/spdlog.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+
+namespace lambdad::logs {
+
+namespace fs = std::filesystem;
+
+std::string format_event(LogEvent const& e) {
+  std::time_t secs = static_cast<std::time_t>(e.time_ms / 1000);
+  std::tm tm{};
+  ::gmtime_r(&secs, &tm);
+  char ts[64];
+  std::snprintf(ts, sizeof ts, "%04d-%02d-%02dT%02d:%02d:%02d.%03d000+00:00", tm.tm_year + 1900, tm.tm_mon + 1,
+                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(e.time_ms % 1000));
+  return std::string(ts) + " " + e.stream + " " + e.message;
+}
+
+LogStore::LogStore(fs::path root, std::size_t keep_in_memory) : root_(std::move(root)), keep_(keep_in_memory) {}
+
+LogStore::~LogStore() {
+  for (auto& [name, g] : groups_)
+    for (auto& [stream, fd] : g.open_fds) ::close(fd);
+}
+
+fs::path LogStore::stream_path(std::string const& function, std::string const& stream) const {
+  return root_ / function / stream;
+}
+
+int LogStore::fd_for(std::string const& function, Group& g, std::string const& stream) {
+  if (auto it = g.open_fds.find(stream); it != g.open_fds.end()) return it->second;
+  auto path = stream_path(function, stream);
+  std::error_code ec;
+  fs::create_directories(path.parent_path(), ec);
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    if (!warned_) spdlog::warn("function {}: cannot write its log {}: {}", function, path.string(), std::strerror(errno));
+    warned_ = true;
+    return -1;
+  }
+  g.open_fds[stream] = fd;
+  return fd;
+}
+
+void LogStore::append(std::string const& function, std::string const& stream, std::string_view message,
+                      std::chrono::system_clock::time_point at) {
+  auto& g = groups_[function];
+  LogEvent e;
+  e.seq = g.next_seq++;
+  e.time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(at.time_since_epoch()).count();
+  e.stream = stream;
+  e.message = std::string(message);
+  int fd = fd_for(function, g, stream);
+  if (fd >= 0) {
+    std::string line = std::to_string(e.time_ms) + "\t" + e.message + "\n";
+    std::string_view rest = line;
+    while (!rest.empty()) {
+      ssize_t n = ::write(fd, rest.data(), rest.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        if (!warned_) spdlog::warn("function {}: writing its log: {}", function, std::strerror(errno));
+        warned_ = true;
+        break;
+      }
+      rest.remove_prefix(static_cast<std::size_t>(n));
+    }
+  }
+  g.recent.push_back(std::move(e));
+  while (g.recent.size() > keep_) g.recent.pop_front();
+  // Copy first: a wake may unsubscribe.
+  std::vector<std::function<void()>> wakes;
+  for (auto const& [id, s] : subscribers_)
+    if (s.function == function) wakes.push_back(s.wake);
+  for (auto const& w : wakes) w();
+}
+
+void LogStore::close_stream(std::string const& function, std::string const& stream) {
+  auto it = groups_.find(function);
+  if (it == groups_.end()) return;
+  if (auto f = it->second.open_fds.find(stream); f != it->second.open_fds.end()) {
+    ::close(f->second);
+    it->second.open_fds.erase(f);
+  }
+}
+
+bool LogStore::group_exists(std::string const& function) const {
+  std::error_code ec;
+  return fs::is_directory(root_ / function, ec);
+}
+
+std::vector<LogEvent> LogStore::read_group(std::string const& function) const {
+  std::vector<LogEvent> out;
+  std::error_code ec;
+  auto dir = root_ / function;
+  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
+    if (!it->is_regular_file()) continue;
+    std::string stream = it->path().lexically_relative(dir).string();
+    std::ifstream in(it->path());
+    std::string line;
+    while (std::getline(in, line)) {
+      auto tab = line.find('\t');
+      if (tab == std::string::npos) continue;
+      LogEvent e;
+      e.time_ms = std::strtoll(line.c_str(), nullptr, 10);
+      e.stream = stream;
+      e.message = line.substr(tab + 1);
+      out.push_back(std::move(e));
+    }
+  }
+  std::stable_sort(out.begin(), out.end(), [](LogEvent const& a, LogEvent const& b) { return a.time_ms < b.time_ms; });
+  return out;
+}
+
+std::vector<LogEvent> LogStore::since(std::string const& function, std::uint64_t after, bool& lost) const {
+  lost = false;
+  std::vector<LogEvent> out;
+  auto it = groups_.find(function);
+  if (it == groups_.end()) return out;
+  auto const& recent = it->second.recent;
+  if (!recent.empty() && recent.front().seq > after + 1) lost = true;
+  for (auto const& e : recent)
+    if (e.seq > after) out.push_back(e);
+  return out;
+}
+
+std::uint64_t LogStore::last_seq(std::string const& function) const {
+  auto it = groups_.find(function);
+  return it == groups_.end() ? 0 : it->second.next_seq - 1;
+}
+
+int LogStore::subscribe(std::string const& function, std::function<void()> wake) {
+  int id = next_subscriber_++;
+  subscribers_[id] = Subscriber{function, std::move(wake)};
+  return id;
+}
+
+void LogStore::unsubscribe(int id) { subscribers_.erase(id); }
+
+void LogStore::wake_all() {
+  std::vector<std::function<void()>> wakes;
+  for (auto const& [id, s] : subscribers_) wakes.push_back(s.wake);
+  for (auto const& w : wakes) w();
+}
+
+}  // namespace lambdad::logs

@@ -1,0 +1,82 @@
+// Log groups on disk, as CloudWatch keeps them for Lambda: one group per
+// function (/aws/lambda/NAME), one stream per execution environment
+// (YYYY/MM/DD/[$LATEST]<hex>), one event per line with its time. Lines are
+// written to disk as they come (no buffering, so a follower sees them at
+// once) and the most recent ones are also kept in memory with a sequence
+// number, for followers. On the io_context thread; no locks, no Asio: a
+// follower subscribes with a callback that wakes it.
+//
+// On disk: <root>/<function>/<YYYY>/<MM>/<DD>/[$LATEST]<hex>, each line
+// "<epoch ms>\t<message>".
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace lambdad::logs {
+
+struct LogEvent {
+  std::uint64_t seq = 0;  // 0 for events read back from disk
+  std::int64_t time_ms = 0;
+  std::string stream;
+  std::string message;
+};
+
+// "2026-11-28T15:04:05.123000+00:00 2026/11/28/[$LATEST]abc… message", as `aws logs tail` prints it.
+std::string format_event(LogEvent const& e);
+
+class LogStore {
+ public:
+  explicit LogStore(std::filesystem::path root, std::size_t keep_in_memory = 10000);
+  ~LogStore();
+  LogStore(LogStore const&) = delete;
+  LogStore& operator=(LogStore const&) = delete;
+
+  void append(std::string const& function, std::string const& stream, std::string_view message,
+              std::chrono::system_clock::time_point at = std::chrono::system_clock::now());
+  // The environment of `stream` ended: its file is closed.
+  void close_stream(std::string const& function, std::string const& stream);
+
+  // Every event of the group on disk, in time order (streams merged).
+  std::vector<LogEvent> read_group(std::string const& function) const;
+  bool group_exists(std::string const& function) const;
+  // Events newer than `after` still in memory; `lost` is set when some of
+  // them were already dropped (the follower fell behind).
+  std::vector<LogEvent> since(std::string const& function, std::uint64_t after, bool& lost) const;
+  std::uint64_t last_seq(std::string const& function) const;
+
+  // `wake` runs after every append to `function`'s group.
+  int subscribe(std::string const& function, std::function<void()> wake);
+  void unsubscribe(int id);
+  // Wakes every subscriber (the daemon is stopping).
+  void wake_all();
+
+ private:
+  struct Group {
+    std::deque<LogEvent> recent;
+    std::uint64_t next_seq = 1;
+    std::map<std::string, int> open_fds;  // stream -> fd
+  };
+  std::filesystem::path stream_path(std::string const& function, std::string const& stream) const;
+  int fd_for(std::string const& function, Group& g, std::string const& stream);
+
+  std::filesystem::path root_;
+  std::size_t keep_;
+  std::map<std::string, Group> groups_;
+  struct Subscriber {
+    std::string function;
+    std::function<void()> wake;
+  };
+  std::map<int, Subscriber> subscribers_;
+  int next_subscriber_ = 1;
+  bool warned_ = false;
+};
+
+}  // namespace lambdad::logs

@@ -1,0 +1,121 @@
+// Log groups on disk: streams written as lines come, read back merged in
+// time order, the in-memory tail followers read by sequence number, and
+// the wake-ups that drive a follow.
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include <doctest/doctest.h>
+
+#include "logs/store.hpp"
+#include "temp_dir.hpp"
+#include "util/fsutil.hpp"
+
+#include <chrono>
+
+using namespace lambdad::logs;
+using lambdad::test::TempDir;
+using std::chrono::milliseconds;
+using clock_type = std::chrono::system_clock;
+
+namespace {
+clock_type::time_point at_ms(std::int64_t ms) { return clock_type::time_point(milliseconds(ms)); }
+}  // namespace
+
+TEST_CASE("lines go to the stream's file at once and read back merged in time order") {
+  TempDir dir("lambdad-logstore");
+  LogStore store(dir.path);
+  store.append("f", "2026/11/28/[$LATEST]aaa", "START one", at_ms(1000));
+  store.append("f", "2026/11/28/[$LATEST]bbb", "START two", at_ms(1500));
+  store.append("f", "2026/11/28/[$LATEST]aaa", "END one", at_ms(2000));
+  // On disk before anything is closed: no buffering.
+  auto text = lambdad::util::read_file(dir.path / "f" / "2026/11/28/[$LATEST]aaa");
+  REQUIRE(text.has_value());
+  CHECK(*text == "1000\tSTART one\n2000\tEND one\n");
+  auto events = store.read_group("f");
+  REQUIRE(events.size() == 3);
+  CHECK(events[0].message == "START one");
+  CHECK(events[1].message == "START two");
+  CHECK(events[1].stream == "2026/11/28/[$LATEST]bbb");
+  CHECK(events[2].message == "END one");
+  CHECK(store.group_exists("f"));
+  CHECK_FALSE(store.group_exists("g"));
+  CHECK(store.read_group("g").empty());
+  // A message may hold tabs (REPORT does): only the first one separates.
+  store.append("f", "2026/11/28/[$LATEST]aaa", "REPORT RequestId: x\tDuration: 1.00 ms\t", at_ms(2500));
+  CHECK(store.read_group("f").back().message == "REPORT RequestId: x\tDuration: 1.00 ms\t");
+}
+
+TEST_CASE("a new store on the same directory reads what an earlier one wrote") {
+  TempDir dir("lambdad-logstore");
+  {
+    LogStore first(dir.path);
+    first.append("f", "s1", "kept", at_ms(5));
+  }
+  LogStore second(dir.path);
+  auto events = second.read_group("f");
+  REQUIRE(events.size() == 1);
+  CHECK(events[0].message == "kept");
+  CHECK(events[0].time_ms == 5);
+  CHECK(second.last_seq("f") == 0);  // sequence numbers are for this run's followers only
+}
+
+TEST_CASE("followers read by sequence number and learn when they fell behind") {
+  TempDir dir("lambdad-logstore");
+  LogStore store(dir.path, 3);
+  bool lost = true;
+  CHECK(store.since("f", 0, lost).empty());
+  CHECK_FALSE(lost);
+  store.append("f", "s", "a");
+  store.append("f", "s", "b");
+  CHECK(store.last_seq("f") == 2);
+  auto got = store.since("f", 1, lost);
+  REQUIRE(got.size() == 1);
+  CHECK(got[0].message == "b");
+  CHECK_FALSE(lost);
+  store.append("f", "s", "c");
+  store.append("f", "s", "d");
+  store.append("f", "s", "e");  // keeps c, d, e
+  got = store.since("f", 1, lost);
+  CHECK(lost);  // b was dropped before this follower read it
+  REQUIRE(got.size() == 3);
+  CHECK(got[0].message == "c");
+  got = store.since("f", 2, lost);
+  CHECK_FALSE(lost);  // c is the next one and is still there
+  CHECK(got.size() == 3);
+}
+
+TEST_CASE("subscribers are woken by appends to their group only, and can leave") {
+  TempDir dir("lambdad-logstore");
+  LogStore store(dir.path);
+  int f_wakes = 0, g_wakes = 0;
+  int f = store.subscribe("f", [&] { ++f_wakes; });
+  store.subscribe("g", [&] { ++g_wakes; });
+  store.append("f", "s", "one");
+  CHECK(f_wakes == 1);
+  CHECK(g_wakes == 0);
+  store.unsubscribe(f);
+  store.append("f", "s", "two");
+  CHECK(f_wakes == 1);
+  store.wake_all();
+  CHECK(g_wakes == 1);
+  // A wake that unsubscribes itself is safe.
+  int self = 0;
+  self = store.subscribe("f", [&] { store.unsubscribe(self); });
+  store.append("f", "s", "three");
+  store.append("f", "s", "four");
+}
+
+TEST_CASE("format_event prints as `aws logs tail` does") {
+  LogEvent e{1, 1795881900764, "2026/11/28/[$LATEST]abc", "START RequestId: x Version: $LATEST"};
+  CHECK(format_event(e) == "2026-11-28T16:05:00.764000+00:00 2026/11/28/[$LATEST]abc START RequestId: x Version: $LATEST");
+}
+
+TEST_CASE("an unwritable directory loses the disk copy, not the daemon") {
+  TempDir dir("lambdad-logstore");
+  // A file where the group's directory should be.
+  REQUIRE(lambdad::util::write_file_atomic(dir.path / "f", "x", dir.path, false).has_value());
+  LogStore store(dir.path);
+  store.append("f", "s", "still followed");
+  bool lost = false;
+  auto got = store.since("f", 0, lost);
+  REQUIRE(got.size() == 1);
+  CHECK(got[0].message == "still followed");
+}
