@@ -12,6 +12,8 @@ build_pkgs=(meson ninja-build pkg-config g++ libboost1.81-dev libboost-url1.81-d
   libarchive-dev libspdlog-dev libfmt-dev doctest-dev libssl-dev libcli11-dev libsystemd-dev curl zip)
 test_pkgs=(awscli python3 python3-boto3 libarchive-tools unzip procps)
 js_sdk='@aws-sdk/client-lambda@3.1164.0'
+ric='aws-lambda-ric@3.3.0'   # the Node.js runtime interface client; 4.x wants Node 22
+ric_pkgs=(autoconf automake libtool cmake make g++ python3)
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
@@ -39,6 +41,20 @@ install_js_sdk() {
   fi
 }
 
+install_ric() {
+  # Builds native code (aws-lambda-cpp, curl) from bundled sources: ~4 min
+  # on 2 cores, once; node-gyp takes Node's headers from /usr, not the network.
+  local dir="$root/.cache/ric"
+  [ -e "$dir/node_modules/.bin/aws-lambda-ric" ] && return 0
+  install_pkgs "${ric_pkgs[@]}"
+  mkdir -p "$dir"
+  (cd "$dir" && [ -f package.json ] || echo '{"private":true}' > package.json)
+  local nodedir=()
+  [ -f /usr/include/node/node_api.h ] && nodedir=(npm_config_nodedir=/usr)
+  echo "installing $ric (builds native code, a few minutes)"
+  (cd "$dir" && env MAKEFLAGS=-j2 "${nodedir[@]}" npm install --no-audit --no-fund --loglevel=error "$ric")
+}
+
 build() { # build DIR [meson options...]
   local dir=$1; shift
   [ -f "$dir/build.ninja" ] || meson setup "$dir" "$@"
@@ -54,7 +70,8 @@ case "${1:-}" in
   test)
     install_pkgs "${build_pkgs[@]}" "${test_pkgs[@]}"
     install_js_sdk
-    export LAMBDAD_NODE_MODULES="$root/.cache/npm/node_modules"
+    install_ric
+    export LAMBDAD_NODE_MODULES="$root/.cache/npm/node_modules" LAMBDAD_RIC_DIR="$root/.cache/ric"
     build build
     meson test -C build --print-errorlogs --num-processes 2
     # Second pass: the same tests on a sanitized build.
