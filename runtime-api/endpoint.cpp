@@ -1,5 +1,7 @@
 #include "endpoint.hpp"
 
+#include "../daemon/util/clock.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -9,6 +11,9 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
 
 namespace lambdad::runtime_api {
 
@@ -61,7 +66,120 @@ void Endpoint::close() {
   boost::system::error_code ec;
   acceptor_.close(ec);
   next_signal_.cancel();
+  for (auto& [id, e] : extensions_) notify(e.waiters);
+  notify(settle_waiters_);
   if (!outcome_) finish(Outcome{Outcome::Kind::Closed, {}, {}, {}, {}});
+}
+
+asio::awaitable<void> Endpoint::park(Waiters& list, std::chrono::steady_clock::time_point until) {
+  asio::steady_timer timer(ioc_);
+  timer.expires_at(until);
+  list.push_back(&timer);
+  [[maybe_unused]] auto [ec] = co_await timer.async_wait(use_tuple);
+  std::erase(list, &timer);
+}
+
+void Endpoint::notify(Waiters& list) {
+  for (auto* t : list) t->cancel();
+}
+
+void Endpoint::maybe_finish_init() {
+  if (init_done_ || init_failed_ || !first_next_seen_ || extensions_.size() < expected_extensions_) return;
+  for (auto const& [id, e] : extensions_)
+    if (!e.parked) return;
+  init_done_ = true;
+  if (on_first_next) on_first_next();
+  next_signal_.cancel();
+}
+
+bool Endpoint::settled() const {
+  for (auto const& [id, e] : extensions_)
+    if (!e.gone && !(e.parked && e.queue.empty())) return false;
+  return true;
+}
+
+std::vector<Endpoint::ExtensionInfo> Endpoint::extensions() const {
+  std::vector<std::pair<int, ExtensionInfo>> ordered;
+  for (auto const& [id, e] : extensions_) ordered.push_back({e.order, ExtensionInfo{e.name, e.invoke, e.shutdown}});
+  std::sort(ordered.begin(), ordered.end(), [](auto const& a, auto const& b) { return a.first < b.first; });
+  std::vector<ExtensionInfo> out;
+  for (auto& [order, info] : ordered) out.push_back(std::move(info));
+  return out;
+}
+
+asio::awaitable<bool> Endpoint::extensions_settled(std::chrono::steady_clock::duration limit) {
+  auto self = shared_from_this();
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!settled() && !closed_ && std::chrono::steady_clock::now() < deadline) co_await park(settle_waiters_, deadline);
+  co_return settled() || closed_;
+}
+
+std::size_t Endpoint::shutdown_extensions(std::string const& reason, std::int64_t deadline_epoch_ms) {
+  std::size_t n = 0;
+  for (auto& [id, e] : extensions_) {
+    if (!e.shutdown || e.gone) continue;
+    e.queue.push_back(shutdown_event(reason, deadline_epoch_ms));
+    notify(e.waiters);
+    ++n;
+  }
+  return n;
+}
+
+Endpoint::Reply Endpoint::extension_register(Request const& req) {
+  unsigned v = req.version();
+  auto name = header(req, "Lambda-Extension-Name");
+  if (!name || name->empty())
+    return error_reply(extension_error(400, "InvalidRequestFormat", "Lambda-Extension-Name header is missing"), v);
+  if (init_done_ || init_failed_)
+    return error_reply(extension_error(403, "Extension.InvalidStateTransition",
+                                       "extensions register during init; init of this environment is over"), v);
+  auto sub = parse_register(req.body());
+  if (!sub)
+    return error_reply(extension_error(400, "InvalidRequestFormat",
+                                       R"(the body must be {"events": [...]} with INVOKE and/or SHUTDOWN)"), v);
+  for (auto const& [id, e] : extensions_)
+    if (e.name == *name)
+      return error_reply(extension_error(409, "Extension.AlreadyRegistered",
+                                         "an extension named " + std::string(*name) + " is already registered"), v);
+  std::string id = util::uuid4();
+  Extension e;
+  e.name = std::string(*name);
+  e.invoke = sub->invoke;
+  e.shutdown = sub->shutdown;
+  e.order = static_cast<int>(extensions_.size());
+  extensions_.emplace(id, std::move(e));
+  nlohmann::json body{{"functionName", info_.name}, {"functionVersion", info_.version}, {"handler", info_.handler}};
+  if (auto accept = header(req, "Lambda-Extension-Accept-Feature"); accept && accept->find("accountId") != std::string_view::npos)
+    body["accountId"] = info_.account;
+  Reply r = make_reply(200, body.dump(), v);
+  r.set("Lambda-Extension-Identifier", id);
+  return r;
+}
+
+asio::awaitable<Endpoint::Reply> Endpoint::extension_next(Request const& req,
+                                                          std::optional<std::string>& delivered_shutdown_to) {
+  unsigned v = req.version();
+  auto id_header = header(req, "Lambda-Extension-Identifier");
+  if (!id_header || id_header->empty())
+    co_return error_reply(extension_error(403, "Extension.MissingExtensionIdentifier",
+                                          "Lambda-Extension-Identifier header is missing"), v);
+  std::string id(*id_header);
+  auto it = extensions_.find(id);
+  if (it == extensions_.end())
+    co_return error_reply(extension_error(403, "Extension.UnknownExtensionIdentifier", "no extension " + id), v);
+  Extension& e = it->second;  // entries are never erased
+  e.parked = true;
+  maybe_finish_init();
+  notify(settle_waiters_);
+  while (e.queue.empty() && !closed_) co_await park(e.waiters, std::chrono::steady_clock::time_point::max());
+  e.parked = false;
+  if (closed_) co_return Reply{};
+  std::string event = std::move(e.queue.front());
+  e.queue.erase(e.queue.begin());
+  if (event.find(R"("eventType":"SHUTDOWN")") != std::string::npos) delivered_shutdown_to = id;
+  Reply r = make_reply(200, std::move(event), v);
+  r.set("Lambda-Extension-Event-Identifier", util::uuid4());
+  co_return r;
 }
 
 void Endpoint::finish(Outcome outcome) {
@@ -115,6 +233,8 @@ asio::awaitable<void> Endpoint::session([[maybe_unused]] std::shared_ptr<Endpoin
   // `self` keeps the endpoint alive while a runtime is connected.
   beast::tcp_stream stream(std::move(socket));
   beast::flat_buffer buffer;
+  // An extension that got its SHUTDOWN on this connection and then hangs up is done.
+  std::optional<std::string> delivered_shutdown_to;
   for (;;) {
     bhttp::request_parser<bhttp::string_body> parser;
     // A body over the limit is still read (to answer 413 on a live connection).
@@ -126,27 +246,36 @@ asio::awaitable<void> Endpoint::session([[maybe_unused]] std::shared_ptr<Endpoin
     auto target = parse_target(req.method_string(), req.target());
     Reply reply;
     if (target.route == Route::Next) {
-      if (!first_next_seen_) {
-        first_next_seen_ = true;
-        if (on_first_next) on_first_next();
-      }
+      first_next_seen_ = true;
+      maybe_finish_init();
       if (init_failed_) {
         reply = error_reply(invalid_state_transition("/next after the runtime reported an init error"), v);
       } else if (in_flight_) {
         reply = error_reply(invalid_state_transition("/next while invocation " + *in_flight_ + " is unanswered"), v);
       } else {
-        while (!pending_ && !closed_) {
+        // Parked until there is an event and init is over (every extension
+        // is ready too).
+        while ((!pending_ || !init_done_) && !closed_ && !init_failed_) {
           next_signal_.expires_at(std::chrono::steady_clock::time_point::max());
           [[maybe_unused]] auto [wec] = co_await next_signal_.async_wait(use_tuple);
         }
         if (closed_) break;
-        Invocation inv = std::move(*pending_);
-        pending_.reset();
-        in_flight_ = inv.request_id;
-        dispatched_at_ = std::chrono::steady_clock::now();
-        done_signal_.expires_at(*dispatched_at_ + timeout_);  // the function's Timeout runs from here
-        reply = make_reply(200, inv.payload, v);
-        for (auto const& [name, value] : next_headers(inv)) reply.set(name, value);
+        if (init_failed_) {
+          reply = error_reply(invalid_state_transition("/next after an init error"), v);
+        } else {
+          Invocation inv = std::move(*pending_);
+          pending_.reset();
+          in_flight_ = inv.request_id;
+          dispatched_at_ = std::chrono::steady_clock::now();
+          done_signal_.expires_at(*dispatched_at_ + timeout_);  // the function's Timeout runs from here
+          for (auto& [id, e] : extensions_) {
+            if (!e.invoke) continue;
+            e.queue.push_back(invoke_event(inv));
+            notify(e.waiters);
+          }
+          reply = make_reply(200, inv.payload, v);
+          for (auto const& [name, value] : next_headers(inv)) reply.set(name, value);
+        }
       }
     } else if (target.route == Route::Response || target.route == Route::Error) {
       if (!in_flight_ && answered_ && *answered_ == target.request_id) {
@@ -169,10 +298,32 @@ asio::awaitable<void> Endpoint::session([[maybe_unused]] std::shared_ptr<Endpoin
           finish(Outcome{Outcome::Kind::FunctionError, std::move(req.body()), std::move(type), {}, {}});
         }
       }
+    } else if (target.route == Route::ExtRegister) {
+      reply = extension_register(req);
+    } else if (target.route == Route::ExtNext) {
+      reply = co_await extension_next(req, delivered_shutdown_to);
+      if (closed_) break;
+    } else if (target.route == Route::ExtInitError || target.route == Route::ExtExitError) {
+      auto id = header(req, "Lambda-Extension-Identifier");
+      if (!id || !extensions_.count(std::string(*id))) {
+        reply = error_reply(extension_error(403, "Extension.UnknownExtensionIdentifier", "unknown or missing "
+                                            "Lambda-Extension-Identifier"), v);
+      } else if (target.route == Route::ExtInitError && init_done_) {
+        reply = error_reply(invalid_state_transition("/extension/init/error after init ended"), v);
+      } else {
+        reply = make_reply(202, R"({"status":"OK"})", v);
+        if (target.route == Route::ExtInitError && !init_failed_) {
+          init_failed_ = true;
+          next_signal_.cancel();
+          auto type = error_type_of(header(req, "Lambda-Extension-Function-Error-Type"), req.body());
+          if (on_init_error) on_init_error(std::move(type), std::move(req.body()));
+        }
+      }
     } else if (target.route == Route::InitError && first_next_seen_) {
       reply = error_reply(invalid_state_transition("/init/error after init ended"), v);
     } else if (target.route == Route::InitError) {
       init_failed_ = true;
+      next_signal_.cancel();
       reply = make_reply(202, R"({"status":"OK"})", v);
       auto type = error_type_of(header(req, "Lambda-Runtime-Function-Error-Type"), req.body());
       if (on_init_error) on_init_error(std::move(type), std::move(req.body()));
@@ -183,6 +334,10 @@ asio::awaitable<void> Endpoint::session([[maybe_unused]] std::shared_ptr<Endpoin
     reply.prepare_payload();
     [[maybe_unused]] auto [wec, wn] = co_await bhttp::async_write(stream, reply, use_tuple);
     if (wec || !reply.keep_alive()) break;
+  }
+  if (delivered_shutdown_to) {
+    if (auto it = extensions_.find(*delivered_shutdown_to); it != extensions_.end()) it->second.gone = true;
+    notify(settle_waiters_);
   }
   beast::error_code ec;
   stream.socket().shutdown(tcp::socket::shutdown_both, ec);

@@ -1,8 +1,10 @@
 // The Runtime API of one execution environment, served on its own loopback
 // listener (AWS_LAMBDA_RUNTIME_API): the long-poll /next, /response, /error
-// and /init/error. It knows nothing of the scheduler or the control plane:
-// the daemon hands it one invocation at a time with `invoke` and gets the
-// runtime's answer back. Runs on the io_context thread.
+// and /init/error, and the Extensions API (/extension/register,
+// /extension/event/next with INVOKE and SHUTDOWN, /extension/init/error and
+// /extension/exit/error). It knows nothing of the scheduler or the control
+// plane: the daemon hands it one invocation at a time with `invoke` and
+// gets the runtime's answer back. Runs on the io_context thread.
 #pragma once
 
 #include "protocol.hpp"
@@ -11,12 +13,16 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace lambdad::runtime_api {
 
@@ -42,10 +48,39 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
   // Stops accepting and wakes every waiter (invoke returns Closed).
   void close();
 
-  // Called once, at the runtime's first /next (init is over).
+  // What /extension/register answers.
+  struct FunctionInfo {
+    std::string name;
+    std::string version = "$LATEST";
+    std::string handler;
+    std::string account;
+  };
+  void set_function_info(FunctionInfo info) { info_ = std::move(info); }
+  // External extensions started with the runtime: init is not over until
+  // each has registered and called /extension/event/next.
+  void expect_extensions(std::size_t n) { expected_extensions_ = n; }
+
+  // Called once, when init is over: the runtime called /next and every
+  // extension is waiting in /extension/event/next.
   std::function<void()> on_first_next;
-  // Called on POST /runtime/init/error with the error type and body.
+  // Called on POST /runtime/init/error or /extension/init/error with the
+  // error type and body.
   std::function<void(std::string type, std::string body)> on_init_error;
+
+  struct ExtensionInfo {
+    std::string name;
+    bool invoke = false;
+    bool shutdown = false;
+  };
+  // The registered extensions, in the order they registered.
+  std::vector<ExtensionInfo> extensions() const;
+  // Waits until every extension is back in /extension/event/next with
+  // nothing left to deliver (after an INVOKE: its post-processing is over;
+  // after SHUTDOWN: it may also just hang up), at most `limit`. False on
+  // timeout.
+  boost::asio::awaitable<bool> extensions_settled(std::chrono::steady_clock::duration limit);
+  // Queues SHUTDOWN for every extension that asked for it; how many did.
+  std::size_t shutdown_extensions(std::string const& reason, std::int64_t deadline_epoch_ms);
 
   // Hands `inv` to the runtime (now, or at its next /next) and waits for its
   // answer: at most `pickup` for the runtime to fetch it (init), then
@@ -59,6 +94,18 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
   boost::asio::awaitable<void> accept_loop(std::shared_ptr<Endpoint> self);
   boost::asio::awaitable<void> session(std::shared_ptr<Endpoint> self, boost::asio::ip::tcp::socket socket);
   void finish(Outcome outcome);
+  struct Extension;
+  using Waiters = std::vector<boost::asio::steady_timer*>;
+  // Parks the calling coroutine until `notify(list)` or `until`.
+  boost::asio::awaitable<void> park(Waiters& list, std::chrono::steady_clock::time_point until);
+  static void notify(Waiters& list);
+  bool settled() const;
+  void maybe_finish_init();
+  // Extensions API requests; the reply to send.
+  using Request = boost::beast::http::request<boost::beast::http::string_body>;
+  using Reply = boost::beast::http::response<boost::beast::http::string_body>;
+  Reply extension_register(Request const& req);
+  boost::asio::awaitable<Reply> extension_next(Request const& req, std::optional<std::string>& delivered_shutdown_to);
 
   boost::asio::io_context& ioc_;
   boost::asio::ip::tcp::acceptor acceptor_;
@@ -70,6 +117,21 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
   std::optional<Outcome> outcome_;
   std::chrono::steady_clock::duration timeout_{};
   std::optional<std::chrono::steady_clock::time_point> dispatched_at_;
+  struct Extension {
+    std::string name;
+    bool invoke = false;
+    bool shutdown = false;
+    int order = 0;
+    std::vector<std::string> queue;  // events not yet delivered, oldest first
+    bool parked = false;             // waiting in /extension/event/next
+    bool gone = false;               // hung up after its SHUTDOWN
+    Waiters waiters;
+  };
+  std::map<std::string, Extension> extensions_;  // by Lambda-Extension-Identifier
+  std::size_t expected_extensions_ = 0;
+  FunctionInfo info_;
+  Waiters settle_waiters_;
+  bool init_done_ = false;
   bool first_next_seen_ = false;
   bool init_failed_ = false;  // after /init/error no event is handed out
   bool closed_ = false;

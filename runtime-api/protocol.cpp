@@ -32,9 +32,16 @@ ErrorReply reply(unsigned status, std::string_view type, std::string message) {
 Target parse_target(std::string_view method, std::string_view target) {
   auto q = target.find('?');
   auto seg = segments(target.substr(0, q));
-  if (seg.size() < 3 || seg[0] != "2018-06-01" || seg[1] != "runtime") return {};
   bool get = method == "GET";
   bool post = method == "POST";
+  if (seg.size() == 3 && seg[0] == "2020-01-01" && seg[1] == "extension" && seg[2] == "register" && post)
+    return {Route::ExtRegister, {}};
+  if (seg.size() == 4 && seg[0] == "2020-01-01" && seg[1] == "extension") {
+    if (seg[2] == "event" && seg[3] == "next" && get) return {Route::ExtNext, {}};
+    if (seg[2] == "init" && seg[3] == "error" && post) return {Route::ExtInitError, {}};
+    if (seg[2] == "exit" && seg[3] == "error" && post) return {Route::ExtExitError, {}};
+  }
+  if (seg.size() < 3 || seg[0] != "2018-06-01" || seg[1] != "runtime") return {};
   if (seg.size() == 4 && seg[2] == "invocation" && seg[3] == "next" && get) return {Route::Next, {}};
   if (seg.size() == 4 && seg[2] == "init" && seg[3] == "error" && post) return {Route::InitError, {}};
   if (seg.size() == 5 && seg[2] == "invocation" && post && !seg[3].empty()) {
@@ -52,6 +59,35 @@ Headers next_headers(Invocation const& inv) {
   if (inv.client_context) h.emplace_back("Lambda-Runtime-Client-Context", *inv.client_context);
   if (inv.cognito_identity) h.emplace_back("Lambda-Runtime-Cognito-Identity", *inv.cognito_identity);
   return h;
+}
+
+std::string invoke_event(Invocation const& inv) {
+  return json{{"eventType", "INVOKE"},
+              {"deadlineMs", inv.deadline_epoch_ms},
+              {"requestId", inv.request_id},
+              {"invokedFunctionArn", inv.function_arn},
+              {"tracing", {{"type", "X-Amzn-Trace-Id"}, {"value", inv.trace_id}}}}
+      .dump();
+}
+
+std::string shutdown_event(std::string_view reason, std::int64_t deadline_epoch_ms) {
+  return json{{"eventType", "SHUTDOWN"}, {"shutdownReason", reason}, {"deadlineMs", deadline_epoch_ms}}.dump();
+}
+
+std::optional<Subscription> parse_register(std::string_view body) {
+  auto doc = json::parse(body, nullptr, false);
+  if (!doc.is_object() || !doc.contains("events") || !doc["events"].is_array()) return std::nullopt;
+  Subscription sub;
+  for (auto const& e : doc["events"]) {
+    if (e == "INVOKE") sub.invoke = true;
+    else if (e == "SHUTDOWN") sub.shutdown = true;
+    else return std::nullopt;
+  }
+  return sub;
+}
+
+ErrorReply extension_error(unsigned status, std::string_view type, std::string message) {
+  return reply(status, type, std::move(message));
 }
 
 ErrorReply invalid_request_id(std::string_view id) {

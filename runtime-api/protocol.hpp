@@ -22,6 +22,10 @@ enum class Route {
   Response,     // POST /2018-06-01/runtime/invocation/{id}/response
   Error,        // POST /2018-06-01/runtime/invocation/{id}/error
   InitError,    // POST /2018-06-01/runtime/init/error
+  ExtRegister,  // POST /2020-01-01/extension/register
+  ExtNext,      // GET  /2020-01-01/extension/event/next
+  ExtInitError, // POST /2020-01-01/extension/init/error
+  ExtExitError, // POST /2020-01-01/extension/exit/error
   Unknown,
 };
 
@@ -58,6 +62,18 @@ ErrorReply invalid_request_id(std::string_view id);           // 400: not the in
 ErrorReply invalid_state_transition(std::string_view what);   // 403: e.g. a second response
 ErrorReply payload_too_large(std::size_t size);               // 413
 ErrorReply unknown_endpoint(std::string_view method, std::string_view target);  // 404
+
+// The Extensions API's events, as /extension/event/next delivers them.
+std::string invoke_event(Invocation const& inv);
+std::string shutdown_event(std::string_view reason, std::int64_t deadline_epoch_ms);
+// The events an extension asks for at /register ({"events": ["INVOKE", "SHUTDOWN"]});
+// nothing if the body is not that shape or names another event.
+struct Subscription {
+  bool invoke = false;
+  bool shutdown = false;
+};
+std::optional<Subscription> parse_register(std::string_view body);
+ErrorReply extension_error(unsigned status, std::string_view type, std::string message);
 
 // The error type a runtime reports on /error or /init/error: the
 // Lambda-Runtime-Function-Error-Type header, else the body's errorType, else

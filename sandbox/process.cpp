@@ -15,6 +15,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <array>
 #include <utility>
 
 namespace lambdad::sandbox {
@@ -72,7 +73,7 @@ int apply_mounts(std::vector<MountOp> const& ops, int* tree_fds) {
 }
 
 [[noreturn]] void child_main(SpawnSpec const& spec, char* const* argv, char* const* envp, int* tree_fds,
-                             int report_fd) {
+                             int report_fd, std::array<char const*, 2> const* companion_argv) {
   if (!spec.mounts.empty()) {
     // Nothing mounted here may propagate back to the host's namespace.
     if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
@@ -96,6 +97,20 @@ int apply_mounts(std::vector<MountOp> const& ops, int* tree_fds) {
   // Every inherited descriptor but 0-2 is closed on exec; the report pipe
   // too, which is how the parent learns that exec succeeded.
   if (::syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC) != 0) child_fail(report_fd, SpawnStep::CloseFds, errno);
+  for (std::size_t i = 0; i < spec.companions.size(); ++i) {
+    // A plain fork by system call: no glibc fork handlers in this child.
+    long pid = ::syscall(SYS_clone, SIGCHLD, nullptr, nullptr, nullptr, 0);
+    if (pid == 0) {
+      char const* path = companion_argv[i][0];
+      ::execve(path, const_cast<char* const*>(companion_argv[i].data()), envp);
+      static char const msg[] = "lambdad: cannot execute extension ";
+      ssize_t ignored = ::write(2, msg, sizeof msg - 1);
+      ignored = ::write(2, path, ::strlen(path));
+      ignored = ::write(2, "\n", 1);
+      (void)ignored;
+      ::_exit(127);
+    }
+  }
   ::execve(spec.path.c_str(), argv, envp);
   child_fail(report_fd, SpawnStep::Exec, errno);
 }
@@ -195,6 +210,8 @@ Result<Child> spawn(SpawnSpec const& spec) {
   // Everything the child needs is built before the clone: it may not allocate.
   auto argv = c_array(spec.argv);
   auto envp = c_array(spec.env);
+  std::vector<std::array<char const*, 2>> companion_argv;
+  for (auto const& c : spec.companions) companion_argv.push_back({c.c_str(), nullptr});
   std::vector<int> tree_fds(spec.mounts.size(), -1);
   int report[2];
   if (::pipe2(report, O_CLOEXEC) != 0) return errno_error("create the spawn report pipe");
@@ -215,7 +232,7 @@ Result<Child> spawn(SpawnSpec const& spec) {
   }
   if (pid == 0) {
     ::close(report[0]);
-    child_main(spec, argv.data(), envp.data(), tree_fds.data(), report[1]);
+    child_main(spec, argv.data(), envp.data(), tree_fds.data(), report[1], companion_argv.data());
   }
   ::close(report[1]);
   Child child(static_cast<pid_t>(pid), pidfd);

@@ -42,6 +42,11 @@ struct SpawnSpec {
   int stderr_fd = -1;  // -1: /dev/null
   bool new_pid_ns = false;       // the program is pid 1 of its own pid namespace
   std::vector<MountOp> mounts;   // non-empty: a private mount namespace built from these
+  // Started first, in this order, as children of the program, in the same
+  // namespaces with the same environment, streams and cwd (Lambda's
+  // external extensions). One that cannot be executed writes why to stderr
+  // and exits 127; the program starts anyway.
+  std::vector<std::string> companions;
 };
 
 // Where the child failed, reported with errno over the sync pipe.

@@ -39,6 +39,7 @@ exec::FunctionImage ControlPlane::image_of(model::FunctionRecord const& rec) con
   fn.arn = model::function_arn(cfg_.identity, rec.name);
   fn.revision = rec.revision_id;
   fn.region = cfg_.identity.region;
+  fn.account = cfg_.identity.account;
   fn.runtime = rec.runtime;
   fn.handler = rec.handler;
   fn.memory_mb = rec.memory_size;

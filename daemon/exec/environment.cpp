@@ -113,6 +113,13 @@ void Environment::log_line(std::string_view line) {
   if (logs_) logs_->append(fn_.name, stream_, line);
 }
 
+void Environment::platform_line(std::string_view line) {
+  drain_pipe();  // what the runtime wrote before comes first
+  captured_.append(line);
+  captured_.push_back('\n');
+  log_line(line);
+}
+
 bool Environment::apply(EnvEvent e) {
   auto next = runtime_api::transition(state_, e);
   if (!next) {
@@ -159,6 +166,20 @@ std::optional<StartFailure> Environment::start() {
     return StartFailure{"Runtime.Unknown", "could not create the output pipe"};
   }
   sandbox::SpawnSpec spec;
+  // External extensions: the executables in /opt/extensions as the merged
+  // /opt shows them (a later layer's file of the same name wins), started
+  // in name order before the runtime.
+  std::map<std::string, std::string> extensions;
+  for (auto const& tree : fn_.layer_trees) {
+    std::error_code ec;
+    for (auto const& entry : fs::directory_iterator(tree / "extensions", ec)) {
+      if (executable_file(entry.path()) && has_exec_bit(entry.path()))
+        extensions[entry.path().filename().string()] = "/opt/extensions/" + entry.path().filename().string();
+    }
+  }
+  for (auto const& [name, in_sandbox] : extensions) spec.companions.push_back(in_sandbox);
+  endpoint_->expect_extensions(extensions.size());
+  endpoint_->set_function_info({fn_.name, "$LATEST", fn_.handler, fn_.account});
   spec.path = path;
   spec.argv = {path};
   spec.env = environment_of(fn_, *api, stream_);
@@ -172,6 +193,9 @@ std::optional<StartFailure> Environment::start() {
   using Op = sandbox::MountOp;
   if (fn_.layer_trees.empty()) {
     spec.mounts.push_back({Op::Kind::Tmpfs, "", "/opt", "size=4k,mode=0755"});
+  } else if (fn_.layer_trees.size() == 1) {
+    // A read-only overlay needs two lower layers; one layer is bound as is.
+    spec.mounts.push_back({Op::Kind::BindRO, fn_.layer_trees.front().string(), "/opt", ""});
   } else {
     std::string lower;
     for (auto it = fn_.layer_trees.rbegin(); it != fn_.layer_trees.rend(); ++it)
@@ -203,6 +227,10 @@ std::optional<StartFailure> Environment::start() {
     if (!env) return;
     env->first_next_at_ = std::chrono::steady_clock::now();
     env->apply(EnvEvent::FirstNext);
+    for (auto const& ext : env->endpoint_->extensions()) {
+      std::string events = ext.invoke && ext.shutdown ? "INVOKE,SHUTDOWN" : ext.invoke ? "INVOKE" : ext.shutdown ? "SHUTDOWN" : "";
+      env->platform_line("EXTENSION\tName: " + ext.name + "\tState: Ready\tEvents: [" + events + "]");
+    }
     // The invocation that started it is handed over by this same /next.
     if (env->claimed) env->apply(EnvEvent::Dispatch);
   };

@@ -45,6 +45,9 @@ class Environment : public std::enable_shared_from_this<Environment> {
   std::string const& stream_name() const { return stream_; }
   // Writes one line of Lambda's own (START, END, REPORT, ...) to the log stream.
   void log_line(std::string_view line);
+  // A line of Lambda's own in the middle of the runtime's output (EXTENSION):
+  // in the invocation's log and the stream, in order.
+  void platform_line(std::string_view line);
   // What the runtime reported on /init/error, and when.
   struct InitError {
     std::string type;

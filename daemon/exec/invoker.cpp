@@ -93,10 +93,24 @@ void Invoker::release(std::shared_ptr<Environment> const& env) {
     return;
   }
   if (env->state() != EnvState::Dead) env->apply(EnvEvent::Retire);
-  env->kill();
   envs_.erase(std::remove(envs_.begin(), envs_.end(), env), envs_.end());
   std::erase_if(dying_, [](auto const& e) { return e->exit_status().has_value(); });
-  if (!env->exit_status()) dying_.push_back(env);
+  if (env->exit_status()) return;
+  dying_.push_back(env);
+  // Extensions that asked for SHUTDOWN get it and up to 2 s before the kill.
+  constexpr auto grace = std::chrono::milliseconds(2000);
+  auto deadline = std::chrono::system_clock::now() + grace;
+  auto deadline_ms = std::chrono::duration_cast<std::chrono::milliseconds>(deadline.time_since_epoch()).count();
+  if (env->endpoint().shutdown_extensions("spindown", deadline_ms) == 0) {
+    env->kill();
+    return;
+  }
+  auto shutdown = [](std::shared_ptr<Environment> env, std::chrono::milliseconds grace) -> asio::awaitable<void> {
+    co_await env->endpoint().extensions_settled(grace);
+    env->kill();
+  };
+  auto task = shutdown(env, grace);
+  asio::co_spawn(ioc_, std::move(task), asio::detached);
 }
 
 asio::awaitable<void> Invoker::reap_when_idle(std::shared_ptr<Environment> env,
@@ -191,6 +205,20 @@ asio::awaitable<InvokeResult> Invoker::invoke(FunctionImage fn, InvokeRequest re
   auto pickup = cold ? std::chrono::steady_clock::duration(opts_.init_limit) : std::chrono::seconds(1);
   Outcome out = co_await env->endpoint().invoke(inv, pickup, std::chrono::seconds(fn.timeout_s));
 
+  // With extensions, the environment is free again once each is back in
+  // /extension/event/next (their post-invoke work), within the Timeout.
+  bool answered = out.kind == Outcome::Kind::Response || out.kind == Outcome::Kind::FunctionError ||
+                  out.kind == Outcome::Kind::TooLarge;
+  if (answered && !env->endpoint().extensions().empty()) {
+    auto used = std::chrono::steady_clock::now() - out.dispatched_at.value_or(out.finished_at);
+    auto left = std::max<std::chrono::steady_clock::duration>(std::chrono::seconds(fn.timeout_s) - used,
+                                                              std::chrono::milliseconds(0));
+    if (!co_await env->endpoint().extensions_settled(left)) {
+      spdlog::warn("function {}: extensions still busy after invocation {} at the Timeout; environment ended",
+                   fn.name, id);
+      env->retired = true;
+    }
+  }
   logs::ReportFigures figures;
   figures.memory_size_mb = fn.memory_mb;
   auto end = out.finished_at;

@@ -24,6 +24,7 @@ struct FunctionImage {
   std::string arn;
   std::string revision;  // environments of another revision are never reused
   std::string region;
+  std::string account;
   std::string runtime;
   std::string handler;
   int memory_mb = 128;

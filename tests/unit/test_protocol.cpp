@@ -21,7 +21,12 @@ TEST_CASE("routes") {
   CHECK(parse_target("POST", "/2018-06-01/runtime/init/error").route == Route::InitError);
   CHECK(parse_target("POST", "/2018-06-01/runtime/invocation/next").route == Route::Unknown);
   CHECK(parse_target("GET", "/2018-06-01/runtime/invocation/abc/response").route == Route::Unknown);
-  CHECK(parse_target("GET", "/2020-01-01/extension/event/next").route == Route::Unknown);
+  CHECK(parse_target("GET", "/2020-01-01/extension/event/next").route == Route::ExtNext);
+  CHECK(parse_target("POST", "/2020-01-01/extension/register").route == Route::ExtRegister);
+  CHECK(parse_target("POST", "/2020-01-01/extension/init/error").route == Route::ExtInitError);
+  CHECK(parse_target("POST", "/2020-01-01/extension/exit/error").route == Route::ExtExitError);
+  CHECK(parse_target("GET", "/2020-01-01/extension/register").route == Route::Unknown);
+  CHECK(parse_target("PUT", "/2022-07-01/telemetry").route == Route::Unknown);
   CHECK(parse_target("POST", "/2018-06-01/runtime/invocation//response").route == Route::Unknown);
 }
 
@@ -58,4 +63,27 @@ TEST_CASE("the error type: header first, then the body, then Runtime.Unknown") {
   CHECK(error_type_of(std::nullopt, R"({"errorType":"Error","errorMessage":"boom"})") == "Error");
   CHECK(error_type_of(std::string_view(""), R"({"errorType":"TypeError"})") == "TypeError");
   CHECK(error_type_of(std::nullopt, "not json") == "Runtime.Unknown");
+}
+
+TEST_CASE("Extensions API events and registration bodies") {
+  Invocation inv{"id-1", "{}", 1764331203001, "arn:aws:lambda:us-east-1:000000000000:function:f", "Root=1-a;Sampled=0",
+                 std::nullopt, std::nullopt};
+  auto ev = json::parse(invoke_event(inv));
+  CHECK(ev == json{{"eventType", "INVOKE"},
+                   {"deadlineMs", 1764331203001},
+                   {"requestId", "id-1"},
+                   {"invokedFunctionArn", "arn:aws:lambda:us-east-1:000000000000:function:f"},
+                   {"tracing", {{"type", "X-Amzn-Trace-Id"}, {"value", "Root=1-a;Sampled=0"}}}});
+  CHECK(json::parse(shutdown_event("spindown", 5)) ==
+        json{{"eventType", "SHUTDOWN"}, {"shutdownReason", "spindown"}, {"deadlineMs", 5}});
+  auto both = parse_register(R"({"events":["INVOKE","SHUTDOWN"]})");
+  REQUIRE(both);
+  CHECK(both->invoke);
+  CHECK(both->shutdown);
+  auto none = parse_register(R"({"events":[]})");
+  REQUIRE(none);
+  CHECK_FALSE(none->invoke);
+  CHECK_FALSE(parse_register(R"({"events":["INVOKE","BOGUS"]})"));
+  CHECK_FALSE(parse_register(R"({"evnts":["INVOKE"]})"));
+  CHECK_FALSE(parse_register("not json"));
 }
