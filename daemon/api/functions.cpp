@@ -26,8 +26,7 @@ Result<model::FunctionRecord> store_function(store::StateDir& disk, std::string 
   limits.max_bytes = budget;
   auto stored = disk.put_code(zip, rec.code_sha256_hex, limits);
   if (!stored) return stored.error();
-  if (stored->unzipped_size > budget)
-    return Error{std::error_code(), "unzipped size exceeds budget"};  // only on reuse: mapped by the caller
+  if (stored->unzipped_size > budget) return store::over_budget(stored->unzipped_size, budget);  // a reused tree
   rec.unzipped_size = stored->unzipped_size;
   if (stored->reused) spdlog::info("function {}: code {} already unpacked, reused", rec.name, rec.code_sha256_hex);
   if (auto w = disk.write_function(rec); !w) return w.error();
@@ -90,7 +89,7 @@ asio::awaitable<model::ApiResult<model::FunctionRecord>> ControlPlane::store_cod
   if (!stored) {
     collect_garbage();  // a tree may have been unpacked for the refused request
     auto const& err = stored.error();
-    if (!err.code || store::is_too_large(err)) co_return unzipped_too_large();
+    if (store::is_too_large(err)) co_return unzipped_too_large();
     co_return unzip_error(err, cfg_.max_unzipped_bytes);
   }
   co_return *stored;

@@ -20,7 +20,7 @@ Result<model::LayerVersionRecord> store_layer(store::StateDir& disk, std::string
                                               model::LayerVersionRecord rec, store::UnpackLimits limits) {
   auto stored = disk.put_code(zip, rec.code_sha256_hex, limits);
   if (!stored) return stored.error();
-  if (stored->unzipped_size > limits.max_bytes) return Error{std::error_code(), "unzipped size exceeds budget"};
+  if (stored->unzipped_size > limits.max_bytes) return store::over_budget(stored->unzipped_size, limits.max_bytes);
   rec.unzipped_size = stored->unzipped_size;
   if (auto w = disk.write_layer(rec); !w) return w.error();
   return rec;
@@ -97,7 +97,7 @@ asio::awaitable<Response> ControlPlane::publish_layer_version(Call call, std::st
     if (layer_watermarks_[rec.name] == rec.version) --layer_watermarks_[rec.name];
     collect_garbage();
     auto const& err = stored.error();
-    if (!err.code || store::is_too_large(err)) co_return error_response(call, unzipped_too_large());
+    if (store::is_too_large(err)) co_return error_response(call, unzipped_too_large());
     co_return error_response(call, unzip_error(err, cfg_.max_unzipped_bytes));
   }
   layers_[rec.name][rec.version] = *stored;

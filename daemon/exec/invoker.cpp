@@ -151,7 +151,8 @@ asio::awaitable<InvokeResult> Invoker::invoke(FunctionImage fn, InvokeRequest re
   std::string const& id = result.request_id;
   // Concurrency as Lambda counts it: invocations in flight, per function
   // (reserved concurrency) and in all (the daemon's limit).
-  int& mine = in_flight_[fn.name];
+  auto counted = in_flight_.find(fn.name);
+  int mine = counted == in_flight_.end() ? 0 : counted->second;
   if (fn.reserved_concurrency && mine >= *fn.reserved_concurrency) {
     result.throttled = "ReservedFunctionConcurrentInvocationLimitExceeded";
     co_return result;
@@ -166,7 +167,7 @@ asio::awaitable<InvokeResult> Invoker::invoke(FunctionImage fn, InvokeRequest re
     Invoker* self;
     std::string name;
     ~InFlight() {
-      --self->in_flight_[name];
+      if (--self->in_flight_[name] == 0) self->in_flight_.erase(name);
       --self->total_in_flight_;
     }
   } in_flight{this, fn.name};

@@ -215,6 +215,11 @@ Result<UnpackStats> unpack_into(std::string_view zip, Tree& t, UnpackLimits cons
 bool is_bad_archive(Error const& e) { return &e.code.category() == &bad_archive_category; }
 bool is_too_large(Error const& e) { return is_bad_archive(e) && e.code.value() == 2; }
 
+Error over_budget(std::uint64_t size, std::uint64_t budget) {
+  return Error{std::error_code(2, bad_archive_category),
+               "unzipped size " + std::to_string(size) + " exceeds " + std::to_string(budget) + " bytes"};
+}
+
 bool symlink_stays_inside(std::string const& link, std::string const& target,
                           std::unordered_map<std::string, std::string> const& links) {
   std::vector<std::string> cur = split(link);

@@ -34,6 +34,9 @@ struct UnpackStats {
 bool is_bad_archive(Error const& e);
 // True when the archive is well formed but unzips past `max_bytes`.
 bool is_too_large(Error const& e);
+// The same error for a tree already unpacked (reused) whose size is over a
+// caller's budget.
+Error over_budget(std::uint64_t size, std::uint64_t budget);
 
 // `dest` must not exist. On failure nothing is left at `dest`.
 Result<UnpackStats> unpack_zip(std::string_view zip, std::filesystem::path const& dest,

@@ -379,6 +379,21 @@ def zeros_zip(total, name="zeros.bin", before=(), chunk=1 << 20):
     return buf.getvalue()
 
 
+def fixture_bytes():
+    """The C fixture bootstrap (tests/fixtures/bootstrap.c) this build made;
+    skips the test when it is not there."""
+    path = os.environ.get("FIXTURE_BOOTSTRAP") or str(REPO / "build" / "tests" / "fixtures" / "fixture-bootstrap")
+    if not os.path.exists(path):
+        raise Skip(f"the fixture bootstrap {path} is not built (run through meson test)")
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def fixture_zip():
+    """A function zip whose bootstrap is the C fixture (Handler picks its mode)."""
+    return make_zip([file_entry("bootstrap", fixture_bytes(), 0o755)])
+
+
 def bootstrap_zip(tag="v1", extra=()):
     """A small valid function zip: an executable `bootstrap` and a data file."""
     return make_zip([file_entry("bootstrap", f"#!/bin/sh\necho {tag}\n", 0o755),

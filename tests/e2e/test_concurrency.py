@@ -25,13 +25,6 @@ from harness import log  # noqa: E402
 ROLE = "arn:aws:iam::000000000000:role/fixture"
 
 
-def fixture_bytes():
-    path = os.environ.get("FIXTURE_BOOTSTRAP")
-    if not path or not os.path.exists(path):
-        raise h.Skip("FIXTURE_BOOTSTRAP is not set to the built fixture (run through meson test)")
-    with open(path, "rb") as f:
-        return f.read()
-
 
 def raw_invoke(d, name, payload):
     """One Invoke over its own connection: (status, headers, parsed body)."""
@@ -75,7 +68,7 @@ def bootstrap_pids(function):
 
 
 def test(c):
-    fixture = fixture_bytes()
+    fixture = h.fixture_bytes()
     with h.Daemon(label="concurrency", args=["--keep-alive-ms", "60000"]) as d:
         lam = d.boto3()
         names = [f"conc-{i}" for i in range(4)]

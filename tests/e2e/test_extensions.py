@@ -24,13 +24,6 @@ import harness as h  # noqa: E402
 ROLE = "arn:aws:iam::000000000000:role/ext"
 
 
-def fixture_bytes():
-    path = os.environ.get("FIXTURE_BOOTSTRAP")
-    if not path or not os.path.exists(path):
-        raise h.Skip("FIXTURE_BOOTSTRAP is not set to the built fixture (run through meson test)")
-    with open(path, "rb") as f:
-        return f.read()
-
 
 def invoke(lam, name, payload):
     r = lam.invoke(FunctionName=name, Payload=json.dumps(payload).encode(), LogType="Tail")
@@ -43,7 +36,7 @@ def group(d, name):
 
 
 def test(c):
-    fx = fixture_bytes()
+    fx = h.fixture_bytes()
     with h.Daemon(label="extensions", args=["--keep-alive-ms", "1500"]) as d:
         lam = d.boto3()
         layer = lam.publish_layer_version(LayerName="exts", Content={"ZipFile": h.make_zip([

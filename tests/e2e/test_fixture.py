@@ -38,13 +38,6 @@ CONTRACT_VARS = {"_HANDLER", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_EXECUTION_
 CREDENTIAL_VARS = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"}
 
 
-def fixture_zip():
-    path = os.environ.get("FIXTURE_BOOTSTRAP")
-    if not path or not os.path.exists(path):
-        raise h.Skip("FIXTURE_BOOTSTRAP is not set to the built fixture (run through meson test)")
-    with open(path, "rb") as f:
-        return h.make_zip([h.file_entry("bootstrap", f.read(), 0o755)])
-
 
 def invoke(lam, name, payload=None, **kw):
     r = lam.invoke(FunctionName=name, Payload=json.dumps(payload or {}).encode(), LogType="Tail", **kw)
@@ -83,7 +76,7 @@ def check_report(c, logtext, what, cold, memory=128):
 
 
 def test(c):
-    zipped = fixture_zip()
+    zipped = h.fixture_zip()
     with h.Daemon(label="fixture", args=["--keep-alive-ms", "60000"]) as d:
         lam = d.boto3()
         modes = ["echo", "print-env", "error", "crash", "exit-early", "exit-on-invoke", "init-error", "big-response",
@@ -234,6 +227,7 @@ def test(c):
         c.equal(json.loads(body), {"right": True}, "wrong-id: the right answer still counts")
         c.check("fixture: wrong id got 400" in logtext, "wrong-id: an unknown request id gets 400")
 
+        check_naming_and_limits(c, d, lam)
         check_logs(c, d, lam)
         check_cli(c, d)
 
@@ -245,6 +239,41 @@ def test(c):
         c.equal(open_logs(d, "fx-echo"), before, "restart: the log group is the same afterwards")
         c.equal(d.stop(), 0, "SIGTERM: daemon exits 0")
     c.check(not leftover_sleepers(), "no sandboxed process left after the daemon stopped")
+
+
+def check_naming_and_limits(c, d, lam):
+    arn = "arn:aws:lambda:us-east-1:000000000000:function:fx-echo"
+    for what, kw in [("full ARN", {"FunctionName": arn}),
+                     ("partial ARN", {"FunctionName": "000000000000:function:fx-echo"}),
+                     ("name:$LATEST", {"FunctionName": "fx-echo:$LATEST"}),
+                     ("Qualifier=$LATEST", {"FunctionName": "fx-echo", "Qualifier": "$LATEST"})]:
+        r = lam.invoke(Payload=b'{"via":"' + what.encode() + b'"}', **kw)
+        c.equal(json.loads(r["Payload"].read()), {"via": what}, f"invoke by {what}")
+    code, status, message, _ = h.client_error(lam.invoke, FunctionName="fx-echo", Qualifier="7", Payload=b"{}")
+    c.equal((code, status, message), ("ResourceNotFoundException", 404, f"Function not found: {arn}:7"),
+            "invoke of a version that does not exist: 404")
+    # Oversize events are refused whole, before any environment runs them.
+    before = open_logs(d, "fx-echo").count(" START RequestId: ")
+    big = b'"' + b"x" * (6291456 - 1) + b'"'
+    code, status, message, _ = h.client_error(lam.invoke, FunctionName="fx-echo", Payload=big)
+    c.equal((code, status), ("RequestTooLargeException", 413), f"a sync event of {len(big)} bytes: 413")
+    c.check("6291456 bytes" in message, "the message names the sync limit", message)
+    event = b'"' + b"x" * 262144 + b'"'
+    code, status, message, _ = h.client_error(lam.invoke, FunctionName="fx-echo", Payload=event,
+                                              InvocationType="Event")
+    c.equal((code, status), ("RequestTooLargeException", 413), f"an async event of {len(event)} bytes: 413")
+    r = lam.invoke(FunctionName="fx-echo", Payload=b'"' + b"y" * (6291456 - 2) + b'"')
+    c.equal(len(r["Payload"].read()), 6291456, "a sync event of exactly 6291456 bytes runs")
+    c.equal(open_logs(d, "fx-echo").count(" START RequestId: "), before + 1,
+            "the refused events started no invocation")
+    # A bootstrap without the execute bit.
+    lam.create_function(FunctionName="fx-noexec", Runtime="provided.al2023", Role=ROLE, Handler="echo",
+                        Code={"ZipFile": h.make_zip([h.file_entry("bootstrap", h.fixture_bytes(), 0o644)])})
+    r, body, logtext = invoke(lam, "fx-noexec")
+    rid = r["ResponseMetadata"]["RequestId"]
+    c.equal(json.loads(body), {"errorMessage": f"RequestId: {rid} Error: fork/exec /var/task/bootstrap: permission denied",
+                               "errorType": "Runtime.InvalidEntrypoint"},
+            "a bootstrap that is not executable: Runtime.InvalidEntrypoint, permission denied")
 
 
 def open_logs(d, name):
@@ -264,7 +293,8 @@ def check_logs(c, d, lam):
     lines = text.splitlines()
     starts = [ln for ln in lines if " START RequestId: " in ln]
     reports = [ln for ln in lines if " REPORT RequestId: " in ln]
-    c.equal((len(starts), len(reports)), (2, 2), "logs: the group holds both echo invocations")
+    # 2 from the start of the test, 4 by other names, 1 at the size limit.
+    c.equal((len(starts), len(reports)), (7, 7), "logs: the group holds every fx-echo invocation so far")
     line = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00 \d{4}/\d\d/\d\d/\[\$LATEST\][0-9a-f]{32} ")
     c.check(all(line.match(ln) for ln in lines), "logs: each line is `time stream message`", lines[:2])
     status, _, _ = d.request("GET", "/_lambdad/logs/nope")
