@@ -49,6 +49,20 @@ int main(int argc, char** argv) {
   serve->add_option("--default-function", opts.api.default_function,
                     "Function the RIE path /2015-03-31/functions/function/invocations runs (default: the only one)");
   serve->add_option("--log-level", log_level, "trace, debug, info, warn, error")->capture_default_str();
+  auto& sb = opts.invoker.sandbox;
+  serve->add_option("--rootfs", sb.rootfs,
+                    "A root filesystem directory (e.g. an unpacked Amazon Linux 2023) for the environments; "
+                    "default: the host's /usr, /bin and /lib*");
+  serve->add_option("--runtime-dir", sb.runtime_dir, "A directory bound read-only at /var/runtime in every environment");
+  serve->add_option("--sandbox-user", sb.user, "Name of the user functions run as")->capture_default_str();
+  unsigned sandbox_uid = 993, sandbox_gid = 990;
+  serve->add_option("--sandbox-uid", sandbox_uid, "Its uid (not 0)")->capture_default_str()->check(CLI::Range(1u, 4294967294u));
+  serve->add_option("--sandbox-gid", sandbox_gid, "Its gid (not 0)")->capture_default_str()->check(CLI::Range(1u, 4294967294u));
+  serve->add_option("--freeze", sb.freeze, "Freeze idle environments (cgroup freezer), as Lambda does")
+      ->capture_default_str();
+  serve->add_option("--cgroups", opts.use_cgroups, "Put each environment in a cgroup (memory and pids limits)")
+      ->capture_default_str();
+  auto* doctor = app.add_subcommand("doctor", "Print what this machine offers the sandbox, and what follows");
 
   std::string endpoint = "http://127.0.0.1:9000";
   if (char const* e = std::getenv("LAMBDAD_ENDPOINT")) endpoint = e;
@@ -72,6 +86,8 @@ int main(int argc, char** argv) {
   spdlog::set_level(spdlog::level::from_str(log_level));
   opts.drain_timeout = std::chrono::seconds(drain);
   opts.invoker.keep_alive = std::chrono::milliseconds(keep_alive_ms);
+  sb.identity = std::pair<uid_t, gid_t>{sandbox_uid, sandbox_gid};
+  if (doctor->parsed()) return lambdad::doctor();
   opts.idle_timeout = std::chrono::seconds(idle);
   opts.read_timeout = std::chrono::seconds(read);
   if (serve->parsed()) return lambdad::serve(opts);

@@ -1,6 +1,7 @@
 #include "serve.hpp"
 
 #include "logs/store.hpp"
+#include "probe.hpp"
 #include "util/fsutil.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -10,6 +11,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 namespace lambdad {
 
@@ -64,6 +66,46 @@ int serve(ServeOptions const& opts) {
   }
   for (auto const& note : loaded->notes) spdlog::info("start-up: {}", note);
 
+  // The sandbox: what this machine offers, said once at start (the same
+  // as `lambdad doctor`), and what follows from it.
+  auto caps = sandbox::probe();
+  for (auto const& f : caps.features)
+    spdlog::log(f.available || f.name == "user namespaces" ? spdlog::level::info : spdlog::level::warn,
+                "sandbox: {}: {}", f.name, f.detail);
+  if (!caps.root || !caps.namespaces) {
+    spdlog::critical("sandbox: lambdad needs root and mount/pid namespaces to run functions; rootless and "
+                     "--no-sandbox modes are not implemented");
+    return 1;
+  }
+  exec::InvokerOptions invoker_opts = opts.invoker;
+  invoker_opts.sandbox.root_mount = (disk.root() / "sandbox" / "root").string();
+  std::error_code mkdir_ec;
+  std::filesystem::create_directories(invoker_opts.sandbox.root_mount, mkdir_ec);
+  if (mkdir_ec) {
+    spdlog::critical("sandbox: cannot create {}: {}", invoker_opts.sandbox.root_mount, mkdir_ec.message());
+    return 1;
+  }
+  std::optional<sandbox::Cgroups> cgroups;
+  if (caps.cgroups.version > 0 && opts.use_cgroups) {
+    auto opened = sandbox::Cgroups::open(caps.cgroups, ::getpid());
+    if (opened) {
+      cgroups = std::move(*opened);
+      for (auto const& dir : cgroups->cleaned()) spdlog::info("start-up: removed the cgroup {} of a daemon that is gone", dir);
+      invoker_opts.sandbox.cgroups = &*cgroups;
+    } else {
+      spdlog::warn("sandbox: cgroups unusable ({}): no memory or pids limit, Max Memory Used from /proc",
+                   opened.error().message());
+    }
+  } else if (!opts.use_cgroups) {
+    spdlog::warn("sandbox: --cgroups=false: no memory or pids limit, no freezing, Max Memory Used from /proc");
+  }
+  struct CloseCgroups {
+    std::optional<sandbox::Cgroups>& cg;
+    ~CloseCgroups() {
+      if (cg) cg->close();
+    }
+  } close_cgroups{cgroups};
+
   // Log groups outlive everything that writes to them (environments are
   // destroyed with the io_context's pending work).
   logs::LogStore log_store(disk.root() / "logs");
@@ -71,7 +113,7 @@ int serve(ServeOptions const& opts) {
   asio::thread_pool pool(opts.pool_threads);
   api::ControlPlane plane(opts.api, disk, pool);
   plane.load(*loaded);
-  exec::Invoker invoker(ioc, opts.invoker, &log_store);
+  exec::Invoker invoker(ioc, invoker_opts, &log_store);
   plane.set_invoker(&invoker, opts.invoker.max_concurrency);
   plane.set_logs(&log_store);
 
@@ -114,6 +156,20 @@ int serve(ServeOptions const& opts) {
   pool.join();
   spdlog::info("lambdad stopped");
   return 0;
+}
+
+}  // namespace lambdad
+
+namespace lambdad {
+
+int doctor() {
+  auto caps = sandbox::probe();
+  std::printf("lambdad doctor: what this machine offers the sandbox\n\n");
+  for (auto const& f : caps.features)
+    std::printf("  %-36s %-9s %s\n", f.name.c_str(), f.name == "note" ? "" : f.available ? "yes" : "NO", f.detail.c_str());
+  bool ok = caps.root && caps.namespaces;
+  std::printf("\n%s\n", ok ? "functions can run here" : "functions cannot run here: lambdad needs root and namespaces");
+  return ok ? 0 : 1;
 }
 
 }  // namespace lambdad

@@ -19,6 +19,7 @@ struct ServeOptions {
   unsigned pool_threads = 2;
   bool sync_code = true;
   exec::InvokerOptions invoker;
+  bool use_cgroups = true;
   std::chrono::seconds drain_timeout{10};
   std::uint64_t max_body_bytes = 80u << 20;
   std::chrono::seconds idle_timeout{75};
@@ -26,5 +27,8 @@ struct ServeOptions {
 };
 
 int serve(ServeOptions const& opts);
+// `lambdad doctor`: prints what the machine offers the sandbox; 0 if
+// functions can run here, 1 if not.
+int doctor();
 
 }  // namespace lambdad

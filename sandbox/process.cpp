@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <linux/mount.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -66,6 +67,37 @@ int apply_mounts(std::vector<MountOp> const& ops, int* tree_fds) {
       case MountOp::Kind::Overlay:
         rc = ::mount("overlay", target, "overlay", MS_RDONLY | MS_NOSUID | MS_NODEV, op.data.c_str());
         break;
+      case MountOp::Kind::Proc:
+        rc = ::mount("proc", target, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr);
+        break;
+      case MountOp::Kind::Symlink:
+        rc = ::symlink(op.data.c_str(), target);
+        break;
+      case MountOp::Kind::WriteFile:
+      case MountOp::Kind::Touch: {
+        int fd = ::open(target, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (fd < 0) {
+          rc = -1;
+          break;
+        }
+        std::size_t done = 0;
+        while (op.kind == MountOp::Kind::WriteFile && done < op.data.size() && rc == 0) {
+          ssize_t n = ::write(fd, op.data.data() + done, op.data.size() - done);
+          if (n < 0 && errno != EINTR) rc = -1;
+          if (n > 0) done += static_cast<std::size_t>(n);
+        }
+        int saved = errno;
+        ::close(fd);
+        errno = saved;
+        break;
+      }
+      case MountOp::Kind::BindDev:
+        rc = ::mount(op.source.c_str(), target, nullptr, MS_BIND, nullptr);
+        if (rc == 0) rc = ::mount(nullptr, target, nullptr, MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NOEXEC, nullptr);
+        break;
+      case MountOp::Kind::RemountRO:
+        rc = ::mount(nullptr, target, nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, nullptr);
+        break;
     }
     if (rc != 0) return static_cast<int>(i);
   }
@@ -74,6 +106,14 @@ int apply_mounts(std::vector<MountOp> const& ops, int* tree_fds) {
 
 [[noreturn]] void child_main(SpawnSpec const& spec, char* const* argv, char* const* envp, int* tree_fds,
                              int report_fd, std::array<char const*, 2> const* companion_argv) {
+  // Into its cgroups first, so that everything it does is accounted.
+  for (int fd : spec.cgroup_fds) {
+    if (::write(fd, "0", 1) != 1) child_fail(report_fd, SpawnStep::JoinCgroup, errno);
+  }
+  int devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC);  // before any mount may hide it
+  if (devnull < 0) child_fail(report_fd, SpawnStep::OpenDevNull, errno);
+  if (spec.new_uts_ns && ::sethostname(spec.hostname.data(), spec.hostname.size()) != 0)
+    child_fail(report_fd, SpawnStep::Hostname, errno);
   if (!spec.mounts.empty()) {
     // Nothing mounted here may propagate back to the host's namespace.
     if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
@@ -81,8 +121,13 @@ int apply_mounts(std::vector<MountOp> const& ops, int* tree_fds) {
     int failed = apply_mounts(spec.mounts, tree_fds);
     if (failed >= 0) child_fail(report_fd, SpawnStep::Mount, errno, failed);
   }
-  int devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
-  if (devnull < 0) child_fail(report_fd, SpawnStep::OpenDevNull, errno);
+  if (!spec.new_root.empty()) {
+    // pivot_root(".", ".") stacks the old root on the new one; detaching it
+    // leaves only the new root (no directory for the old one needed).
+    if (::chdir(spec.new_root.c_str()) != 0 || ::syscall(SYS_pivot_root, ".", ".") != 0 ||
+        ::umount2(".", MNT_DETACH) != 0 || ::chdir("/") != 0)
+      child_fail(report_fd, SpawnStep::PivotRoot, errno);
+  }
   int const want[3] = {spec.stdin_fd, spec.stdout_fd, spec.stderr_fd};
   for (int target = 0; target < 3; ++target) {
     int from = want[target] >= 0 ? want[target] : devnull;
@@ -94,6 +139,26 @@ int apply_mounts(std::vector<MountOp> const& ops, int* tree_fds) {
     }
   }
   if (::chdir(spec.cwd.c_str()) != 0) child_fail(report_fd, SpawnStep::Chdir, errno);
+  for (auto const& l : spec.rlimits) {
+    rlimit r{static_cast<rlim_t>(l.value), static_cast<rlim_t>(l.value)};
+    if (::setrlimit(static_cast<__rlimit_resource>(l.resource), &r) != 0) child_fail(report_fd, SpawnStep::Rlimit, errno);
+  }
+  if (spec.drop_capabilities) {
+    for (int cap = 0; cap < 64; ++cap) {
+      if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL)
+        child_fail(report_fd, SpawnStep::Capabilities, errno);
+    }
+  }
+  if (spec.identity) {
+    // Raw system calls: glibc's wrappers would try to change every thread of
+    // the parent, which do not exist here.
+    if (::syscall(SYS_setgroups, 0, nullptr) != 0 ||
+        ::syscall(SYS_setresgid, spec.identity->gid, spec.identity->gid, spec.identity->gid) != 0 ||
+        ::syscall(SYS_setresuid, spec.identity->uid, spec.identity->uid, spec.identity->uid) != 0)
+      child_fail(report_fd, SpawnStep::Identity, errno);
+  }
+  if (spec.no_new_privs && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+    child_fail(report_fd, SpawnStep::NoNewPrivs, errno);
   // Every inherited descriptor but 0-2 is closed on exec; the report pipe
   // too, which is how the parent learns that exec succeeded.
   if (::syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC) != 0) child_fail(report_fd, SpawnStep::CloseFds, errno);
@@ -130,6 +195,13 @@ std::string object_of(SpawnSpec const& spec, SpawnStep step, int index) {
       if (index >= 0 && static_cast<std::size_t>(index) < spec.mounts.size()) return "`" + spec.mounts[index].target + "`";
       return "?";
     case SpawnStep::OpenDevNull: return "`/dev/null`";
+    case SpawnStep::PivotRoot: return "`" + spec.new_root + "`";
+    case SpawnStep::Hostname: return "`" + spec.hostname + "`";
+    case SpawnStep::JoinCgroup: return "the environment's cgroup";
+    case SpawnStep::Rlimit: return "resource limits";
+    case SpawnStep::Capabilities: return "the capability bounding set";
+    case SpawnStep::Identity: return spec.identity ? "uid " + std::to_string(spec.identity->uid) : "?";
+    case SpawnStep::NoNewPrivs: return "no_new_privs";
     case SpawnStep::Chdir: return "`" + spec.cwd + "`";
     case SpawnStep::Exec: return "`" + spec.path + "`";
     default: return "standard streams";
@@ -147,6 +219,13 @@ char const* to_string(SpawnStep step) {
     case SpawnStep::Exec: return "exec";
     case SpawnStep::MakePrivate: return "make";
     case SpawnStep::Mount: return "mount";
+    case SpawnStep::JoinCgroup: return "join";
+    case SpawnStep::PivotRoot: return "pivot_root into";
+    case SpawnStep::Hostname: return "set the hostname";
+    case SpawnStep::Rlimit: return "set";
+    case SpawnStep::Capabilities: return "drop";
+    case SpawnStep::Identity: return "become";
+    case SpawnStep::NoNewPrivs: return "set";
   }
   return "?";
 }
@@ -221,6 +300,8 @@ Result<Child> spawn(SpawnSpec const& spec) {
   args.flags = CLONE_PIDFD;
   if (!spec.mounts.empty()) args.flags |= CLONE_NEWNS;
   if (spec.new_pid_ns) args.flags |= CLONE_NEWPID;
+  if (spec.new_ipc_ns) args.flags |= CLONE_NEWIPC;
+  if (spec.new_uts_ns) args.flags |= CLONE_NEWUTS;
   args.pidfd = reinterpret_cast<std::uint64_t>(&pidfd);
   args.exit_signal = SIGCHLD;
   long pid = ::syscall(SYS_clone3, &args, sizeof args);

@@ -21,15 +21,32 @@ namespace lambdad::sandbox {
 // nothing propagates back to the host).
 struct MountOp {
   enum class Kind {
-    Tmpfs,    // mount a tmpfs at `target` with options `data` (e.g. "size=512m,mode=0755")
-    Mkdir,    // create the directory `target` (inside a tmpfs mounted before)
-    BindRO,   // bind `source` at `target`, then remount it read-only, nosuid, nodev
-    Overlay,  // read-only overlayfs at `target`; `data` is "lowerdir=top:...:bottom"
+    Tmpfs,      // mount a tmpfs at `target` with options `data` (e.g. "size=512m,mode=0755")
+    Mkdir,      // create the directory `target` (inside a tmpfs mounted before)
+    BindRO,     // bind `source` (a directory or a file) at `target`, then remount it read-only, nosuid, nodev
+    Overlay,    // read-only overlayfs at `target`; `data` is "lowerdir=top:...:bottom"
+    Proc,       // mount a proc filesystem at `target` (of the new pid namespace)
+    Symlink,    // create the symlink `target` pointing to `data`
+    WriteFile,  // create the file `target` holding `data` (mode 0644)
+    Touch,      // create the empty file `target` (a mount point for a file bind)
+    BindDev,    // bind the device node `source` at `target` (an existing file), nosuid, keeping dev
+    RemountRO,  // remount the mount at `target` read-only (e.g. the new root once it is built)
   };
   Kind kind;
   std::string source;  // BindRO: resolved before any op is applied, so later mounts may cover it
   std::string target;
   std::string data;
+};
+
+// Who the program runs as: setgroups({}), then gid and uid (real, effective, saved).
+struct Identity {
+  uid_t uid = 0;
+  gid_t gid = 0;
+};
+
+struct Rlimit {
+  int resource;  // RLIMIT_NOFILE, ...
+  std::uint64_t value;  // soft and hard
 };
 
 struct SpawnSpec {
@@ -41,7 +58,20 @@ struct SpawnSpec {
   int stdout_fd = -1;  // -1: /dev/null
   int stderr_fd = -1;  // -1: /dev/null
   bool new_pid_ns = false;       // the program is pid 1 of its own pid namespace
+  bool new_ipc_ns = false;
+  bool new_uts_ns = false;       // with `hostname`
+  std::string hostname;
   std::vector<MountOp> mounts;   // non-empty: a private mount namespace built from these
+  // Non-empty: after the mounts, this directory (a mount point built by
+  // them) becomes `/` (pivot_root) and the old root is detached.
+  std::string new_root;
+  // Files the child writes "0" to before anything else, joining their
+  // cgroups (cgroup.procs of each hierarchy). Opened by the caller.
+  std::vector<int> cgroup_fds;
+  std::vector<Rlimit> rlimits;
+  std::optional<Identity> identity;  // unset: stays who the caller is
+  bool no_new_privs = false;
+  bool drop_capabilities = false;    // empty the bounding set (the uid change empties the rest)
   // Started first, in this order, as children of the program, in the same
   // namespaces with the same environment, streams and cwd (Lambda's
   // external extensions). One that cannot be executed writes why to stderr
@@ -50,7 +80,22 @@ struct SpawnSpec {
 };
 
 // Where the child failed, reported with errno over the sync pipe.
-enum class SpawnStep : int { OpenDevNull = 1, Dup = 2, Chdir = 3, CloseFds = 4, Exec = 5, MakePrivate = 6, Mount = 7 };
+enum class SpawnStep : int {
+  OpenDevNull = 1,
+  Dup = 2,
+  Chdir = 3,
+  CloseFds = 4,
+  Exec = 5,
+  MakePrivate = 6,
+  Mount = 7,
+  JoinCgroup = 8,
+  PivotRoot = 9,
+  Hostname = 10,
+  Rlimit = 11,
+  Capabilities = 12,
+  Identity = 13,
+  NoNewPrivs = 14,
+};
 char const* to_string(SpawnStep step);
 
 struct ExitStatus {

@@ -1,6 +1,7 @@
 #include "environment.hpp"
 
 #include "logs/format.hpp"
+#include "rootfs.hpp"
 #include "util/clock.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -11,6 +12,7 @@
 #include <spdlog/spdlog.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -91,9 +93,10 @@ void add_tree(std::string const& pid, std::uint64_t& total, int depth) {
 
 }  // namespace
 
-Environment::Environment(asio::io_context& ioc, FunctionImage fn, logs::LogStore* logs)
+Environment::Environment(asio::io_context& ioc, FunctionImage fn, logs::LogStore* logs, SandboxOptions const& sb)
     : ioc_(ioc),
       fn_(std::move(fn)),
+      sb_(sb),
       logs_(logs),
       stream_(logs::log_stream_name(std::chrono::system_clock::now())),
       endpoint_(std::make_shared<runtime_api::Endpoint>(ioc)),
@@ -107,6 +110,18 @@ Environment::Environment(asio::io_context& ioc, FunctionImage fn, logs::LogStore
 
 Environment::~Environment() {
   if (logs_) logs_->close_stream(fn_.name, stream_);
+  if (sb_.cgroups && !cgroup_.empty()) sb_.cgroups->remove(cgroup_);
+}
+
+bool Environment::out_of_memory() const { return !cgroup_.empty() && cgroup_.oom_kills() > 0; }
+
+void Environment::freeze(bool frozen) {
+  if (!sb_.freeze || cgroup_.empty() || !cgroup_.can_freeze() || frozen == frozen_) return;
+  if (auto r = cgroup_.freeze(frozen); !r) {
+    spdlog::warn("function {}: {} the environment: {}", fn_.name, frozen ? "freezing" : "thawing", r.error().message());
+    return;
+  }
+  frozen_ = frozen;
 }
 
 void Environment::log_line(std::string_view line) {
@@ -129,6 +144,57 @@ bool Environment::apply(EnvEvent e) {
   }
   state_ = *next;
   return true;
+}
+
+void Environment::build_sandbox(sandbox::SpawnSpec& spec) const {
+  using Op = sandbox::MountOp;
+  spec.new_pid_ns = true;
+  spec.new_ipc_ns = true;
+  spec.new_uts_ns = true;
+  spec.hostname = sb_.hostname;
+  // Lambda's: 1024 open files, 1024 processes and threads.
+  spec.rlimits = {{RLIMIT_NOFILE, 1024}, {RLIMIT_NPROC, 1024}};
+  if (sb_.identity) spec.identity = sandbox::Identity{sb_.identity->first, sb_.identity->second};
+  spec.no_new_privs = true;
+  spec.drop_capabilities = true;
+  // Without a root of its own, the environment's mounts go over the host's
+  // paths in its private namespace.
+  std::string r = sb_.pivot_root ? sb_.root_mount : "";
+  if (sb_.pivot_root) {
+    sandbox::RootfsPlan plan;
+    plan.root = r;
+    plan.image = sb_.rootfs;
+    plan.user = sb_.user;
+    if (sb_.identity) {
+      plan.uid = sb_.identity->first;
+      plan.gid = sb_.identity->second;
+    }
+    spec.mounts = sandbox::rootfs_ops(plan);
+  }
+  // /opt: the layers, later ones winning (overlayfs takes the top first).
+  if (fn_.layer_trees.empty()) {
+    spec.mounts.push_back({Op::Kind::Tmpfs, "", r + "/opt", "size=4k,mode=0755"});
+  } else if (fn_.layer_trees.size() == 1) {
+    // A read-only overlay needs two lower layers; one layer is bound as is.
+    spec.mounts.push_back({Op::Kind::BindRO, fn_.layer_trees.front().string(), r + "/opt", ""});
+  } else {
+    std::string lower;
+    for (auto it = fn_.layer_trees.rbegin(); it != fn_.layer_trees.rend(); ++it)
+      lower += (lower.empty() ? "" : ":") + it->string();
+    spec.mounts.push_back({Op::Kind::Overlay, "", r + "/opt", "lowerdir=" + lower});
+  }
+  if (!sb_.pivot_root) {
+    spec.mounts.push_back({Op::Kind::Tmpfs, "", "/var", "size=1m,mode=0755"});
+    spec.mounts.push_back({Op::Kind::Mkdir, "", "/var/task", ""});
+    spec.mounts.push_back({Op::Kind::Mkdir, "", "/var/runtime", ""});
+  }
+  spec.mounts.push_back({Op::Kind::BindRO, fn_.code_tree.string(), r + "/var/task", ""});
+  if (!sb_.runtime_dir.empty()) spec.mounts.push_back({Op::Kind::BindRO, sb_.runtime_dir, r + "/var/runtime", ""});
+  spec.mounts.push_back({Op::Kind::Tmpfs, "", r + "/tmp", "size=" + std::to_string(fn_.ephemeral_mb) + "m,mode=1777"});
+  if (sb_.pivot_root) {
+    spec.mounts.push_back(sandbox::finish_op(sandbox::RootfsPlan{r, "", sb_.user, 0, 0}));
+    spec.new_root = r;
+  }
 }
 
 std::optional<StartFailure> Environment::start() {
@@ -186,30 +252,24 @@ std::optional<StartFailure> Environment::start() {
   spec.cwd = "/var/task";
   spec.stdout_fd = pipe_fds[1];
   spec.stderr_fd = pipe_fds[1];
-  spec.new_pid_ns = true;
-  // Order matters: /opt first, while every host path is still visible (the
-  // tmpfs on /var or /tmp may cover the state directory); bind sources are
-  // cloned by spawn() before any mount.
-  using Op = sandbox::MountOp;
-  if (fn_.layer_trees.empty()) {
-    spec.mounts.push_back({Op::Kind::Tmpfs, "", "/opt", "size=4k,mode=0755"});
-  } else if (fn_.layer_trees.size() == 1) {
-    // A read-only overlay needs two lower layers; one layer is bound as is.
-    spec.mounts.push_back({Op::Kind::BindRO, fn_.layer_trees.front().string(), "/opt", ""});
-  } else {
-    std::string lower;
-    for (auto it = fn_.layer_trees.rbegin(); it != fn_.layer_trees.rend(); ++it)
-      lower += (lower.empty() ? "" : ":") + it->string();
-    spec.mounts.push_back({Op::Kind::Overlay, "", "/opt", "lowerdir=" + lower});
+  build_sandbox(spec);
+  if (sb_.cgroups && sb_.cgroups->version() > 0) {
+    sandbox::CgroupLimits limits{static_cast<std::uint64_t>(fn_.memory_mb) << 20, sb_.pids_max};
+    auto cg = sb_.cgroups->create("env-" + std::to_string(++counter_), limits);
+    if (!cg) {
+      ::close(pipe_fds[0]);
+      ::close(pipe_fds[1]);
+      apply(EnvEvent::SpawnFailed);
+      return StartFailure{"Runtime.Unknown", "could not create the environment's cgroup: " + cg.error().message()};
+    }
+    cgroup_ = std::move(*cg);
+    auto fds = cgroup_.open_procs();
+    if (fds) spec.cgroup_fds = *fds;
   }
-  spec.mounts.push_back({Op::Kind::Tmpfs, "", "/var", "size=1m,mode=0755"});
-  spec.mounts.push_back({Op::Kind::Mkdir, "", "/var/task", ""});
-  spec.mounts.push_back({Op::Kind::Mkdir, "", "/var/runtime", ""});
-  spec.mounts.push_back({Op::Kind::BindRO, fn_.code_tree.string(), "/var/task", ""});
-  spec.mounts.push_back({Op::Kind::Tmpfs, "", "/tmp", "size=" + std::to_string(fn_.ephemeral_mb) + "m,mode=1777"});
   spawned_at_ = std::chrono::steady_clock::now();
   auto child = sandbox::spawn(spec);
   ::close(pipe_fds[1]);
+  for (int fd : spec.cgroup_fds) ::close(fd);
   if (!child) {
     ::close(pipe_fds[0]);
     apply(EnvEvent::SpawnFailed);
@@ -296,6 +356,9 @@ std::string Environment::take_output() {
 }
 
 std::optional<std::uint64_t> Environment::peak_memory_bytes() const {
+  // The cgroup's peak: the whole environment, even processes already gone.
+  if (!cgroup_.empty())
+    if (auto peak = cgroup_.peak_memory()) return peak;
   // Gone: what the kernel reported for the largest process at exit.
   if (exit_status_) return exit_status_->max_rss_bytes ? std::optional(exit_status_->max_rss_bytes) : std::nullopt;
   if (child_.pid() <= 0) return std::nullopt;
@@ -306,11 +369,13 @@ std::optional<std::uint64_t> Environment::peak_memory_bytes() const {
 }
 
 void Environment::kill() {
+  freeze(false);  // a frozen process (cgroup v1) does not die until thawed
   if (child_.pid() > 0 && !exit_status_) (void)child_.signal(SIGKILL);
 }
 
 void Environment::reap_now() {
   if (child_.pid() <= 0 || exit_status_) return;
+  freeze(false);
   (void)child_.signal(SIGKILL);
   auto st = child_.wait();
   if (st) exit_status_ = *st;

@@ -25,7 +25,7 @@ struct StartFailure {
 class Environment : public std::enable_shared_from_this<Environment> {
  public:
   // Its log stream (the file under `logs`) is named now, before it starts.
-  Environment(boost::asio::io_context& ioc, FunctionImage fn, logs::LogStore* logs);
+  Environment(boost::asio::io_context& ioc, FunctionImage fn, logs::LogStore* logs, SandboxOptions const& sb);
   ~Environment();
 
   // Spawns the bootstrap. On success the environment is Initializing.
@@ -43,6 +43,11 @@ class Environment : public std::enable_shared_from_this<Environment> {
   std::chrono::steady_clock::time_point spawned_at() const { return spawned_at_; }
   std::optional<sandbox::ExitStatus> exit_status() const { return exit_status_; }
   std::string const& stream_name() const { return stream_; }
+  // The cgroup saw the OOM killer end one of its processes.
+  bool out_of_memory() const;
+  // Stops (or resumes) every process of the environment: idle ones are
+  // frozen, as on Lambda. No-op without a freezer or when turned off.
+  void freeze(bool frozen);
   // Writes one line of Lambda's own (START, END, REPORT, ...) to the log stream.
   void log_line(std::string_view line);
   // A line of Lambda's own in the middle of the runtime's output (EXTENSION):
@@ -68,6 +73,7 @@ class Environment : public std::enable_shared_from_this<Environment> {
   bool retired = false;
 
  private:
+  void build_sandbox(sandbox::SpawnSpec& spec) const;
   boost::asio::awaitable<void> read_output(std::shared_ptr<Environment> self);
   boost::asio::awaitable<void> watch_exit(std::shared_ptr<Environment> self);
   // Reads what the pipe holds now; false once it reached end of file.
@@ -75,8 +81,12 @@ class Environment : public std::enable_shared_from_this<Environment> {
 
   boost::asio::io_context& ioc_;
   FunctionImage fn_;
+  SandboxOptions sb_;
   logs::LogStore* logs_;
   std::string stream_;
+  sandbox::CgroupEnv cgroup_;
+  bool frozen_ = false;
+  static inline std::uint64_t counter_ = 0;  // names cgroups env-<n>
   std::optional<InitError> init_error_;
   std::shared_ptr<runtime_api::Endpoint> endpoint_;
   sandbox::Child child_;

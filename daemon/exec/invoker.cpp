@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstring>
+#include <thread>
 
 namespace lambdad::exec {
 
@@ -88,6 +89,7 @@ void Invoker::release(std::shared_ptr<Environment> const& env) {
   env->claimed = false;
   bool keep = env->state() == EnvState::Idle && !env->retired && opts_.keep_alive.count() > 0;
   if (keep) {
+    env->freeze(true);  // nothing runs in an idle environment, as on Lambda
     env->idle_since = std::chrono::steady_clock::now();
     asio::co_spawn(ioc_, reap_when_idle(env, env->idle_since), asio::detached);
     return;
@@ -95,6 +97,7 @@ void Invoker::release(std::shared_ptr<Environment> const& env) {
   if (env->state() != EnvState::Dead) env->apply(EnvEvent::Retire);
   envs_.erase(std::remove(envs_.begin(), envs_.end(), env), envs_.end());
   std::erase_if(dying_, [](auto const& e) { return e->exit_status().has_value(); });
+  if (opts_.sandbox.cgroups) opts_.sandbox.cgroups->sweep();
   if (env->exit_status()) return;
   dying_.push_back(env);
   // Extensions that asked for SHUTDOWN get it and up to 2 s before the kill.
@@ -143,6 +146,11 @@ void Invoker::shutdown() {
   for (auto const& env : dying_) env->reap_now();
   envs_.clear();
   dying_.clear();
+  // Their cgroups go once the kernel has let go of the processes.
+  if (auto* cg = opts_.sandbox.cgroups) {
+    for (int i = 0; i < 100 && cg->sweep() > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    if (auto left = cg->sweep(); left > 0) spdlog::warn("{} environment cgroup(s) could not be removed", left);
+  }
 }
 
 asio::awaitable<InvokeResult> Invoker::invoke(FunctionImage fn, InvokeRequest req) {
@@ -174,7 +182,7 @@ asio::awaitable<InvokeResult> Invoker::invoke(FunctionImage fn, InvokeRequest re
   auto env = take_idle(fn);
   bool cold = !env;
   if (cold) {
-    env = std::make_shared<Environment>(ioc_, fn, logs_);
+    env = std::make_shared<Environment>(ioc_, fn, logs_, opts_.sandbox);
     env->claimed = true;
     env->log_line(logs::start_line(id));
     auto failure = env->start();
@@ -189,6 +197,7 @@ asio::awaitable<InvokeResult> Invoker::invoke(FunctionImage fn, InvokeRequest re
     envs_.push_back(env);
   } else {
     env->claimed = true;
+    env->freeze(false);
     env->log_line(logs::start_line(id));
     env->apply(EnvEvent::Dispatch);
   }
@@ -263,9 +272,11 @@ asio::awaitable<InvokeResult> Invoker::invoke(FunctionImage fn, InvokeRequest re
         before_end = logs::init_report_line(ms(init->at - env->spawned_at()).count(), type) + "\n";
         figures.duration_ms = ms(std::chrono::steady_clock::now() - env->spawned_at()).count();
       } else {
+        // Killed by the OOM killer at the cgroup's limit: Lambda's OutOfMemory.
+        std::string type = env->out_of_memory() ? "Runtime.OutOfMemory" : "Runtime.ExitError";
         std::string message = "RequestId: " + id + " Error: " + exit_reason(env->exit_status());
-        result.body = error_body("Runtime.ExitError", message);
-        after_report = message + "\nRuntime.ExitError\n";
+        result.body = error_body(type, message);
+        after_report = message + "\n" + type + "\n";
         if (!figures.init_ms && cold)
           figures.duration_ms = ms(std::chrono::steady_clock::now() - env->spawned_at()).count();
       }

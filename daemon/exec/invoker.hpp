@@ -5,6 +5,8 @@
 // io_context thread; knows nothing of HTTP routing or the store's layout.
 #pragma once
 
+#include "cgroup.hpp"
+
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 
@@ -50,10 +52,26 @@ struct InvokeResult {
   std::string log;  // START ... REPORT, as the console shows it
 };
 
+// How environments are isolated (the sandbox issue): plain data the
+// daemon fills from its flags and what the machine offers.
+struct SandboxOptions {
+  bool pivot_root = true;            // build a root filesystem and pivot into it
+  std::string root_mount;            // an empty directory: the new root's mount point
+  std::string rootfs;                // --rootfs DIR; empty: the host's /usr, /bin, /lib*
+  std::string runtime_dir;           // bound read-only at /var/runtime when set
+  std::string user = "sbx_user1051";
+  std::optional<std::pair<uid_t, gid_t>> identity{std::pair<uid_t, gid_t>{993, 990}};  // unset: stay root
+  std::string hostname = "lambdad-sandbox";
+  std::uint64_t pids_max = 1024;
+  bool freeze = true;                 // freeze idle environments (cgroup freezer)
+  sandbox::Cgroups* cgroups = nullptr;  // none: no limits, memory from /proc
+};
+
 struct InvokerOptions {
   std::chrono::milliseconds keep_alive{std::chrono::minutes(5)};  // 0: a fresh environment every invoke
   std::chrono::seconds init_limit{10};                           // Lambda's init phase limit
   int max_concurrency = 64;  // invocations in flight across all functions
+  SandboxOptions sandbox;
 };
 
 class Environment;

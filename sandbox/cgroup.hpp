@@ -1,0 +1,96 @@
+// cgroups v1 and v2 behind one interface: one cgroup per environment under
+// the daemon's own (lambdad-<pid>/env-<n>), with a memory limit and no swap,
+// a pids limit, the peak memory, the count of OOM kills, and freezing.
+//   v2: <unified>/<own>/lambdad-<pid>/env-<n>; the daemon first moves itself
+//       into the leaf <own>/lambdad-<pid>/daemon, because v2 enables
+//       controllers for children only of a cgroup with no processes of its own.
+//   v1: the same path under each of the memory, pids and freezer hierarchies
+//       that is mounted.
+// Everything is files under the mount points found in mountinfo, so the
+// unit tests run it against fake trees in a temp directory. Not thread-safe;
+// the caller serialises.
+#pragma once
+
+#include "../daemon/util/result.hpp"
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace lambdad::sandbox {
+
+struct CgroupLayout {
+  int version = 0;                          // 0: none usable, 1, 2
+  std::string unified;                      // v2: the daemon's own cgroup directory
+  std::map<std::string, std::string> v1;    // v1: controller -> the daemon's own cgroup directory in it
+  std::set<std::string> controllers;        // what can be used: memory, pids, freezer
+  std::vector<std::string> notes;           // why something is missing, for start-up and `doctor`
+};
+
+// From the text of /proc/self/mountinfo and /proc/self/cgroup. v2 is chosen
+// when its mount offers the memory controller to the daemon's cgroup, else
+// v1 when the memory hierarchy is mounted.
+CgroupLayout detect_cgroups(std::string const& mountinfo, std::string const& self_cgroup);
+CgroupLayout detect_cgroups();  // this process
+
+struct CgroupLimits {
+  std::uint64_t memory_bytes = 0;  // 0: no limit
+  std::uint64_t pids = 0;          // 0: no limit
+};
+
+// One environment's cgroup (a directory per v1 hierarchy, or one for v2).
+class CgroupEnv {
+ public:
+  CgroupEnv() = default;
+  // Opened cgroup.procs files: the child writes "0" to each to join. The
+  // caller closes them after the spawn.
+  Result<std::vector<int>> open_procs() const;
+  // Peak memory of the environment since it was created, if the kernel keeps it.
+  std::optional<std::uint64_t> peak_memory() const;
+  // How many processes the OOM killer has ended in it.
+  std::uint64_t oom_kills() const;
+  bool can_freeze() const;
+  Result<void> freeze(bool frozen) const;
+  std::string const& name() const { return name_; }
+  bool empty() const { return dirs_.empty(); }
+
+ private:
+  friend class Cgroups;
+  int version_ = 0;
+  std::string name_;
+  std::map<std::string, std::string> dirs_;  // controller ("" for v2) -> directory
+};
+
+class Cgroups {
+ public:
+  // Creates the daemon's own cgroup lambdad-<pid> (and, on v2, moves the
+  // daemon into its leaf), and removes those of daemons that are gone.
+  static Result<Cgroups> open(CgroupLayout layout, pid_t self);
+  Cgroups() = default;
+
+  int version() const { return layout_.version; }
+  bool has(std::string const& controller) const { return layout_.controllers.count(controller) > 0; }
+  Result<CgroupEnv> create(std::string const& name, CgroupLimits const& limits);
+  // Removes the environment's cgroup once its processes are gone; one still
+  // busy is retried by `sweep`.
+  void remove(CgroupEnv const& env);
+  // Retries the removals that were busy; how many are still left.
+  std::size_t sweep();
+  // Removes the daemon's own cgroup (at shutdown, after every environment).
+  void close();
+  std::vector<std::string> const& cleaned() const { return cleaned_; }
+
+ private:
+  std::map<std::string, std::string> bases() const;  // controller -> lambdad-<pid> directory
+  CgroupLayout layout_;
+  std::string base_name_;
+  std::vector<std::string> pending_;  // directories to rmdir
+  std::vector<std::string> cleaned_;  // left by earlier daemons, removed at open
+};
+
+}  // namespace lambdad::sandbox

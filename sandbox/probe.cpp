@@ -1,0 +1,88 @@
+#include "probe.hpp"
+
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+namespace lambdad::sandbox {
+
+namespace {
+
+// 0 if a child can be cloned into `flags`, else the errno.
+int try_clone(std::uint64_t flags) {
+  clone_args args{};
+  args.flags = flags;
+  args.exit_signal = SIGCHLD;
+  long pid = ::syscall(SYS_clone3, &args, sizeof args);
+  if (pid < 0) return errno;
+  if (pid == 0) ::_exit(0);
+  int status = 0;
+  while (::waitpid(static_cast<pid_t>(pid), &status, 0) < 0 && errno == EINTR) {
+  }
+  return 0;
+}
+
+bool has_filesystem(std::string const& name) {
+  std::ifstream in("/proc/filesystems");
+  std::string line;
+  while (std::getline(in, line)) {
+    auto tab = line.rfind('\t');
+    if ((tab == std::string::npos ? line : line.substr(tab + 1)) == name) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+Capabilities probe() {
+  Capabilities c;
+  c.root = ::geteuid() == 0;
+  c.features.push_back({"root", c.root, c.root ? "running as root: every sandbox feature can be used"
+                                               : "not root: mounts, namespaces and cgroups need root (rootless mode is "
+                                                 "not implemented)"});
+  int err = try_clone(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS);
+  c.namespaces = err == 0;
+  c.features.push_back({"namespaces (mount, pid, ipc, uts)", c.namespaces,
+                        c.namespaces ? "each environment gets its own"
+                                     : std::string("cannot create them: ") + std::strerror(err) +
+                                           "; lambdad refuses to run functions unless --no-sandbox"});
+  err = try_clone(CLONE_NEWUSER);
+  c.user_namespaces = err == 0;
+  c.features.push_back({"user namespaces", c.user_namespaces,
+                        c.user_namespaces ? "available (not needed as root)"
+                                          : std::string("unavailable: ") + std::strerror(err)});
+  c.overlayfs = has_filesystem("overlay");
+  c.features.push_back({"overlayfs", c.overlayfs,
+                        c.overlayfs ? "layers are merged at /opt by a read-only overlay"
+                                    : "not in /proc/filesystems: functions with two or more layers cannot start"});
+  c.cgroups = detect_cgroups();
+  std::string controllers;
+  for (auto const& x : c.cgroups.controllers) controllers += (controllers.empty() ? "" : ", ") + x;
+  std::string version = c.cgroups.version ? "v" + std::to_string(c.cgroups.version) : "none";
+  c.features.push_back({"cgroups", c.cgroups.version > 0,
+                        c.cgroups.version ? version + " (" + controllers + ")"
+                                          : "no usable memory controller"});
+  bool memory = c.cgroups.controllers.count("memory") > 0;
+  c.features.push_back({"memory limit", memory,
+                        memory ? "MemorySize is enforced (no swap); Max Memory Used is the cgroup's peak; an OOM kill "
+                                 "is Runtime.OutOfMemory"
+                               : "MemorySize is not enforced; Max Memory Used is measured from /proc"});
+  bool pids = c.cgroups.controllers.count("pids") > 0;
+  c.features.push_back({"pids limit", pids, pids ? "1024 processes per environment"
+                                                 : "no per-environment process limit (RLIMIT_NPROC only)"});
+  bool freezer = c.cgroups.controllers.count("freezer") > 0;
+  c.features.push_back({"freezer", freezer, freezer ? "idle environments are frozen between invokes"
+                                                    : "idle environments keep running between invokes"});
+  for (auto const& note : c.cgroups.notes) c.features.push_back({"note", false, note});
+  return c;
+}
+
+}  // namespace lambdad::sandbox

@@ -1,0 +1,30 @@
+// What this machine offers the sandbox, found by trying: namespaces (a
+// throwaway child cloned into them), overlayfs (/proc/filesystems), cgroups
+// (sandbox/cgroup.hpp). For `lambdad doctor` and the daemon's start-up log.
+#pragma once
+
+#include "cgroup.hpp"
+
+#include <string>
+#include <vector>
+
+namespace lambdad::sandbox {
+
+struct Feature {
+  std::string name;
+  bool available = false;
+  std::string detail;  // what it is, or why it is missing and what follows
+};
+
+struct Capabilities {
+  bool root = false;
+  bool namespaces = false;       // mount, pid, ipc, uts
+  bool user_namespaces = false;
+  bool overlayfs = false;
+  CgroupLayout cgroups;
+  std::vector<Feature> features;  // in the order to print
+};
+
+Capabilities probe();
+
+}  // namespace lambdad::sandbox
