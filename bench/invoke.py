@@ -2,25 +2,33 @@
 """Invoke latency at the client, with the C fixture bootstrap (Handler echo),
 side by side with two baselines measured the same way in the same run:
 
-  cold invoke   --keep-alive-ms 0: every invoke spawns a fresh environment
-                (namespaces, mounts, the bootstrap's init, the invocation)
-  warm invoke   the same, reusing one idle environment
-  STS request   GetCallerIdentity on the same daemon: one HTTP round trip
-                that runs no function (the floor for any request)
-  spawn         subprocess.run of `/bin/true` from this Python: the cost of
-                starting any process, without a sandbox
+  cold invoke            --keep-alive-ms 0: every invoke starts a fresh
+                         environment with the full sandbox (cgroup,
+                         namespaces, root filesystem, pivot_root, identity)
+  cold, isolated net     the same with --network isolated (own network namespace)
+  cold, no cgroups       the same with --cgroups false
+  warm invoke            one idle environment reused (and thawed)
+  STS request            GetCallerIdentity on the same daemon: one HTTP round
+                         trip that runs no function (the floor for any request)
+  spawn /bin/true        subprocess.run from this Python: the cost of
+                         starting any process, without a sandbox
 
 Each figure is the time from sending the request to having the whole answer,
-over one keep-alive connection. Rounds are interleaved (cold, warm, STS,
-spawn, cold, ...) so drift hits all of them alike.
+over one keep-alive connection. Rounds are interleaved so drift hits all of
+them alike. The cold start is then split by part, from the daemon's debug
+log and REPORT: prepare (cgroup, spec), spawn (namespaces, mounts,
+pivot_root, identity, exec), the runtime's init (to its first /next), and
+the rest (the invocation and HTTP).
 
-Run: bench/invoke.py [--runs 300]   (as root; env LAMBDAD, FIXTURE_BOOTSTRAP)
+Run: bench/invoke.py [--runs 200]   (as root; env LAMBDAD, FIXTURE_BOOTSTRAP)
 """
 
 import argparse
+import base64
 import http.client
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -47,44 +55,75 @@ class Conn:
         ms = (time.perf_counter() - t0) * 1000
         if r.status != 200:
             raise SystemExit(f"{method} {path}: {r.status} {data[:200]!r}")
-        return ms, data
+        return ms, data, r
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--runs", type=int, default=300)
+    ap.add_argument("--runs", type=int, default=200)
     args = ap.parse_args()
     zipped = h.fixture_zip()
-    results = {"cold invoke": [], "warm invoke": [], "STS request": [], "spawn /bin/true": []}
-    with h.Daemon(label="bench-cold", args=["--keep-alive-ms", "0"]) as cold, \
-            h.Daemon(label="bench-warm", args=["--keep-alive-ms", "600000"]) as warm:
-        for d in (cold, warm):
+    cold_variants = {"cold invoke": [], "cold, isolated net": ["--network", "isolated"],
+                     "cold, no cgroups": ["--cgroups", "false"]}
+    results = {name: [] for name in cold_variants}
+    results.update({"warm invoke": [], "STS request": [], "spawn /bin/true": []})
+    init_ms = []
+    daemons = {}
+    try:
+        for name, extra in cold_variants.items():
+            daemons[name] = h.Daemon(label="bench-" + name.split()[-1],
+                                     args=["--keep-alive-ms", "0", "--log-level", "debug"] + extra).start()
+        daemons["warm invoke"] = h.Daemon(label="bench-warm", args=["--keep-alive-ms", "600000"]).start()
+        conns = {}
+        for name, d in daemons.items():
             d.boto3().create_function(FunctionName="echo", Runtime="provided.al2023", Handler="echo",
                                       Role="arn:aws:iam::000000000000:role/bench", Code={"ZipFile": zipped})
-        cc, wc, sc = Conn(cold.port), Conn(warm.port), Conn(warm.port)
+            conns[name] = Conn(d.port)
+        sts_conn = Conn(daemons["warm invoke"].port)
         path = "/2015-03-31/functions/echo/invocations"
-        wc.timed("POST", path, b'{"warm":"up"}')
+        conns["warm invoke"].timed("POST", path, b'{"warm":"up"}')
         sts = ("POST", "/", "Action=GetCallerIdentity&Version=2011-06-15",
                {"Content-Type": "application/x-www-form-urlencoded"})
         for i in range(args.runs):
-            ms, body = cc.timed("POST", path, b'{"i":%d}' % i)
-            assert json.loads(body) == {"i": i}, body
-            results["cold invoke"].append(ms)
-            ms, body = wc.timed("POST", path, b'{"i":%d}' % i)
-            results["warm invoke"].append(ms)
-            results["STS request"].append(sc.timed(*sts)[0])
+            for name in cold_variants:
+                ms, body, r = conns[name].timed("POST", path, b'{"i":%d}' % i, {"X-Amz-Log-Type": "Tail"})
+                assert json.loads(body) == {"i": i}, body
+                results[name].append(ms)
+                if name == "cold invoke":
+                    log = base64.b64decode(r.getheader("X-Amz-Log-Result")).decode()
+                    init_ms.append(float(re.search(r"Init Duration: ([\d.]+) ms", log).group(1)))
+            results["warm invoke"].append(conns["warm invoke"].timed("POST", path, b'{"i":%d}' % i)[0])
+            results["STS request"].append(sts_conn.timed(*sts)[0])
             t0 = time.perf_counter()
             subprocess.run(["/bin/true"], check=True)
             results["spawn /bin/true"].append((time.perf_counter() - t0) * 1000)
-        cold.stop()
-        warm.stop()
-    base = {"cold invoke": "spawn /bin/true", "warm invoke": "STS request"}
+        log_text = daemons["cold invoke"].log_text()
+    finally:
+        for d in daemons.values():
+            d.stop()
+            d.close()
+    parts = re.findall(r"environment started in [\d.]+ ms: prepare ([\d.]+) ms \(cgroup, spec\), spawn ([\d.]+) ms",
+                       log_text)
+    prepare = [float(p) for p, _ in parts]
+    spawn = [float(s) for _, s in parts]
+    base = {"cold invoke": "spawn /bin/true", "cold, isolated net": "cold invoke", "cold, no cgroups": "cold invoke",
+            "warm invoke": "STS request"}
     print(f"{args.runs} runs each, interleaved; milliseconds at the client\n")
     print("| what | p50 | p90 | p99 | ratio (p50) |")
     print("|---|---|---|---|---|")
     for name, xs in results.items():
         ratio = f"{pct(xs, 50) / pct(results[base[name]], 50):.2f}× {base[name]}" if name in base else ""
         print(f"| {name} | {pct(xs, 50):.2f} | {pct(xs, 90):.2f} | {pct(xs, 99):.2f} | {ratio} |")
+    total = results["cold invoke"]
+    rest = [t - i for t, i in zip(total, init_ms)]
+    runtime_init = [i - s for i, s in zip(init_ms, spawn)] if len(spawn) == len(init_ms) else []
+    print("\ncold invoke by part (p50, ms):")
+    print(f"  prepare (cgroup, spec)                              {pct(prepare, 50):.3f}")
+    print(f"  spawn (namespaces, mounts, pivot_root, identity, exec) {pct(spawn, 50):.3f}")
+    if runtime_init:
+        print(f"  runtime init (exec to first /next)                  {pct(runtime_init, 50):.3f}")
+    print(f"  REPORT Init Duration (spawn + runtime init)         {pct(init_ms, 50):.3f}")
+    print(f"  the rest (HTTP, dispatch, the invocation)           {pct(rest, 50):.3f}")
 
 
 if __name__ == "__main__":

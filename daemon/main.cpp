@@ -62,6 +62,19 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   serve->add_option("--cgroups", opts.use_cgroups, "Put each environment in a cgroup (memory and pids limits)")
       ->capture_default_str();
+  std::string network = "host";
+  serve->add_option("--network", network,
+                    "host: environments share the host's network (Runtime API on a loopback port each); isolated: "
+                    "each has its own network namespace with only loopback, Runtime API at 127.0.0.1:9001")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"host", "isolated"}));
+  bool no_sandbox = false;
+  serve->add_flag("--no-sandbox", no_sandbox,
+                  "Run bootstraps as plain processes (no namespaces, mounts, user change or limits): for machines "
+                  "without namespaces; loudly unsafe");
+  serve->add_option("--overlay", sb.overlay,
+                    "Merge layers with overlayfs (false: a merged tree of hard links, made once per layer set)")
+      ->capture_default_str();
   auto* doctor = app.add_subcommand("doctor", "Print what this machine offers the sandbox, and what follows");
 
   std::string endpoint = "http://127.0.0.1:9000";
@@ -87,6 +100,8 @@ int main(int argc, char** argv) {
   opts.drain_timeout = std::chrono::seconds(drain);
   opts.invoker.keep_alive = std::chrono::milliseconds(keep_alive_ms);
   sb.identity = std::pair<uid_t, gid_t>{sandbox_uid, sandbox_gid};
+  sb.isolated_network = network == "isolated";
+  sb.enabled = !no_sandbox;
   if (doctor->parsed()) return lambdad::doctor();
   opts.idle_timeout = std::chrono::seconds(idle);
   opts.read_timeout = std::chrono::seconds(read);

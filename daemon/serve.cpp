@@ -72,12 +72,21 @@ int serve(ServeOptions const& opts) {
   for (auto const& f : caps.features)
     spdlog::log(f.available || f.name == "user namespaces" ? spdlog::level::info : spdlog::level::warn,
                 "sandbox: {}: {}", f.name, f.detail);
-  if (!caps.root || !caps.namespaces) {
-    spdlog::critical("sandbox: lambdad needs root and mount/pid namespaces to run functions; rootless and "
-                     "--no-sandbox modes are not implemented");
+  exec::InvokerOptions invoker_opts = opts.invoker;
+  if (!invoker_opts.sandbox.enabled) {
+    spdlog::warn("sandbox: --no-sandbox: BOOTSTRAPS RUN AS PLAIN PROCESSES of this user, with the host's files, "
+                 "network and processes in reach; no /var/task or /opt (LAMBDA_TASK_ROOT is the code tree on the "
+                 "host), no limits. For machines without namespaces only.");
+  } else if (!caps.root || !caps.namespaces) {
+    spdlog::critical("sandbox: lambdad needs root and mount/pid namespaces to isolate functions (rootless mode is "
+                     "not implemented); --no-sandbox runs them as plain processes instead");
     return 1;
   }
-  exec::InvokerOptions invoker_opts = opts.invoker;
+  if (!caps.overlayfs && invoker_opts.sandbox.overlay) {
+    spdlog::warn("sandbox: no overlayfs: functions with two or more layers get a merged tree of hard links");
+    invoker_opts.sandbox.overlay = false;
+  }
+  invoker_opts.sandbox.merged_dir = (disk.root() / "sandbox" / "merged").string();
   invoker_opts.sandbox.root_mount = (disk.root() / "sandbox" / "root").string();
   std::error_code mkdir_ec;
   std::filesystem::create_directories(invoker_opts.sandbox.root_mount, mkdir_ec);

@@ -59,6 +59,12 @@ std::optional<std::string> Endpoint::listen() {
   return "127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port());
 }
 
+bool Endpoint::adopt(int fd) {
+  boost::system::error_code ec;
+  acceptor_.assign(tcp::v4(), fd, ec);
+  return !ec;
+}
+
 void Endpoint::start() { asio::co_spawn(ioc_, accept_loop(shared_from_this()), asio::detached); }
 
 void Endpoint::close() {
@@ -182,6 +188,11 @@ asio::awaitable<Endpoint::Reply> Endpoint::extension_next(Request const& req,
   co_return r;
 }
 
+void Endpoint::remember_answered(std::string id) {
+  answered_.push_back(std::move(id));
+  if (answered_.size() > 64) answered_.pop_front();
+}
+
 void Endpoint::finish(Outcome outcome) {
   outcome.dispatched_at = dispatched_at_;
   outcome.finished_at = std::chrono::steady_clock::now();
@@ -201,7 +212,6 @@ asio::awaitable<Outcome> Endpoint::invoke(Invocation inv, std::chrono::steady_cl
   auto self = shared_from_this();
   if (closed_) co_return Outcome{Outcome::Kind::Closed, {}, {}, {}, {}};
   outcome_.reset();
-  answered_.reset();
   dispatched_at_.reset();
   timeout_ = timeout;
   pending_ = std::move(inv);
@@ -278,17 +288,17 @@ asio::awaitable<void> Endpoint::session([[maybe_unused]] std::shared_ptr<Endpoin
         }
       }
     } else if (target.route == Route::Response || target.route == Route::Error) {
-      if (!in_flight_ && answered_ && *answered_ == target.request_id) {
+      if (std::find(answered_.begin(), answered_.end(), target.request_id) != answered_.end()) {
         reply = error_reply(invalid_state_transition("a second answer for " + target.request_id), v);
       } else if (!in_flight_ || *in_flight_ != target.request_id) {
         reply = error_reply(invalid_request_id(target.request_id), v);
       } else if (target.route == Route::Response && req.body().size() > kMaxResponseBytes) {
         reply = error_reply(payload_too_large(req.body().size()), v);
-        answered_ = std::move(*in_flight_);
+        remember_answered(std::move(*in_flight_));
         in_flight_.reset();
         finish(Outcome{Outcome::Kind::TooLarge, {}, "Function.ResponseSizeTooLarge", {}, {}});
       } else {
-        answered_ = std::move(*in_flight_);
+        remember_answered(std::move(*in_flight_));
         in_flight_.reset();
         reply = make_reply(202, R"({"status":"OK"})", v);
         if (target.route == Route::Response) {

@@ -17,6 +17,7 @@
 #include <boost/beast/http/string_body.hpp>
 
 #include <chrono>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -44,6 +45,9 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
 
   // Binds 127.0.0.1 on a free port; returns "127.0.0.1:PORT".
   std::optional<std::string> listen();
+  // Serves on a listening socket made elsewhere (inside the environment's
+  // network namespace). Takes ownership of `fd`.
+  bool adopt(int fd);
   void start();
   // Stops accepting and wakes every waiter (invoke returns Closed).
   void close();
@@ -113,7 +117,10 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
   boost::asio::steady_timer done_signal_;  // wakes invoke()
   std::optional<Invocation> pending_;      // handed over, not yet fetched by /next
   std::optional<std::string> in_flight_;   // request id fetched by the runtime, not yet answered
-  std::optional<std::string> answered_;    // last request id answered (a second answer is a 403)
+  // Request ids answered lately: a second answer to one is a 403, however
+  // late it comes (a frozen runtime sends it after the next invoke began).
+  std::deque<std::string> answered_;
+  void remember_answered(std::string id);
   std::optional<Outcome> outcome_;
   std::chrono::steady_clock::duration timeout_{};
   std::optional<std::chrono::steady_clock::time_point> dispatched_at_;

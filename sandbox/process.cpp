@@ -7,7 +7,12 @@
 #include <signal.h>
 #include <linux/mount.h>
 #include <sys/mount.h>
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -104,6 +109,60 @@ int apply_mounts(std::vector<MountOp> const& ops, int* tree_fds) {
   return -1;
 }
 
+// One byte and room for one descriptor (SCM_RIGHTS); no allocation, so the
+// child may use it.
+struct FdMessage {
+  char byte = 'L';
+  iovec iov{&byte, 1};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr msg{};
+  FdMessage() {
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+  }
+  FdMessage(FdMessage const&) = delete;
+  FdMessage& operator=(FdMessage const&) = delete;
+};
+
+// Loopback up, then a listener on 127.0.0.1:port sent back over `channel`.
+// Async-signal-safe calls only.
+int setup_network(int channel, std::uint16_t port) {
+  int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return errno;
+  ifreq ifr{};
+  std::memcpy(ifr.ifr_name, "lo", 3);
+  int rc = ::ioctl(s, SIOCGIFFLAGS, &ifr);
+  if (rc == 0) {
+    ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP | IFF_RUNNING);
+    rc = ::ioctl(s, SIOCSIFFLAGS, &ifr);
+  }
+  int err = errno;
+  ::close(s);
+  if (rc != 0) return err;
+  if (channel < 0) return 0;
+  int l = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (l < 0) return errno;
+  int one = 1;
+  ::setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in at{};
+  at.sin_family = AF_INET;
+  at.sin_port = htons(port);
+  at.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::bind(l, reinterpret_cast<sockaddr*>(&at), sizeof at) != 0 || ::listen(l, 128) != 0) return errno;
+  FdMessage m;
+  msghdr& msg = m.msg;
+  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  std::memcpy(CMSG_DATA(c), &l, sizeof l);
+  if (::sendmsg(channel, &msg, 0) != 1) return errno;
+  ::close(l);
+  return 0;
+}
+
 [[noreturn]] void child_main(SpawnSpec const& spec, char* const* argv, char* const* envp, int* tree_fds,
                              int report_fd, std::array<char const*, 2> const* companion_argv) {
   // Into its cgroups first, so that everything it does is accounted.
@@ -114,6 +173,10 @@ int apply_mounts(std::vector<MountOp> const& ops, int* tree_fds) {
   if (devnull < 0) child_fail(report_fd, SpawnStep::OpenDevNull, errno);
   if (spec.new_uts_ns && ::sethostname(spec.hostname.data(), spec.hostname.size()) != 0)
     child_fail(report_fd, SpawnStep::Hostname, errno);
+  if (spec.new_net_ns) {
+    if (int err = setup_network(spec.listener_channel, spec.listener_port); err != 0)
+      child_fail(report_fd, SpawnStep::Network, err);
+  }
   if (!spec.mounts.empty()) {
     // Nothing mounted here may propagate back to the host's namespace.
     if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
@@ -202,6 +265,7 @@ std::string object_of(SpawnSpec const& spec, SpawnStep step, int index) {
     case SpawnStep::Capabilities: return "the capability bounding set";
     case SpawnStep::Identity: return spec.identity ? "uid " + std::to_string(spec.identity->uid) : "?";
     case SpawnStep::NoNewPrivs: return "no_new_privs";
+    case SpawnStep::Network: return "loopback and 127.0.0.1:" + std::to_string(spec.listener_port);
     case SpawnStep::Chdir: return "`" + spec.cwd + "`";
     case SpawnStep::Exec: return "`" + spec.path + "`";
     default: return "standard streams";
@@ -226,6 +290,7 @@ char const* to_string(SpawnStep step) {
     case SpawnStep::Capabilities: return "drop";
     case SpawnStep::Identity: return "become";
     case SpawnStep::NoNewPrivs: return "set";
+    case SpawnStep::Network: return "set up";
   }
   return "?";
 }
@@ -302,6 +367,7 @@ Result<Child> spawn(SpawnSpec const& spec) {
   if (spec.new_pid_ns) args.flags |= CLONE_NEWPID;
   if (spec.new_ipc_ns) args.flags |= CLONE_NEWIPC;
   if (spec.new_uts_ns) args.flags |= CLONE_NEWUTS;
+  if (spec.new_net_ns) args.flags |= CLONE_NEWNET;
   args.pidfd = reinterpret_cast<std::uint64_t>(&pidfd);
   args.exit_signal = SIGCHLD;
   long pid = ::syscall(SYS_clone3, &args, sizeof args);
@@ -328,6 +394,21 @@ Result<Child> spawn(SpawnSpec const& spec) {
   if (n != static_cast<ssize_t>(sizeof r)) return plain_error("spawn `" + spec.path + "`: short report from child");
   auto step = static_cast<SpawnStep>(r.step);
   return errno_error(std::string(to_string(step)) + " " + object_of(spec, step, r.index), r.err);
+}
+
+Result<int> receive_listener(int channel) {
+  FdMessage m;
+  msghdr& msg = m.msg;
+  ssize_t n;
+  do {
+    n = ::recvmsg(channel, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+  } while (n < 0 && errno == EINTR);
+  if (n != 1) return errno_error("receive the Runtime API listener from the environment");
+  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  if (!c || c->cmsg_type != SCM_RIGHTS) return plain_error("the environment sent no listener");
+  int fd;
+  std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
+  return fd;
 }
 
 }  // namespace lambdad::sandbox

@@ -61,6 +61,13 @@ struct SpawnSpec {
   bool new_ipc_ns = false;
   bool new_uts_ns = false;       // with `hostname`
   std::string hostname;
+  // Its own network namespace with only loopback, brought up. With
+  // `listener_channel` (a unix socket), the child also listens on
+  // 127.0.0.1:`listener_port` inside it and sends that socket back over
+  // the channel (SCM_RIGHTS) before exec: the caller accepts on it.
+  bool new_net_ns = false;
+  int listener_channel = -1;
+  std::uint16_t listener_port = 9001;
   std::vector<MountOp> mounts;   // non-empty: a private mount namespace built from these
   // Non-empty: after the mounts, this directory (a mount point built by
   // them) becomes `/` (pivot_root) and the old root is detached.
@@ -95,6 +102,7 @@ enum class SpawnStep : int {
   Capabilities = 12,
   Identity = 13,
   NoNewPrivs = 14,
+  Network = 15,
 };
 char const* to_string(SpawnStep step);
 
@@ -137,5 +145,8 @@ class Child {
 // and the object ("exec `/var/task/bootstrap`: Permission denied",
 // "mount `/var/task`: No such file or directory").
 Result<Child> spawn(SpawnSpec const& spec);
+// The listening socket a child made in its network namespace (see
+// SpawnSpec::listener_channel); call after spawn succeeded.
+Result<int> receive_listener(int channel);
 
 }  // namespace lambdad::sandbox

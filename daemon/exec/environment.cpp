@@ -2,6 +2,7 @@
 
 #include "logs/format.hpp"
 #include "rootfs.hpp"
+#include "util/crypto.hpp"
 #include "util/clock.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -13,6 +14,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -146,8 +148,54 @@ bool Environment::apply(EnvEvent e) {
   return true;
 }
 
+namespace {
+
+// Copies `from` into `to` as hard links (symlinks as symlinks); what is
+// already in `to` is replaced, so later layers win as in an overlay.
+void link_tree(fs::path const& from, fs::path const& to) {
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(from, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
+    auto target = to / fs::relative(it->path(), from);
+    auto st = it->symlink_status();
+    if (fs::is_directory(st)) {
+      if (!fs::is_directory(fs::symlink_status(target))) {
+        fs::remove_all(target, ec);
+        fs::create_directories(target, ec);
+      }
+      continue;
+    }
+    fs::remove_all(target, ec);
+    if (fs::is_symlink(st)) fs::copy_symlink(it->path(), target, ec);
+    else fs::create_hard_link(it->path(), target, ec);
+  }
+}
+
+}  // namespace
+
+std::optional<fs::path> Environment::merged_layers() const {
+  std::string key;
+  for (auto const& t : fn_.layer_trees) key += t.filename().string() + "+";
+  auto dir = fs::path(sb_.merged_dir) / util::to_hex(util::sha256(key));
+  std::error_code ec;
+  if (fs::is_directory(dir, ec)) return dir;
+  auto tmp = fs::path(sb_.merged_dir) / (".tmp-" + util::uuid4());
+  fs::create_directories(tmp, ec);
+  for (auto const& t : fn_.layer_trees) link_tree(t, tmp);
+  fs::rename(tmp, dir, ec);
+  if (ec && !fs::is_directory(dir)) {
+    spdlog::warn("function {}: merging its layers into {}: {}", fn_.name, dir.string(), ec.message());
+    fs::remove_all(tmp, ec);
+    return std::nullopt;
+  }
+  fs::remove_all(tmp, ec);  // lost a race with an identical merge
+  spdlog::info("function {}: layers merged into {} (no overlayfs)", fn_.name, dir.string());
+  return dir;
+}
+
 void Environment::build_sandbox(sandbox::SpawnSpec& spec) const {
   using Op = sandbox::MountOp;
+  if (!sb_.enabled) return;
   spec.new_pid_ns = true;
   spec.new_ipc_ns = true;
   spec.new_uts_ns = true;
@@ -177,6 +225,9 @@ void Environment::build_sandbox(sandbox::SpawnSpec& spec) const {
   } else if (fn_.layer_trees.size() == 1) {
     // A read-only overlay needs two lower layers; one layer is bound as is.
     spec.mounts.push_back({Op::Kind::BindRO, fn_.layer_trees.front().string(), r + "/opt", ""});
+  } else if (!sb_.overlay) {
+    auto merged = merged_layers();
+    spec.mounts.push_back({Op::Kind::BindRO, merged ? merged->string() : std::string("/nonexistent"), r + "/opt", ""});
   } else {
     std::string lower;
     for (auto it = fn_.layer_trees.rbegin(); it != fn_.layer_trees.rend(); ++it)
@@ -198,6 +249,7 @@ void Environment::build_sandbox(sandbox::SpawnSpec& spec) const {
 }
 
 std::optional<StartFailure> Environment::start() {
+  auto began = std::chrono::steady_clock::now();
   // Bootstrap lookup as Lambda does it: /var/task, then /opt (the last layer
   // that has one wins, as in the merged /opt).
   std::string path;
@@ -221,7 +273,10 @@ std::optional<StartFailure> Environment::start() {
     apply(EnvEvent::SpawnFailed);
     return StartFailure{"Runtime.InvalidEntrypoint", "fork/exec " + path + ": permission denied"};
   }
-  auto api = endpoint_->listen();
+  // Isolated: the listener is made inside the environment's network
+  // namespace at spawn; host: a free loopback port here.
+  bool isolated = sb_.enabled && sb_.isolated_network;
+  auto api = isolated ? std::optional<std::string>("127.0.0.1:9001") : endpoint_->listen();
   if (!api) {
     apply(EnvEvent::SpawnFailed);
     return StartFailure{"Runtime.Unknown", "could not open a Runtime API listener on 127.0.0.1"};
@@ -250,10 +305,19 @@ std::optional<StartFailure> Environment::start() {
   spec.argv = {path};
   spec.env = environment_of(fn_, *api, stream_);
   spec.cwd = "/var/task";
+  if (!sb_.enabled) {
+    // Plain process: the bootstrap and its code where they are on the host.
+    spec.path = host_path.string();
+    spec.argv = {spec.path};
+    spec.cwd = fn_.code_tree.string();
+    for (auto& v : spec.env)
+      if (v.rfind("LAMBDA_TASK_ROOT=", 0) == 0) v = "LAMBDA_TASK_ROOT=" + fn_.code_tree.string();
+    spec.companions.clear();
+  }
   spec.stdout_fd = pipe_fds[1];
   spec.stderr_fd = pipe_fds[1];
   build_sandbox(spec);
-  if (sb_.cgroups && sb_.cgroups->version() > 0) {
+  if (sb_.enabled && sb_.cgroups && sb_.cgroups->version() > 0) {
     sandbox::CgroupLimits limits{static_cast<std::uint64_t>(fn_.memory_mb) << 20, sb_.pids_max};
     auto cg = sb_.cgroups->create("env-" + std::to_string(++counter_), limits);
     if (!cg) {
@@ -266,16 +330,46 @@ std::optional<StartFailure> Environment::start() {
     auto fds = cgroup_.open_procs();
     if (fds) spec.cgroup_fds = *fds;
   }
+  int channel[2] = {-1, -1};
+  if (isolated) {
+    if (::socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, channel) != 0) {
+      ::close(pipe_fds[0]);
+      ::close(pipe_fds[1]);
+      for (int fd : spec.cgroup_fds) ::close(fd);
+      apply(EnvEvent::SpawnFailed);
+      return StartFailure{"Runtime.Unknown", "could not create the listener channel"};
+    }
+    spec.new_net_ns = true;
+    spec.listener_channel = channel[1];
+  }
   spawned_at_ = std::chrono::steady_clock::now();
   auto child = sandbox::spawn(spec);
   ::close(pipe_fds[1]);
   for (int fd : spec.cgroup_fds) ::close(fd);
+  if (channel[1] >= 0) ::close(channel[1]);
+  if (child && channel[0] >= 0) {
+    auto listener = sandbox::receive_listener(channel[0]);
+    if (!listener || !endpoint_->adopt(*listener)) {
+      ::close(channel[0]);
+      ::close(pipe_fds[0]);
+      (void)child->signal(SIGKILL);
+      (void)child->wait();
+      apply(EnvEvent::SpawnFailed);
+      return StartFailure{"Runtime.Unknown", listener ? "could not serve the Runtime API" : listener.error().message()};
+    }
+  }
+  if (channel[0] >= 0) ::close(channel[0]);
   if (!child) {
     ::close(pipe_fds[0]);
     apply(EnvEvent::SpawnFailed);
     return StartFailure{"Runtime.InvalidEntrypoint", child.error().message()};
   }
   child_ = std::move(*child);
+  using fms = std::chrono::duration<double, std::milli>;
+  spdlog::debug("function {}: environment started in {:.3f} ms: prepare {:.3f} ms (cgroup, spec), spawn {:.3f} ms "
+                "(namespaces, mounts, pivot_root, identity, exec)",
+                fn_.name, fms(std::chrono::steady_clock::now() - began).count(), fms(spawned_at_ - began).count(),
+                fms(std::chrono::steady_clock::now() - spawned_at_).count());
   ::fcntl(pipe_fds[0], F_SETFL, O_NONBLOCK);
   out_.assign(pipe_fds[0]);
   pidfd_.assign(::dup(child_.pidfd()));

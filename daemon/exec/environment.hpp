@@ -74,6 +74,8 @@ class Environment : public std::enable_shared_from_this<Environment> {
 
  private:
   void build_sandbox(sandbox::SpawnSpec& spec) const;
+  // Without overlayfs: the layers merged once (hard links) and cached.
+  std::optional<std::filesystem::path> merged_layers() const;
   boost::asio::awaitable<void> read_output(std::shared_ptr<Environment> self);
   boost::asio::awaitable<void> watch_exit(std::shared_ptr<Environment> self);
   // Reads what the pipe holds now; false once it reached end of file.

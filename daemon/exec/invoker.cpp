@@ -95,6 +95,7 @@ void Invoker::release(std::shared_ptr<Environment> const& env) {
     return;
   }
   if (env->state() != EnvState::Dead) env->apply(EnvEvent::Retire);
+  env->freeze(false);  // its extensions must run to get SHUTDOWN
   envs_.erase(std::remove(envs_.begin(), envs_.end(), env), envs_.end());
   std::erase_if(dying_, [](auto const& e) { return e->exit_status().has_value(); });
   if (opts_.sandbox.cgroups) opts_.sandbox.cgroups->sweep();

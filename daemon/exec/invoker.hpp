@@ -55,7 +55,15 @@ struct InvokeResult {
 // How environments are isolated (the sandbox issue): plain data the
 // daemon fills from its flags and what the machine offers.
 struct SandboxOptions {
+  // false (--no-sandbox): bootstraps run as plain processes of the daemon's
+  // user, in the code tree on the host, with no /opt; for machines without
+  // namespaces, with a loud warning.
+  bool enabled = true;
   bool pivot_root = true;            // build a root filesystem and pivot into it
+  // Layers merged by a read-only overlay; false: a merged tree of hard
+  // links is made once per layer set under `merged_dir` and bound at /opt.
+  bool overlay = true;
+  std::string merged_dir;
   std::string root_mount;            // an empty directory: the new root's mount point
   std::string rootfs;                // --rootfs DIR; empty: the host's /usr, /bin, /lib*
   std::string runtime_dir;           // bound read-only at /var/runtime when set
@@ -63,6 +71,9 @@ struct SandboxOptions {
   std::optional<std::pair<uid_t, gid_t>> identity{std::pair<uid_t, gid_t>{993, 990}};  // unset: stay root
   std::string hostname = "lambdad-sandbox";
   std::uint64_t pids_max = 1024;
+  // Its own network namespace with only loopback; the Runtime API at
+  // 127.0.0.1:9001 inside it, as on Lambda. Off: the host's network.
+  bool isolated_network = false;
   bool freeze = true;                 // freeze idle environments (cgroup freezer)
   sandbox::Cgroups* cgroups = nullptr;  // none: no limits, memory from /proc
 };

@@ -622,8 +622,8 @@ class Checker:
             self.failures.append(what + (f": {detail}" if detail else ""))
         return bool(cond)
 
-    def equal(self, got, want, what):
-        return self.check(got == want, what, f"got {got!r}, want {want!r}")
+    def equal(self, got, want, what, detail=""):
+        return self.check(got == want, what, f"got {got!r}, want {want!r}" + (f"\n       {detail}" if detail else ""))
 
 
 

@@ -214,10 +214,16 @@ def test(c):
         # chunked bodies (the Go runtime client's way), trailers included.
         r, body, logtext = invoke(lam, "fx-chunked")
         c.equal(json.loads(body), {"chunked": True, "parts": 2}, "chunked: a chunked /response is read whole")
-        c.check("fixture: chunked response answered 202" in logtext, "chunked: 202 to the runtime")
+        # Printed once the POST returned, after the invocation closed: in the group.
+        invoke(lam, "fx-chunked")
+        c.check(h.wait_for(lambda: "fixture: chunked response answered 202" in open_logs(d, "fx-chunked")),
+                "chunked: 202 to the runtime")
         r, body, logtext = invoke(lam, "fx-chunked-error")
         c.equal(json.loads(body)["errorType"], "Fixture.Chunked", "chunked-error: a chunked /error with a trailer")
-        c.check("fixture: chunked error answered 202" in logtext, "chunked-error: 202 to the runtime", logtext)
+        # The environment is frozen once it answered: the line comes out at the next invoke.
+        invoke(lam, "fx-chunked-error")
+        c.check(h.wait_for(lambda: "fixture: chunked error answered 202" in open_logs(d, "fx-chunked-error")),
+                "chunked-error: 202 to the runtime", open_logs(d, "fx-chunked-error")[-400:])
 
         # Runtime API refusals.
         invoke(lam, "fx-double-answer")

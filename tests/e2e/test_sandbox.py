@@ -1,0 +1,255 @@
+#!/usr/bin/python3
+"""Escapes tried from inside real functions, and held: writing /var/task,
+/opt or HOME; reading the daemon's state directory or another function's
+code; seeing or signalling a host process; becoming root; a fork bomb
+(the pids limit); filling /tmp (ENOSPC, the daemon unharmed); allocating
+past MemorySize (Runtime.OutOfMemory, Max Memory Used at about the limit);
+and a background loop that makes no progress between invokes while the
+environment is frozen. Each part that needs a kernel feature this machine
+lacks is skipped with the reason (from `lambdad doctor`).
+
+Run: tests/e2e/test_sandbox.py   (env LAMBDAD, FIXTURE_BOOTSTRAP; as root)
+"""
+
+import base64
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness as h  # noqa: E402
+from harness import log  # noqa: E402
+
+ROLE = "arn:aws:iam::000000000000:role/sandbox"
+LOOP = r'''#!/bin/sh
+API="http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime"
+H=$(mktemp)
+%s
+while true; do
+  EVENT=$(curl -sS -D "$H" "$API/invocation/next") || exit 1
+  ID=$(sed -n 's/^Lambda-Runtime-Aws-Request-Id: *//Ip' "$H" | tr -d '\r')
+  OUT=$(mktemp)
+  %s
+  curl -sS -X POST --data-binary "@$OUT" "$API/invocation/$ID/response" >/dev/null
+done
+'''
+# Each probe prints "name=result" lines; the response is those lines as JSON.
+PROBES = r'''
+  try() { if sh -c "$2" >/dev/null 2>&1; then echo "$1=yes"; else echo "$1=no"; fi; }
+  {
+    try write_task 'touch /var/task/x'
+    try write_opt 'touch /opt/x'
+    try write_home 'mkdir -p /home/sbx_user1051/.babashka'
+    try write_root 'touch /x'
+    try read_state "ls $STATE_DIR"
+    try read_other_code "ls $OTHER_TREE"
+    try signal_daemon "kill -0 $DAEMON_PID"
+    try see_daemon "ls /proc/$DAEMON_PID"
+    try su_root 'su -c true root </dev/null'
+    try write_etc 'touch /etc/passwd'
+    try mount_tmpfs 'mount -t tmpfs x /tmp'
+    echo "uid=$(id -u)"
+    echo "processes=$(ls /proc | grep -c '^[0-9]')"
+    echo "cap_eff=$(sed -n 's/^CapEff:\t*//p' /proc/self/status)"
+    echo "no_new_privs=$(sed -n 's/^NoNewPrivs:\t*//p' /proc/self/status)"
+    echo "nofile=$(ulimit -n)"
+    echo "hostname=$(cat /proc/sys/kernel/hostname)"
+  } | sed 's/"/\\"/g; s/^\([^=]*\)=\(.*\)$/"\1":"\2",/' | tr -d '\n' | sed 's/^/{/; s/,$/}/' > "$OUT"
+'''
+FILL_TMP = r'''
+  err=$(dd if=/dev/zero of=/tmp/fill bs=1M count=700 2>&1); rc=$?
+  size=$(stat -c %s /tmp/fill); rm -f /tmp/fill
+  enospc=$(echo "$err" | grep -c 'No space left')
+  echo "{\"rc\":$rc,\"bytes\":$size,\"enospc\":$enospc}" > "$OUT"
+'''
+TICKER_INIT = r'''( while :; do echo x >> /tmp/ticks; sleep 0.05; done ) &'''
+TICKER = r'''
+  echo "{\"ticks\":$(wc -l < /tmp/ticks)}" > "$OUT"
+'''
+
+
+def shell_zip(init, body):
+    return h.make_zip([h.file_entry("bootstrap", (LOOP % (init, body)).encode(), 0o755)])
+
+
+def doctor():
+    p = subprocess.run([h.LAMBDAD, "doctor"], capture_output=True, text=True, timeout=30)
+    have = {}
+    for line in p.stdout.splitlines():
+        m = re.match(r"^  (\S.*?)\s{2,}(yes|NO)\s+(.*)$", line)
+        if m:
+            have[m.group(1)] = (m.group(2) == "yes", m.group(3))
+    return have
+
+
+def invoke(lam, name, payload=None):
+    r = lam.invoke(FunctionName=name, Payload=json.dumps(payload or {}).encode(), LogType="Tail")
+    body = r["Payload"].read().decode()
+    return r, body, base64.b64decode(r.get("LogResult", "")).decode()
+
+
+def test(c):
+    if os.geteuid() != 0:
+        raise h.Skip("the sandbox needs root")
+    have = doctor()
+    c.check(have.get("namespaces (mount, pid, ipc, uts)", (False,))[0], "doctor: namespaces available", have)
+    cgroups = have.get("memory limit", (False, ""))[0]
+    pids = have.get("pids limit", (False, ""))[0]
+    freezer = have.get("freezer", (False, ""))[0]
+    fixture = h.fixture_bytes()
+    with h.Daemon(label="sandbox", args=["--keep-alive-ms", "60000"]) as d:
+        lam = d.boto3()
+        lam.create_function(FunctionName="other", Runtime="provided.al2023", Role=ROLE, Handler="echo",
+                            Code={"ZipFile": h.make_zip([h.file_entry("bootstrap", fixture, 0o755),
+                                                         h.file_entry("secret.txt", b"other's code")])})
+        other_sha = lam.get_function(FunctionName="other")["Configuration"]["CodeSha256"]
+        other_tree = d.state_dir / "trees" / "sha256" / base64.b64decode(other_sha).hex()
+        c.check(other_tree.is_dir(), "the other function's tree is on the host", str(other_tree))
+        env = {"STATE_DIR": str(d.state_dir), "OTHER_TREE": str(other_tree), "DAEMON_PID": str(d.proc.pid)}
+        lam.create_function(FunctionName="escape", Runtime="provided.al2023", Role=ROLE, Handler="x",
+                            Code={"ZipFile": shell_zip("", PROBES)}, Environment={"Variables": env})
+        r, body, logtext = invoke(lam, "escape")
+        got = json.loads(body) if body.startswith("{") else {}
+        log(f"  probes: {got}")
+        for key in ("write_task", "write_opt", "write_home", "write_root", "write_etc", "read_state",
+                    "read_other_code", "signal_daemon", "see_daemon", "su_root", "mount_tmpfs"):
+            c.equal(got.get(key), "no", f"escape held: {key}")
+        c.equal(got.get("uid"), "993", "runs as sbx_user1051 (uid 993)")
+        c.equal(got.get("cap_eff"), "0000000000000000", "no capabilities")
+        c.equal(got.get("no_new_privs"), "1", "no_new_privs is set")
+        c.equal(got.get("nofile"), "1024", "1024 open files")
+        c.equal(got.get("hostname"), "lambdad-sandbox", "its own hostname (uts namespace)")
+        c.check(int(got.get("processes", "99")) <= 8, "sees only its own processes", got.get("processes"))
+
+        log("\n== fork bomb")
+        if pids:
+            # Enough memory that the pids limit, not the OOM killer, stops it.
+            lam.create_function(FunctionName="bomb", Runtime="provided.al2023", Role=ROLE, Handler="fork-bomb",
+                                Timeout=20, MemorySize=3008, Code={"ZipFile": h.fixture_zip()})
+            r, body, logtext = invoke(lam, "bomb", {"n": 1100})
+            got = json.loads(body) if body.startswith("{") else {}
+            c.check(1000 <= got.get("started", 0) < 1024 and got.get("error") == "Resource temporarily unavailable",
+                    f"the pids limit (1024) stops a fork bomb: {got.get('started')} of 1100 forks, then EAGAIN", body)
+            status, _, _ = d.request("GET", "/2015-03-31/functions/bomb")
+            c.equal(status, 200, "the daemon answers during the bomb")
+            lam.delete_function(FunctionName="bomb")  # retires the environment and its sleepers
+        else:
+            log(f"  SKIP fork bomb: {have.get('pids limit', (False, 'pids controller missing'))[1]}")
+
+        log("\n== /tmp past its size")
+        # /tmp is a tmpfs: its pages count toward the memory limit (unlike
+        # Lambda's disk-backed /tmp), so the function has room for both.
+        lam.create_function(FunctionName="fill", Runtime="provided.al2023", Role=ROLE, Handler="x", Timeout=30,
+                            Code={"ZipFile": shell_zip("", FILL_TMP)}, EphemeralStorage={"Size": 512},
+                            MemorySize=1024)
+        r, body, logtext = invoke(lam, "fill")
+        got = json.loads(body) if body.startswith("{") else {}
+        c.check(got and got["rc"] != 0 and got["enospc"] == 1 and got["bytes"] <= 512 << 20,
+                "writing 700 MB into a 512 MB /tmp stops at ENOSPC", body + logtext[-500:])
+        r, body, logtext = invoke(lam, "other", {"after": "fill"})
+        c.equal(json.loads(body), {"after": "fill"}, "the daemon and other functions are unharmed")
+
+        log("\n== past MemorySize")
+        if cgroups:
+            lam.create_function(FunctionName="hog", Runtime="provided.al2023", Role=ROLE, Handler="allocate",
+                                Code={"ZipFile": h.fixture_zip()}, MemorySize=128, Timeout=20)
+            r, body, logtext = invoke(lam, "hog", {"mb": 400})
+            rid = r["ResponseMetadata"]["RequestId"]
+            err = json.loads(body)
+            c.equal(err, {"errorMessage": f"RequestId: {rid} Error: Runtime exited with error: signal: killed",
+                          "errorType": "Runtime.OutOfMemory"}, "allocating 400 MB at 128 MB: Runtime.OutOfMemory")
+            m = re.search(r"Max Memory Used: (\d+) MB", logtext)
+            c.check(m and 120 <= int(m.group(1)) <= 129, "REPORT's Max Memory Used is about the 128 MB limit",
+                    logtext[-400:])
+            c.check(logtext.rstrip("\n").endswith("Runtime.OutOfMemory"), "the log ends with Runtime.OutOfMemory")
+            r, body, logtext = invoke(lam, "hog", {"mb": 16})
+            c.equal(json.loads(body).get("allocated_mb"), 16, "the next invoke starts fresh and works")
+        else:
+            log(f"  SKIP memory limit: {have.get('memory limit', (False, 'no memory controller'))[1]}")
+        c.equal(d.stop(), 0, "SIGTERM: daemon exits 0")
+
+    log("\n== --network isolated")
+    with h.Daemon(label="isolated", args=["--keep-alive-ms", "60000", "--network", "isolated"]) as d:
+        lam = d.boto3()
+        lam.create_function(FunctionName="env", Runtime="provided.al2023", Role=ROLE, Handler="print-env",
+                            Code={"ZipFile": h.fixture_zip()})
+        r, body, logtext = invoke(lam, "env")
+        got = json.loads(body) if body.startswith("{") else {}
+        c.equal(got.get("env", {}).get("AWS_LAMBDA_RUNTIME_API"), "127.0.0.1:9001",
+                "isolated: the Runtime API is at 127.0.0.1:9001, as on Lambda", body[:300])
+        probe = r'''
+  if curl -s -m 2 -o /dev/null "http://127.0.0.1:$DAEMON_PORT/2015-03-31/functions"; then d=yes; else d=no; fi
+  ifs=$(tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | tr '\n' ' ')
+  echo "{\"daemon\":\"$d\",\"interfaces\":\"$ifs\"}" > "$OUT"
+'''
+        lam.create_function(FunctionName="net", Runtime="provided.al2023", Role=ROLE, Handler="x",
+                            Code={"ZipFile": shell_zip("", probe)},
+                            Environment={"Variables": {"DAEMON_PORT": str(d.port)}})
+        r, body, logtext = invoke(lam, "net")
+        got = json.loads(body) if body.startswith("{") else {}
+        c.equal(got.get("daemon"), "no", "isolated: the daemon's control plane cannot be reached", body + logtext)
+        c.equal(got.get("interfaces", "").split(), ["lo"], "isolated: loopback is the only interface")
+        r, body, logtext = invoke(lam, "env")
+        c.check("Init Duration" not in logtext, "isolated: warm reuse works through the namespace's listener")
+        c.equal(d.stop(), 0, "isolated: daemon exits 0")
+
+    log("\n== --overlay false: layers merged into a cached tree of hard links")
+    with h.Daemon(label="merged", args=["--overlay", "false"]) as d:
+        lam = d.boto3()
+        arns = []
+        for tag, extra in (("a", [h.file_entry("only-a", b"a")]), ("b", [])):
+            arns.append(lam.publish_layer_version(LayerName=f"layer-{tag}", Content={"ZipFile": h.make_zip(
+                [h.file_entry("which", tag.encode())] + extra)})["LayerVersionArn"])
+        probe = r'''
+  echo "$(cat /opt/which) $(cat /opt/only-a)" > "$OUT"
+'''
+        for name in ("m1", "m2"):
+            lam.create_function(FunctionName=name, Runtime="provided.al2023", Role=ROLE, Handler="x", Layers=arns,
+                                Code={"ZipFile": shell_zip("", probe)})
+            r, body, logtext = invoke(lam, name)
+            c.equal(body.strip(), 'b a', f"{name}: the later layer wins, the earlier one's files stay",
+                    logtext[-300:])
+        merged = [p for p in os.listdir(d.state_dir / "sandbox" / "merged") if not p.startswith(".")]
+        c.equal(len(merged), 1, "one merged tree for the layer set, made once")
+        c.equal(d.stop(), 0, "--overlay false: daemon exits 0")
+
+    log("\n== --no-sandbox")
+    with h.Daemon(label="nosandbox", args=["--no-sandbox"]) as d:
+        lam = d.boto3()
+        lam.create_function(FunctionName="plain", Runtime="provided.al2023", Role=ROLE, Handler="print-env",
+                            Code={"ZipFile": h.fixture_zip()})
+        r, body, logtext = invoke(lam, "plain")
+        got = json.loads(body) if body.startswith("{") else {}
+        tree = got.get("env", {}).get("LAMBDA_TASK_ROOT", "")
+        c.check(tree.startswith(str(d.state_dir / "trees")) and got.get("cwd") == tree and got.get("pid") != 1,
+                "--no-sandbox: a plain process in the code tree on the host", body[:400])
+        c.check("BOOTSTRAPS RUN AS PLAIN PROCESSES" in d.log_text(), "--no-sandbox: the daemon says so loudly")
+        c.equal(d.stop(), 0, "--no-sandbox: daemon exits 0")
+
+    log("\n== a background loop between invokes")
+    if freezer:
+        ticks = {}
+        for freeze in ("true", "false"):
+            with h.Daemon(label=f"freeze-{freeze}", args=["--keep-alive-ms", "60000", "--freeze", freeze]) as d:
+                lam = d.boto3()
+                lam.create_function(FunctionName="ticker", Runtime="provided.al2023", Role=ROLE, Handler="x",
+                                    Code={"ZipFile": shell_zip(TICKER_INIT, TICKER)})
+                first = json.loads(invoke(lam, "ticker")[1])["ticks"]
+                time.sleep(1.0)
+                second = json.loads(invoke(lam, "ticker")[1])["ticks"]
+                ticks[freeze] = second - first
+                c.equal(d.stop(), 0, f"--freeze {freeze}: daemon exits 0")
+        c.check(ticks["true"] <= 3, f"frozen: the loop made {ticks['true']} ticks in 1 s idle (at most 3)")
+        c.check(ticks["false"] >= 8, f"not frozen: the loop made {ticks['false']} ticks in 1 s idle (20 expected)")
+    else:
+        log(f"  SKIP freezer: {have.get('freezer', (False, 'no freezer'))[1]}")
+    left = [p for p in os.listdir("/sys/fs/cgroup/pids") if p.startswith("lambdad-")] \
+        if os.path.isdir("/sys/fs/cgroup/pids") else []
+    c.equal(left, [], "no lambdad cgroup is left once the daemons stopped")
+
+
+if __name__ == "__main__":
+    h.main(test, budget=120.0)
