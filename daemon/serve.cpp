@@ -77,9 +77,15 @@ int serve(ServeOptions const& opts) {
     spdlog::warn("sandbox: --no-sandbox: BOOTSTRAPS RUN AS PLAIN PROCESSES of this user, with the host's files, "
                  "network and processes in reach; no /var/task or /opt (LAMBDA_TASK_ROOT is the code tree on the "
                  "host), no limits. For machines without namespaces only.");
+  } else if (!caps.root && caps.namespaces) {
+    invoker_opts.sandbox.rootless = true;
+    spdlog::warn("sandbox: not root: rootless mode, each environment in a user namespace of its own (uid {} inside "
+                 "is uid {} outside); no cgroups: MemorySize and the pids limit are not enforced, nothing is frozen, "
+                 "Max Memory Used comes from /proc",
+                 invoker_opts.sandbox.identity ? invoker_opts.sandbox.identity->first : 0, ::getuid());
   } else if (!caps.root || !caps.namespaces) {
-    spdlog::critical("sandbox: lambdad needs root and mount/pid namespaces to isolate functions (rootless mode is "
-                     "not implemented); --no-sandbox runs them as plain processes instead");
+    spdlog::critical("sandbox: lambdad needs root, or user namespaces, and mount/pid namespaces to isolate "
+                     "functions; --no-sandbox runs them as plain processes instead");
     return 1;
   }
   if (!caps.overlayfs && invoker_opts.sandbox.overlay) {
@@ -95,7 +101,7 @@ int serve(ServeOptions const& opts) {
     return 1;
   }
   std::optional<sandbox::Cgroups> cgroups;
-  if (caps.cgroups.version > 0 && opts.use_cgroups) {
+  if (caps.cgroups.version > 0 && opts.use_cgroups && caps.root) {
     auto opened = sandbox::Cgroups::open(caps.cgroups, ::getpid());
     if (opened) {
       cgroups = std::move(*opened);
@@ -176,8 +182,10 @@ int doctor() {
   std::printf("lambdad doctor: what this machine offers the sandbox\n\n");
   for (auto const& f : caps.features)
     std::printf("  %-36s %-9s %s\n", f.name.c_str(), f.name == "note" ? "" : f.available ? "yes" : "NO", f.detail.c_str());
-  bool ok = caps.root && caps.namespaces;
-  std::printf("\n%s\n", ok ? "functions can run here" : "functions cannot run here: lambdad needs root and namespaces");
+  bool ok = caps.namespaces;
+  std::printf("\n%s\n", !ok ? "functions cannot run here: lambdad needs namespaces (as root, or in a user namespace)"
+                            : caps.root ? "functions can run here, fully isolated"
+                                        : "functions can run here, rootless: no cgroup limits");
   return ok ? 0 : 1;
 }
 

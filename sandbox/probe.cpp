@@ -46,9 +46,11 @@ Capabilities probe() {
   Capabilities c;
   c.root = ::geteuid() == 0;
   c.features.push_back({"root", c.root, c.root ? "running as root: every sandbox feature can be used"
-                                               : "not root: mounts, namespaces and cgroups need root (rootless mode is "
-                                                 "not implemented)"});
-  int err = try_clone(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS);
+                                               : "not root: rootless mode with user namespaces; no cgroups (no memory "
+                                                 "or pids limit, no freezing)"});
+  // As an ordinary user the namespaces come with a user namespace of their own.
+  std::uint64_t userns = c.root ? 0 : CLONE_NEWUSER;
+  int err = try_clone(userns | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS);
   c.namespaces = err == 0;
   c.features.push_back({"namespaces (mount, pid, ipc, uts)", c.namespaces,
                         c.namespaces ? "each environment gets its own"
@@ -57,13 +59,21 @@ Capabilities probe() {
   err = try_clone(CLONE_NEWUSER);
   c.user_namespaces = err == 0;
   c.features.push_back({"user namespaces", c.user_namespaces,
-                        c.user_namespaces ? "available (not needed as root)"
+                        c.user_namespaces ? (c.root ? "available (not needed as root)"
+                                                    : "each environment gets one: the sandbox user maps to this one")
                                           : std::string("unavailable: ") + std::strerror(err)});
   c.overlayfs = has_filesystem("overlay");
   c.features.push_back({"overlayfs", c.overlayfs,
                         c.overlayfs ? "layers are merged at /opt by a read-only overlay"
                                     : "not in /proc/filesystems: functions with two or more layers cannot start"});
   c.cgroups = detect_cgroups();
+  if (!c.root && c.cgroups.version > 0) {
+    // The hierarchies are there, but creating cgroups in them needs root
+    // (or a delegated v2 subtree, which lambdad does not look for).
+    c.cgroups.notes.push_back("cgroups are mounted but not writable by this user: no cgroup is used");
+    c.cgroups.version = 0;
+    c.cgroups.controllers.clear();
+  }
   std::string controllers;
   for (auto const& x : c.cgroups.controllers) controllers += (controllers.empty() ? "" : ", ") + x;
   std::string version = c.cgroups.version ? "v" + std::to_string(c.cgroups.version) : "none";

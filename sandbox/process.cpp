@@ -164,7 +164,16 @@ int setup_network(int channel, std::uint16_t port) {
 }
 
 [[noreturn]] void child_main(SpawnSpec const& spec, char* const* argv, char* const* envp, int* tree_fds,
-                             int report_fd, std::array<char const*, 2> const* companion_argv) {
+                             int report_fd, std::array<char const*, 2> const* companion_argv, int sync_fd) {
+  if (sync_fd >= 0) {
+    // Wait until the parent has written the user namespace's id maps.
+    char go = 0;
+    ssize_t n;
+    do {
+      n = ::read(sync_fd, &go, 1);
+    } while (n < 0 && errno == EINTR);
+    if (n != 1) child_fail(report_fd, SpawnStep::UserNamespace, errno);
+  }
   // Into its cgroups first, so that everything it does is accounted.
   for (int fd : spec.cgroup_fds) {
     if (::write(fd, "0", 1) != 1) child_fail(report_fd, SpawnStep::JoinCgroup, errno);
@@ -215,7 +224,8 @@ int setup_network(int channel, std::uint16_t port) {
   if (spec.identity) {
     // Raw system calls: glibc's wrappers would try to change every thread of
     // the parent, which do not exist here.
-    if (::syscall(SYS_setgroups, 0, nullptr) != 0 ||
+    // In a user namespace setgroups is denied (and there are none to drop).
+    if ((!spec.new_user_ns && ::syscall(SYS_setgroups, 0, nullptr) != 0) ||
         ::syscall(SYS_setresgid, spec.identity->gid, spec.identity->gid, spec.identity->gid) != 0 ||
         ::syscall(SYS_setresuid, spec.identity->uid, spec.identity->uid, spec.identity->uid) != 0)
       child_fail(report_fd, SpawnStep::Identity, errno);
@@ -265,6 +275,7 @@ std::string object_of(SpawnSpec const& spec, SpawnStep step, int index) {
     case SpawnStep::Capabilities: return "the capability bounding set";
     case SpawnStep::Identity: return spec.identity ? "uid " + std::to_string(spec.identity->uid) : "?";
     case SpawnStep::NoNewPrivs: return "no_new_privs";
+    case SpawnStep::UserNamespace: return "the user namespace's id maps";
     case SpawnStep::Network: return "loopback and 127.0.0.1:" + std::to_string(spec.listener_port);
     case SpawnStep::Chdir: return "`" + spec.cwd + "`";
     case SpawnStep::Exec: return "`" + spec.path + "`";
@@ -291,6 +302,7 @@ char const* to_string(SpawnStep step) {
     case SpawnStep::Identity: return "become";
     case SpawnStep::NoNewPrivs: return "set";
     case SpawnStep::Network: return "set up";
+    case SpawnStep::UserNamespace: return "wait for";
   }
   return "?";
 }
@@ -368,6 +380,16 @@ Result<Child> spawn(SpawnSpec const& spec) {
   if (spec.new_ipc_ns) args.flags |= CLONE_NEWIPC;
   if (spec.new_uts_ns) args.flags |= CLONE_NEWUTS;
   if (spec.new_net_ns) args.flags |= CLONE_NEWNET;
+  int sync[2] = {-1, -1};
+  if (spec.new_user_ns) {
+    args.flags |= CLONE_NEWUSER;
+    if (::pipe2(sync, O_CLOEXEC) != 0) {
+      int err = errno;
+      ::close(report[0]);
+      ::close(report[1]);
+      return errno_error("create the user namespace sync pipe", err);
+    }
+  }
   args.pidfd = reinterpret_cast<std::uint64_t>(&pidfd);
   args.exit_signal = SIGCHLD;
   long pid = ::syscall(SYS_clone3, &args, sizeof args);
@@ -379,9 +401,35 @@ Result<Child> spawn(SpawnSpec const& spec) {
   }
   if (pid == 0) {
     ::close(report[0]);
-    child_main(spec, argv.data(), envp.data(), tree_fds.data(), report[1], companion_argv.data());
+    if (sync[1] >= 0) ::close(sync[1]);
+    child_main(spec, argv.data(), envp.data(), tree_fds.data(), report[1], companion_argv.data(), sync[0]);
   }
   ::close(report[1]);
+  if (spec.new_user_ns) {
+    ::close(sync[0]);
+    // Map the caller's ids to the inner ones, then let the child go on.
+    std::string proc = "/proc/" + std::to_string(pid);
+    auto put = [](std::string const& path, std::string const& text) {
+      int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+      if (fd < 0) return false;
+      bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+      ::close(fd);
+      return ok;
+    };
+    bool mapped = put(proc + "/setgroups", "deny") &&
+                  put(proc + "/uid_map", std::to_string(spec.inner_uid) + " " + std::to_string(::getuid()) + " 1\n") &&
+                  put(proc + "/gid_map", std::to_string(spec.inner_gid) + " " + std::to_string(::getgid()) + " 1\n");
+    int err = errno;
+    if (mapped) (void)!::write(sync[1], "g", 1);
+    ::close(sync[1]);
+    if (!mapped) {
+      ::close(report[0]);
+      Child doomed(static_cast<pid_t>(pid), pidfd);
+      (void)doomed.signal(SIGKILL);
+      (void)doomed.wait();
+      return errno_error("map ids in the user namespace of `" + spec.path + "`", err);
+    }
+  }
   Child child(static_cast<pid_t>(pid), pidfd);
   ChildReport r{};
   ssize_t n;

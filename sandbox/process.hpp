@@ -58,6 +58,12 @@ struct SpawnSpec {
   int stdout_fd = -1;  // -1: /dev/null
   int stderr_fd = -1;  // -1: /dev/null
   bool new_pid_ns = false;       // the program is pid 1 of its own pid namespace
+  // A user namespace of its own (rootless): the caller's uid and gid are
+  // mapped to these inside (one id each, no supplementary groups), and the
+  // child has every capability in it until it execs.
+  bool new_user_ns = false;
+  uid_t inner_uid = 0;
+  gid_t inner_gid = 0;
   bool new_ipc_ns = false;
   bool new_uts_ns = false;       // with `hostname`
   std::string hostname;
@@ -103,6 +109,7 @@ enum class SpawnStep : int {
   Identity = 13,
   NoNewPrivs = 14,
   Network = 15,
+  UserNamespace = 16,
 };
 char const* to_string(SpawnStep step);
 

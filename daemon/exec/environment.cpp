@@ -203,6 +203,11 @@ void Environment::build_sandbox(sandbox::SpawnSpec& spec) const {
   // Lambda's: 1024 open files, 1024 processes and threads.
   spec.rlimits = {{RLIMIT_NOFILE, 1024}, {RLIMIT_NPROC, 1024}};
   if (sb_.identity) spec.identity = sandbox::Identity{sb_.identity->first, sb_.identity->second};
+  if (sb_.rootless) {
+    spec.new_user_ns = true;
+    spec.inner_uid = sb_.identity ? sb_.identity->first : 0;
+    spec.inner_gid = sb_.identity ? sb_.identity->second : 0;
+  }
   spec.no_new_privs = true;
   spec.drop_capabilities = true;
   // Without a root of its own, the environment's mounts go over the host's

@@ -59,6 +59,9 @@ struct SandboxOptions {
   // user, in the code tree on the host, with no /opt; for machines without
   // namespaces, with a loud warning.
   bool enabled = true;
+  // Not root: each environment gets a user namespace of its own, mapping the
+  // daemon's uid and gid to the sandbox user's; no cgroups.
+  bool rootless = false;
   bool pivot_root = true;            // build a root filesystem and pivot into it
   // Layers merged by a read-only overlay; false: a merged tree of hard
   // links is made once per layer set under `merged_dir` and bound at /opt.

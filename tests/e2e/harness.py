@@ -111,10 +111,11 @@ class Daemon:
     ...     d.endpoint   # 'http://127.0.0.1:PORT'
     """
 
-    def __init__(self, state_dir=None, args=(), label="lambdad"):
+    def __init__(self, state_dir=None, args=(), label="lambdad", prefix=()):
         self.workdir = make_temp_dir(f"lambdad-e2e-{label}-")
         self.state_dir = Path(state_dir) if state_dir else self.workdir / "state"
         self.args = list(args)
+        self.prefix = list(prefix)  # e.g. setpriv ... to run the daemon as another user
         self.label = label
         self.ready_file = self.workdir / "ready"
         self.proc = None
@@ -131,7 +132,7 @@ class Daemon:
             self.ready_file.unlink()
         self.starts += 1
         self.log_path = self.workdir / f"daemon-{self.starts}.log"
-        cmd = [LAMBDAD, "serve", "--listen", "127.0.0.1:0", "--state-dir", str(self.state_dir),
+        cmd = self.prefix + [LAMBDAD, "serve", "--listen", "127.0.0.1:0", "--state-dir", str(self.state_dir),
                "--ready-file", str(self.ready_file)] + self.args
         with open(self.log_path, "wb") as logf:
             self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=logf, stderr=logf,

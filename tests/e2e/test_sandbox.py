@@ -56,6 +56,7 @@ PROBES = r'''
     echo "cap_eff=$(sed -n 's/^CapEff:\t*//p' /proc/self/status)"
     echo "no_new_privs=$(sed -n 's/^NoNewPrivs:\t*//p' /proc/self/status)"
     echo "nofile=$(ulimit -n)"
+    echo "fds=$(ls /proc/$$/fd | sort -n | tr '\n' ' ')"
     echo "hostname=$(cat /proc/sys/kernel/hostname)"
   } | sed 's/"/\\"/g; s/^\([^=]*\)=\(.*\)$/"\1":"\2",/' | tr -d '\n' | sed 's/^/{/; s/,$/}/' > "$OUT"
 '''
@@ -121,6 +122,10 @@ def test(c):
         c.equal(got.get("cap_eff"), "0000000000000000", "no capabilities")
         c.equal(got.get("no_new_privs"), "1", "no_new_privs is set")
         c.equal(got.get("nofile"), "1024", "1024 open files")
+        # The shell's own: 0-2, plus what it opened itself (the response file
+        # redirection and the pipe into sed); nothing inherited from the daemon.
+        c.check(set(got.get("fds", "").split()) <= {"0", "1", "2", "3", "10"},
+                "no descriptor of the daemon's is inherited", got.get("fds"))
         c.equal(got.get("hostname"), "lambdad-sandbox", "its own hostname (uts namespace)")
         c.check(int(got.get("processes", "99")) <= 8, "sees only its own processes", got.get("processes"))
 
