@@ -235,6 +235,14 @@ asio::awaitable<void> Endpoint::accept_loop(std::shared_ptr<Endpoint> self) {
   while (!closed_) {
     auto [ec, socket] = co_await acceptor_.async_accept(use_tuple);
     if (ec) break;
+    if (accept_filter) {
+      boost::system::error_code pec;
+      auto peer = socket.remote_endpoint(pec);
+      if (pec || !accept_filter(peer.port())) {
+        socket.close(pec);
+        continue;
+      }
+    }
     asio::co_spawn(ioc_, session(self, std::move(socket)), asio::detached);
   }
 }

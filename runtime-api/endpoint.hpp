@@ -67,6 +67,10 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
   // Called once, when init is over: the runtime called /next and every
   // extension is waiting in /extension/event/next.
   std::function<void()> on_first_next;
+  // Decides, for each accepted connection (by the peer's port on
+  // 127.0.0.1), whether it comes from this environment; a refused one is
+  // closed at once. Unset: every connection is served.
+  std::function<bool(std::uint16_t peer_port)> accept_filter;
   // Called on POST /runtime/init/error or /extension/init/error with the
   // error type and body.
   std::function<void(std::string type, std::string body)> on_init_error;

@@ -14,6 +14,11 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <arpa/inet.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -21,6 +26,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <fstream>
+#include <sstream>
 
 namespace lambdad::exec {
 
@@ -74,6 +80,50 @@ std::vector<std::string> environment_of(FunctionImage const& fn, std::string con
   return out;
 }
 
+// The inode of the TCP socket 127.0.0.1:`local_port` -> 127.0.0.1:`remote_port`
+// in this network namespace: one exact sock_diag query (no table scan).
+std::optional<std::uint64_t> tcp_socket_inode(std::uint16_t local_port, std::uint16_t remote_port) {
+  int fd = ::socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+  if (fd < 0) return std::nullopt;
+  struct {
+    nlmsghdr nlh;
+    inet_diag_req_v2 req;
+  } msg{};
+  msg.nlh.nlmsg_len = sizeof msg;
+  msg.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+  msg.nlh.nlmsg_flags = NLM_F_REQUEST;
+  msg.req.sdiag_family = AF_INET;
+  msg.req.sdiag_protocol = IPPROTO_TCP;
+  msg.req.idiag_states = ~0u;
+  msg.req.id.idiag_sport = htons(local_port);
+  msg.req.id.idiag_dport = htons(remote_port);
+  msg.req.id.idiag_src[0] = htonl(INADDR_LOOPBACK);
+  msg.req.id.idiag_dst[0] = htonl(INADDR_LOOPBACK);
+  msg.req.id.idiag_cookie[0] = INET_DIAG_NOCOOKIE;
+  msg.req.id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
+  std::optional<std::uint64_t> inode;
+  alignas(nlmsghdr) char buf[4096];
+  if (::send(fd, &msg, sizeof msg, 0) == static_cast<ssize_t>(sizeof msg)) {
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    auto* h = reinterpret_cast<nlmsghdr*>(buf);
+    if (n > 0 && NLMSG_OK(h, static_cast<unsigned>(n)) && h->nlmsg_type == SOCK_DIAG_BY_FAMILY)
+      inode = reinterpret_cast<inet_diag_msg*>(NLMSG_DATA(h))->idiag_inode;
+  }
+  ::close(fd);
+  return inode;
+}
+
+void tree_pids(std::string const& pid, std::vector<std::string>& out, int depth) {
+  out.push_back(pid);
+  if (depth > 64) return;
+  std::error_code ec;
+  for (auto const& task : fs::directory_iterator("/proc/" + pid + "/task", ec)) {
+    std::ifstream children(task.path() / "children");
+    std::string child;
+    while (children >> child) tree_pids(child, out, depth + 1);
+  }
+}
+
 std::uint64_t vm_hwm_bytes(std::string const& pid) {
   std::ifstream f("/proc/" + pid + "/status");
   std::string line;
@@ -113,6 +163,24 @@ Environment::Environment(asio::io_context& ioc, FunctionImage fn, logs::LogStore
 Environment::~Environment() {
   if (logs_) logs_->close_stream(fn_.name, stream_);
   if (sb_.cgroups && !cgroup_.empty()) sb_.cgroups->remove(cgroup_);
+}
+
+bool Environment::owns_connection(std::uint16_t peer_port) const {
+  if (child_.pid() <= 0 || exit_status_) return false;
+  auto inode = tcp_socket_inode(peer_port, listen_port_);
+  if (!inode) return false;
+  std::string want = "socket:[" + std::to_string(*inode) + "]";
+  std::vector<std::string> pids;
+  tree_pids(std::to_string(child_.pid()), pids, 0);
+  char target[64];
+  for (auto const& pid : pids) {
+    std::error_code ec;
+    for (auto const& fd : fs::directory_iterator("/proc/" + pid + "/fd", ec)) {
+      ssize_t n = ::readlink(fd.path().c_str(), target, sizeof target - 1);
+      if (n > 0 && std::string_view(target, static_cast<std::size_t>(n)) == want) return true;
+    }
+  }
+  return false;
 }
 
 bool Environment::out_of_memory() const { return !cgroup_.empty() && cgroup_.oom_kills() > 0; }
@@ -282,6 +350,7 @@ std::optional<StartFailure> Environment::start() {
   // namespace at spawn; host: a free loopback port here.
   bool isolated = sb_.enabled && sb_.isolated_network;
   auto api = isolated ? std::optional<std::string>("127.0.0.1:9001") : endpoint_->listen();
+  if (!isolated && api) listen_port_ = static_cast<std::uint16_t>(std::stoi(api->substr(api->rfind(':') + 1)));
   if (!api) {
     apply(EnvEvent::SpawnFailed);
     return StartFailure{"Runtime.Unknown", "could not open a Runtime API listener on 127.0.0.1"};
@@ -404,6 +473,17 @@ std::optional<StartFailure> Environment::start() {
       if (auto env = self.lock(); env && !ec) env->kill();
     });
   };
+  if (!isolated && sb_.enabled) {
+    // On the host's network other environments could reach this Runtime
+    // API: only this environment's own processes are served.
+    endpoint_->accept_filter = [w = weak_from_this()](std::uint16_t peer_port) {
+      auto env = w.lock();
+      if (env && env->owns_connection(peer_port)) return true;
+      if (env) spdlog::warn("function {}: a connection to its Runtime API from outside its environment was refused",
+                            env->fn_.name);
+      return false;
+    };
+  }
   endpoint_->start();
   asio::co_spawn(ioc_, read_output(self), asio::detached);
   asio::co_spawn(ioc_, watch_exit(self), asio::detached);

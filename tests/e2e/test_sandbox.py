@@ -15,9 +15,12 @@ import base64
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
@@ -92,6 +95,47 @@ def invoke(lam, name, payload=None):
     return r, body, base64.b64decode(r.get("LogResult", "")).decode()
 
 
+def check_rootfs(c):
+    """A root filesystem directory of its own: here the host's /usr (bound
+    read-only for the test), merged-usr symlinks, an /etc with a marker, and
+    a directory only the image has."""
+    image = Path(tempfile.mkdtemp(prefix="lambdad-e2e-rootfs-"))
+    usr = image / "usr"
+    for sub in ("usr", "etc", "image-only"):
+        (image / sub).mkdir()
+    for link in ("bin", "sbin", "lib", "lib64"):
+        os.symlink(f"usr/{link}", image / link)
+    (image / "etc" / "rootfs-marker").write_text("from the image\n")
+    for name in ("ld.so.cache", "nsswitch.conf"):
+        shutil.copy(f"/etc/{name}", image / "etc" / name)
+    shutil.copytree("/etc/alternatives", image / "etc" / "alternatives", symlinks=True)
+    mounted = subprocess.run(["mount", "--bind", "/usr", str(usr)]).returncode == 0 and \
+        subprocess.run(["mount", "-o", "remount,bind,ro", str(usr)]).returncode == 0
+    try:
+        if not c.check(mounted, "--rootfs: the test's image binds the host's /usr"):
+            return
+        probe = r'''
+  echo "\"$(cat /etc/rootfs-marker) / $(ls / | tr '\n' ' ')\"" > "$OUT"
+'''
+        with h.Daemon(label="rootfs", args=["--rootfs", str(image)]) as d:
+            lam = d.boto3()
+            lam.create_function(FunctionName="img", Runtime="provided.al2023", Role=ROLE, Handler="x",
+                                Code={"ZipFile": shell_zip("", probe)})
+            r, body, logtext = invoke(lam, "img")
+            text = json.loads(body) if body.startswith('"') else body
+            listing = text.split(" / ", 1)[1].split() if " / " in text else []
+            c.check(text.startswith("from the image"), "--rootfs: /etc comes from the image", body + logtext[-300:])
+            c.check("image-only" in listing and "work" not in listing and "var" in listing,
+                    "--rootfs: / holds the image's directories and the sandbox's own, nothing of the host's", listing)
+            c.equal(d.stop(), 0, "--rootfs: daemon exits 0")
+    finally:
+        if mounted:
+            subprocess.run(["umount", str(usr)])
+        # Never remove through a mount: only an image whose /usr is unmounted.
+        if not os.path.ismount(usr):
+            shutil.rmtree(image, ignore_errors=True)
+
+
 def test(c):
     if os.geteuid() != 0:
         raise h.Skip("the sandbox needs root")
@@ -128,6 +172,25 @@ def test(c):
                 "no descriptor of the daemon's is inherited", got.get("fds"))
         c.equal(got.get("hostname"), "lambdad-sandbox", "its own hostname (uts namespace)")
         c.check(int(got.get("processes", "99")) <= 8, "sees only its own processes", got.get("processes"))
+
+        log("\n== another environment's Runtime API (host network)")
+        lam.create_function(FunctionName="peer", Runtime="provided.al2023", Role=ROLE, Handler="print-env",
+                            Code={"ZipFile": h.fixture_zip()})
+        peer_api = json.loads(invoke(lam, "peer")[1])["env"]["AWS_LAMBDA_RUNTIME_API"]
+        reach = r'''
+  code=$(curl -s -m 2 -o /dev/null -w '%{http_code}' "http://$PEER_API/2018-06-01/runtime/invocation/next")
+  echo "\"$code\"" > "$OUT"
+'''
+        lam.create_function(FunctionName="intruder", Runtime="provided.al2023", Role=ROLE, Handler="x",
+                            Code={"ZipFile": shell_zip("", reach)}, Environment={"Variables": {"PEER_API": peer_api}})
+        r, body, logtext = invoke(lam, "intruder")
+        c.equal(body.strip(), '"000"', f"a function cannot use another environment's Runtime API ({peer_api}): "
+                "the connection is closed unanswered", logtext[-300:])
+        c.check("a connection to its Runtime API from outside its environment was refused" in d.log_text(),
+                "the daemon logs the refused connection")
+        r, body, logtext = invoke(lam, "peer")
+        c.check("Init Duration" not in logtext and json.loads(body)["env"]["AWS_LAMBDA_RUNTIME_API"] == peer_api,
+                "the peer environment is unharmed and still serves its own runtime")
 
         log("\n== fork bomb")
         if pids:
@@ -200,6 +263,9 @@ def test(c):
         r, body, logtext = invoke(lam, "env")
         c.check("Init Duration" not in logtext, "isolated: warm reuse works through the namespace's listener")
         c.equal(d.stop(), 0, "isolated: daemon exits 0")
+
+    log("\n== --rootfs DIR")
+    check_rootfs(c)
 
     log("\n== --overlay false: layers merged into a cached tree of hard links")
     with h.Daemon(label="merged", args=["--overlay", "false"]) as d:
