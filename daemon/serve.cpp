@@ -11,6 +11,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 namespace lambdad {
@@ -36,6 +37,22 @@ Result<tcp::endpoint> parse_listen(std::string const& text) {
 }
 
 // Waits for in-flight requests to finish (bounded), then stops the loop.
+// lambdad-init, opened O_PATH: $LAMBDAD_INIT, next to this binary, or
+// where it is installed.
+std::pair<int, std::string> open_init() {
+  std::vector<std::string> candidates;
+  if (char const* e = std::getenv("LAMBDAD_INIT")) candidates.push_back(e);
+  std::error_code ec;
+  auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) candidates.push_back((self.parent_path() / "lambdad-init").string());
+  candidates.push_back(LAMBDAD_LIBEXECDIR "/lambdad-init");
+  for (auto const& c : candidates) {
+    int fd = ::open(c.c_str(), O_PATH | O_CLOEXEC);
+    if (fd >= 0) return {fd, c};
+  }
+  return {-1, ""};
+}
+
 asio::awaitable<void> drain(asio::io_context* ioc, http::Server* server, std::chrono::seconds bound) {
   asio::steady_timer timer(*ioc);
   auto deadline = std::chrono::steady_clock::now() + bound;
@@ -93,6 +110,19 @@ int serve(ServeOptions const& opts) {
     invoker_opts.sandbox.overlay = false;
   }
   invoker_opts.sandbox.merged_dir = (disk.root() / "sandbox" / "merged").string();
+  if (invoker_opts.sandbox.enabled) {
+    auto [fd, where] = open_init();
+    invoker_opts.sandbox.init_fd = fd;
+    if (fd >= 0) spdlog::info("sandbox: pid 1 of each environment is {}", where);
+    else spdlog::warn("sandbox: lambdad-init not found (next to lambdad, in " LAMBDAD_LIBEXECDIR ", or $LAMBDAD_INIT): "
+                      "the bootstrap is pid 1 and orphans it does not reap stay zombies until the environment ends");
+  }
+  struct CloseInit {
+    int fd;
+    ~CloseInit() {
+      if (fd >= 0) ::close(fd);
+    }
+  } close_init{invoker_opts.sandbox.init_fd};
   invoker_opts.sandbox.root_mount = (disk.root() / "sandbox" / "root").string();
   std::error_code mkdir_ec;
   std::filesystem::create_directories(invoker_opts.sandbox.root_mount, mkdir_ec);

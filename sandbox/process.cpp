@@ -164,7 +164,8 @@ int setup_network(int channel, std::uint16_t port) {
 }
 
 [[noreturn]] void child_main(SpawnSpec const& spec, char* const* argv, char* const* envp, int* tree_fds,
-                             int report_fd, std::array<char const*, 2> const* companion_argv, int sync_fd) {
+                             int report_fd, std::array<char const*, 2> const* companion_argv, int sync_fd,
+                             char* const* init_argv) {
   if (sync_fd >= 0) {
     // Wait until the parent has written the user namespace's id maps.
     char go = 0;
@@ -232,9 +233,21 @@ int setup_network(int channel, std::uint16_t port) {
   }
   if (spec.no_new_privs && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
     child_fail(report_fd, SpawnStep::NoNewPrivs, errno);
-  // Every inherited descriptor but 0-2 is closed on exec; the report pipe
-  // too, which is how the parent learns that exec succeeded.
-  if (::syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC) != 0) child_fail(report_fd, SpawnStep::CloseFds, errno);
+  // Every inherited descriptor but 0-2 (and the init's status descriptor,
+  // moved to 3) is closed on exec; the report pipe too, which is how the
+  // parent learns that exec succeeded.
+  int init_fd = spec.init_fd;
+  if (init_fd >= 0) {
+    if (report_fd == 3) report_fd = ::fcntl(report_fd, F_DUPFD_CLOEXEC, 4);
+    if (init_fd == 3) init_fd = ::fcntl(init_fd, F_DUPFD_CLOEXEC, 4);
+    if (report_fd < 0 || init_fd < 0 || ::dup2(spec.status_fd, 3) != 3) child_fail(report_fd, SpawnStep::Dup, errno);
+  }
+  if (::syscall(SYS_close_range, init_fd >= 0 ? 4u : 3u, ~0u, CLOSE_RANGE_CLOEXEC) != 0)
+    child_fail(report_fd, SpawnStep::CloseFds, errno);
+  if (init_fd >= 0) {
+    ::syscall(SYS_execveat, init_fd, "", init_argv, envp, AT_EMPTY_PATH);
+    child_fail(report_fd, SpawnStep::Exec, errno);
+  }
   for (std::size_t i = 0; i < spec.companions.size(); ++i) {
     // A plain fork by system call: no glibc fork handlers in this child.
     long pid = ::syscall(SYS_clone, SIGCHLD, nullptr, nullptr, nullptr, 0);
@@ -278,7 +291,7 @@ std::string object_of(SpawnSpec const& spec, SpawnStep step, int index) {
     case SpawnStep::UserNamespace: return "the user namespace's id maps";
     case SpawnStep::Network: return "loopback and 127.0.0.1:" + std::to_string(spec.listener_port);
     case SpawnStep::Chdir: return "`" + spec.cwd + "`";
-    case SpawnStep::Exec: return "`" + spec.path + "`";
+    case SpawnStep::Exec: return spec.init_fd >= 0 ? "lambdad-init for `" + spec.path + "`" : "`" + spec.path + "`";
     default: return "standard streams";
   }
 }
@@ -368,6 +381,9 @@ Result<Child> spawn(SpawnSpec const& spec) {
   auto envp = c_array(spec.env);
   std::vector<std::array<char const*, 2>> companion_argv;
   for (auto const& c : spec.companions) companion_argv.push_back({c.c_str(), nullptr});
+  std::vector<std::string> init_args = {"lambdad-init", spec.path};
+  init_args.insert(init_args.end(), spec.companions.begin(), spec.companions.end());
+  auto init_argv = c_array(init_args);
   std::vector<int> tree_fds(spec.mounts.size(), -1);
   int report[2];
   if (::pipe2(report, O_CLOEXEC) != 0) return errno_error("create the spawn report pipe");
@@ -402,7 +418,8 @@ Result<Child> spawn(SpawnSpec const& spec) {
   if (pid == 0) {
     ::close(report[0]);
     if (sync[1] >= 0) ::close(sync[1]);
-    child_main(spec, argv.data(), envp.data(), tree_fds.data(), report[1], companion_argv.data(), sync[0]);
+    child_main(spec, argv.data(), envp.data(), tree_fds.data(), report[1], companion_argv.data(), sync[0],
+               init_argv.data());
   }
   ::close(report[1]);
   if (spec.new_user_ns) {

@@ -85,6 +85,12 @@ struct SpawnSpec {
   std::optional<Identity> identity;  // unset: stays who the caller is
   bool no_new_privs = false;
   bool drop_capabilities = false;    // empty the bounding set (the uid change empties the rest)
+  // An init to run as the program instead (lambdad-init, opened O_PATH):
+  // it is exec'd by descriptor as `lambdad-init PATH COMPANION...`, starts
+  // them itself, reaps everything, and writes PATH's wait status to
+  // `status_fd`, which it gets as descriptor 3.
+  int init_fd = -1;
+  int status_fd = -1;
   // Started first, in this order, as children of the program, in the same
   // namespaces with the same environment, streams and cwd (Lambda's
   // external extensions). One that cannot be executed writes why to stderr

@@ -20,6 +20,7 @@
 #include <linux/sock_diag.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -161,6 +162,7 @@ Environment::Environment(asio::io_context& ioc, FunctionImage fn, logs::LogStore
       }) {}
 
 Environment::~Environment() {
+  if (status_fd_ >= 0) ::close(status_fd_);
   if (logs_) logs_->close_stream(fn_.name, stream_);
   if (sb_.cgroups && !cgroup_.empty()) sb_.cgroups->remove(cgroup_);
 }
@@ -404,6 +406,11 @@ std::optional<StartFailure> Environment::start() {
     auto fds = cgroup_.open_procs();
     if (fds) spec.cgroup_fds = *fds;
   }
+  int status_pipe[2] = {-1, -1};
+  if (sb_.enabled && sb_.init_fd >= 0 && ::pipe2(status_pipe, O_CLOEXEC | O_NONBLOCK) == 0) {
+    spec.init_fd = sb_.init_fd;
+    spec.status_fd = status_pipe[1];
+  }
   int channel[2] = {-1, -1};
   if (isolated) {
     if (::socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, channel) != 0) {
@@ -421,6 +428,8 @@ std::optional<StartFailure> Environment::start() {
   ::close(pipe_fds[1]);
   for (int fd : spec.cgroup_fds) ::close(fd);
   if (channel[1] >= 0) ::close(channel[1]);
+  if (status_pipe[1] >= 0) ::close(status_pipe[1]);
+  status_fd_ = status_pipe[0];
   if (child && channel[0] >= 0) {
     auto listener = sandbox::receive_listener(channel[0]);
     if (!listener || !endpoint_->adopt(*listener)) {
@@ -508,6 +517,12 @@ asio::awaitable<void> Environment::watch_exit([[maybe_unused]] std::shared_ptr<E
   if (ec) co_return;
   auto st = child_.try_wait();
   if (st && *st) exit_status_ = **st;
+  // Under lambdad-init, the bootstrap's own status (init exits 0 after it).
+  int raw = 0;
+  if (exit_status_ && status_fd_ >= 0 && ::read(status_fd_, &raw, sizeof raw) == sizeof raw) {
+    exit_status_->signaled = WIFSIGNALED(raw);
+    exit_status_->code = WIFSIGNALED(raw) ? WTERMSIG(raw) : WEXITSTATUS(raw);
+  }
   drain_pipe();
   if (state_ != EnvState::Dead) apply(EnvEvent::Exited);
   endpoint_->abort(runtime_api::Outcome::Kind::Aborted);

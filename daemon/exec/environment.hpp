@@ -91,7 +91,8 @@ class Environment : public std::enable_shared_from_this<Environment> {
   logs::LogStore* logs_;
   std::string stream_;
   sandbox::CgroupEnv cgroup_;
-  std::uint16_t listen_port_ = 0;  // host network: the Runtime API's port on 127.0.0.1
+  std::uint16_t listen_port_ = 0;
+  int status_fd_ = -1;  // lambdad-init writes the bootstrap's wait status here  // host network: the Runtime API's port on 127.0.0.1
   bool frozen_ = false;
   static inline std::uint64_t counter_ = 0;  // names cgroups env-<n>
   std::optional<InitError> init_error_;

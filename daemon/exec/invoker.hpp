@@ -59,6 +59,9 @@ struct SandboxOptions {
   // user, in the code tree on the host, with no /opt; for machines without
   // namespaces, with a loud warning.
   bool enabled = true;
+  // lambdad-init, opened O_PATH: pid 1 of each environment (reaps orphans,
+  // reports the bootstrap's status). -1: the bootstrap is pid 1 itself.
+  int init_fd = -1;
   // Not root: each environment gets a user namespace of its own, mapping the
   // daemon's uid and gid to the sandbox user's; no cgroups.
   bool rootless = false;

@@ -51,8 +51,9 @@ def burst(d, calls):
     return results
 
 
-def bootstrap_pids(function):
-    """Host pids of the processes whose environment names `function`."""
+def bootstrap_pids(function, with_init=False):
+    """Host pids of the processes whose environment names `function` (not
+    counting its lambdad-init, pid 1 of the namespace, unless asked)."""
     pids = []
     want = f"AWS_LAMBDA_FUNCTION_NAME={function}".encode()
     for entry in os.listdir("/proc"):
@@ -60,7 +61,10 @@ def bootstrap_pids(function):
             continue
         try:
             with open(f"/proc/{entry}/environ", "rb") as f:
-                if want in f.read().split(b"\0"):
+                if want not in f.read().split(b"\0"):
+                    continue
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                if with_init or not f.read().startswith(b"lambdad-init\0"):
                     pids.append(int(entry))
         except OSError:
             pass
@@ -143,7 +147,7 @@ def test(c):
         refused = [ln for ln in d.log_text().splitlines() if "environment refused" in ln]
         c.equal(refused, [], "every lifecycle transition the daemon made was one the state machine allows")
         c.equal(d.stop(), 0, "SIGTERM: daemon exits 0")
-    left = [pid for n in names + ["victim"] for pid in bootstrap_pids(n)]
+    left = [pid for n in names + ["victim"] for pid in bootstrap_pids(n, with_init=True)]
     c.equal(left, [], "after SIGTERM: no process of any environment is left")
 
 

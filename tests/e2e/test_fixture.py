@@ -81,7 +81,7 @@ def test(c):
         lam = d.boto3()
         modes = ["echo", "print-env", "error", "crash", "exit-early", "exit-on-invoke", "init-error", "big-response",
                  "stdout-flood", "sleep", "fork-exit", "chunked", "chunked-error", "double-answer", "wrong-id",
-                 "late-init-error", "hang"]
+                 "late-init-error", "hang", "orphans"]
         for mode in modes:
             lam.create_function(FunctionName=f"fx-{mode}", Runtime="provided.al2023", Role=ROLE, Handler=mode,
                                 Code={"ZipFile": zipped}, Timeout=1 if mode == "hang" else 3,
@@ -125,9 +125,13 @@ def test(c):
                 "print-env: the log stream name has AWS's shape", stream)
         c.check((d.state_dir / "logs" / "fx-print-env" / stream).is_file(),
                 "print-env: the stream named in the environment is the file on disk")
-        c.equal((got["cwd"], got["argv0"], got["pid"]), ("/var/task", "/var/task/bootstrap", 1),
-                "print-env: cwd /var/task, run as /var/task/bootstrap, pid 1 of its namespace")
+        c.equal((got["cwd"], got["argv0"], got["pid"], got["init"]), ("/var/task", "/var/task/bootstrap", 2, "lambdad-init"),
+                "print-env: cwd /var/task, run as /var/task/bootstrap, pid 2 under lambdad-init (pid 1)")
         check_report(c, logtext, "print-env", cold=True, memory=256)
+
+        # orphans: lambdad-init (pid 1) reaps what the bootstrap leaves behind.
+        r, body, logtext = invoke(lam, "fx-orphans", {"n": 20})
+        c.equal(json.loads(body), {"zombies": 0}, "orphans: 20 orphans that exit leave no zombie (pid 1 reaps them)")
 
         # error: the runtime's error object, X-Amz-Function-Error: Unhandled.
         r, body, logtext = invoke(lam, "fx-error")

@@ -168,8 +168,8 @@ def test(c):
         create("layered", h.make_zip([h.file_entry("data.txt", "x")]),
                Layers=[l1["LayerVersionArn"], l2["LayerVersionArn"]])
         r, body, _ = invoke(lam, "layered", {})
-        c.equal(json.loads(body), {"task": "read-only", "opt": "second", "cwd": "/var/task", "pid": 1},
-                "/opt/bootstrap ran as pid 1 in /var/task (read-only); the later layer won")
+        c.equal(json.loads(body), {"task": "read-only", "opt": "second", "cwd": "/var/task", "pid": 2},
+                "/opt/bootstrap ran as pid 2 (under lambdad-init) in /var/task (read-only); the later layer won")
         c.check(not os.path.exists("/opt/which") and not os.path.exists("/var/task"), "the host's /opt and /var untouched")
 
         log("\n== reserved concurrency")

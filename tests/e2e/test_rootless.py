@@ -11,9 +11,13 @@ Run: tests/e2e/test_rootless.py   (env LAMBDAD, FIXTURE_BOOTSTRAP; as root, to b
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+import tempfile
+import time
+from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
@@ -60,8 +64,8 @@ def test(c):
                             Code={"ZipFile": h.fixture_zip()})
         r = lam.invoke(FunctionName="env", Payload=b"{}")
         got = json.loads(r["Payload"].read())
-        c.equal((got.get("uid"), got.get("pid"), got.get("cwd")), (993, 1, "/var/task"),
-                "the fixture runs as uid 993, pid 1, in /var/task", json.dumps(got)[:300])
+        c.equal((got.get("uid"), got.get("pid"), got.get("init"), got.get("cwd")), (993, 2, "lambdad-init", "/var/task"),
+                "the fixture runs as uid 993, pid 2 under lambdad-init, in /var/task", json.dumps(got)[:300])
         lam.create_function(FunctionName="probe", Runtime="provided.al2023", Role=ROLE, Handler="x",
                             Code={"ZipFile": h.make_zip([h.file_entry("bootstrap", PROBE.encode(), 0o755)])})
         r = lam.invoke(FunctionName="probe", Payload=b"{}")
@@ -70,6 +74,43 @@ def test(c):
                 "sbx_user1051 inside; /var/task and HOME not writable")
         c.check(got.get("procs", 99) <= 8, "only its own processes are visible", got)
         c.equal(d.stop(), 0, "SIGTERM: daemon exits 0")
+    check_without_namespaces(c)
+
+
+def check_without_namespaces(c):
+    """In a chroot an ordinary user cannot create a user namespace (the
+    kernel refuses CLONE_NEWUSER there), so lambdad has no namespaces at all:
+    it must refuse to start, and start with --no-sandbox."""
+    ldd = subprocess.run(["ldd", h.LAMBDAD], capture_output=True, text=True).stdout
+    if "libasan" in ldd:
+        h.log("  SKIP without namespaces: a sanitized lambdad needs /proc, which this chroot does not have")
+        return
+    root = Path(tempfile.mkdtemp(prefix="lambdad-e2e-chroot-"))
+    try:
+        os.chmod(root, 0o755)
+        shutil.copy2(h.LAMBDAD, root / "lambdad")
+        for lib in re.findall(r"(/\S+) \(0x", ldd):
+            dest = root / lib.lstrip("/")
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(os.path.realpath(lib), dest)
+        (root / "state").mkdir()
+        os.chown(root / "state", NOBODY, NOBODY)
+        cmd = ["chroot", f"--userspec={NOBODY}:{NOBODY}", str(root), "/lambdad", "serve", "--listen", "127.0.0.1:0",
+               "--state-dir", "/state", "--ready-file", "/state/ready"]
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+        c.check(p.returncode == 1 and "lambdad needs root, or user namespaces" in p.stdout + p.stderr
+                and "--no-sandbox runs them as plain processes" in p.stdout + p.stderr,
+                "no namespaces: lambdad refuses to start and names --no-sandbox", (p.stdout + p.stderr)[-600:])
+        proc = subprocess.Popen(cmd + ["--no-sandbox"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            ok = h.wait_for(lambda: (root / "state" / "ready").exists() or proc.poll() is not None, timeout=10)
+            c.check(ok and proc.poll() is None, "no namespaces, --no-sandbox: lambdad starts")
+        finally:
+            proc.terminate()
+            out = proc.communicate(timeout=10)[0]
+        c.check("BOOTSTRAPS RUN AS PLAIN PROCESSES" in out, "--no-sandbox: said loudly", out[-400:])
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":

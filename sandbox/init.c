@@ -1,0 +1,64 @@
+/* lambdad-init: pid 1 of an execution environment's pid namespace, as
+ * Lambda has an init of its own under the runtime. Statically linked (it
+ * must run on any --rootfs) and small; lambdad execs it by descriptor, so
+ * it needs no path inside the sandbox.
+ *
+ *   lambdad-init BOOTSTRAP [EXTENSION...]
+ *
+ * Everything else (mounts, identity, limits, environment, cwd, streams) is
+ * already in place. It starts each extension, then the bootstrap, reaps
+ * every process that ends in the namespace (orphans included: no zombie is
+ * left), and when the bootstrap ends it writes the bootstrap's wait status
+ * (an int, native byte order) to descriptor 3, ends whatever is left in the
+ * namespace and exits 0. Descriptor 3 is closed in everything it starts.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char** environ;
+
+static pid_t start(char* path) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    char* argv[] = {path, NULL};
+    execve(path, argv, environ);
+    /* What Lambda's init says for an extension it cannot start. */
+    dprintf(2, "lambdad-init: cannot execute %s: %s\n", path, strerror(errno));
+    _exit(127);
+  }
+  return pid;
+}
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    dprintf(2, "usage: lambdad-init BOOTSTRAP [EXTENSION...]\n");
+    return 64;
+  }
+  fcntl(3, F_SETFD, FD_CLOEXEC);
+  for (int i = 2; i < argc; ++i) start(argv[i]);
+  pid_t bootstrap = start(argv[1]);
+  if (bootstrap < 0) {
+    int status = 127 << 8;
+    (void)!write(3, &status, sizeof status);
+    return 0;
+  }
+  for (;;) {
+    int status = 0;
+    pid_t pid = waitpid(-1, &status, 0);
+    if (pid < 0 && errno == EINTR) continue;
+    if (pid < 0) return 0; /* nothing left */
+    if (pid == bootstrap) {
+      (void)!write(3, &status, sizeof status);
+      kill(-1, SIGKILL); /* as pid 1: every other process of the namespace */
+      while (waitpid(-1, NULL, 0) > 0 || errno == EINTR) {
+      }
+      return 0;
+    }
+  }
+}
