@@ -12,6 +12,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 #include <fcntl.h>
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 namespace lambdad {
@@ -183,6 +184,7 @@ int serve(ServeOptions const& opts) {
   signals.async_wait([&](boost::system::error_code ec, int sig) {
     if (ec) return;
     spdlog::info("signal {}: stopping (no new connections; draining in-flight requests)", sig);
+    sd_notify(0, "STOPPING=1\nSTATUS=stopping: draining in-flight requests");
     server.stop();
     plane.stop_streams();
     asio::co_spawn(ioc, drain(&ioc, &server, opts.drain_timeout), asio::detached);
@@ -196,7 +198,27 @@ int serve(ServeOptions const& opts) {
     if (auto r = util::write_file_atomic(opts.ready_file, where + "\n", tmp); !r)
       spdlog::warn("ready file: {}", r.error().message());
   }
-  ioc.run();
+  // systemd (Type=notify): ready once listening with the state loaded, a
+  // one-line status, and the watchdog when the unit asks for one. Without
+  // NOTIFY_SOCKET these do nothing.
+  std::string status = "STATUS=listening on " + where + ": " + std::to_string(plane.function_count()) +
+                       " function(s), " + std::to_string(plane.layer_version_count()) + " layer version(s)";
+  sd_notify(0, ("READY=1\n" + status).c_str());
+  std::uint64_t watchdog_usec = 0;
+  asio::steady_timer watchdog(ioc);
+  std::function<void()> pet;
+  if (sd_watchdog_enabled(0, &watchdog_usec) > 0 && watchdog_usec > 0) {
+    pet = [&] {
+      sd_notify(0, "WATCHDOG=1");
+      watchdog.expires_after(std::chrono::microseconds(watchdog_usec / 2));
+      watchdog.async_wait([&](boost::system::error_code ec) {
+        if (!ec) pet();
+      });
+    };
+    pet();
+    spdlog::info("systemd watchdog: every {} ms", watchdog_usec / 2000);
+  }
+  ioc.run();  // ends with drain()'s ioc.stop(), whatever is still pending
   invoker.shutdown();  // every environment's process tree ends and is reaped
   pool.join();
   spdlog::info("lambdad stopped");

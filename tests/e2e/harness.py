@@ -111,11 +111,12 @@ class Daemon:
     ...     d.endpoint   # 'http://127.0.0.1:PORT'
     """
 
-    def __init__(self, state_dir=None, args=(), label="lambdad", prefix=()):
+    def __init__(self, state_dir=None, args=(), label="lambdad", prefix=(), env=None):
         self.workdir = make_temp_dir(f"lambdad-e2e-{label}-")
         self.state_dir = Path(state_dir) if state_dir else self.workdir / "state"
         self.args = list(args)
         self.prefix = list(prefix)  # e.g. setpriv ... to run the daemon as another user
+        self.env = env              # the daemon's environment (default: ours)
         self.label = label
         self.ready_file = self.workdir / "ready"
         self.proc = None
@@ -136,7 +137,7 @@ class Daemon:
                "--ready-file", str(self.ready_file)] + self.args
         with open(self.log_path, "wb") as logf:
             self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=logf, stderr=logf,
-                                         close_fds=True)
+                                         close_fds=True, env=self.env)
         _STARTED.append(self.proc)
         deadline = time.monotonic() + READY_TIMEOUT
         while time.monotonic() < deadline:
