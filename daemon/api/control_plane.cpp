@@ -157,6 +157,17 @@ asio::awaitable<Response> ControlPlane::route(Call call) {
     co_return get_account_settings(call);
   if (s[0] == "_lambdad" && n == 3 && s[1] == "code" && m == verb::get) co_return co_await get_code(std::move(call));
   if (s[0] == "_lambdad" && n == 3 && s[1] == "logs" && m == verb::get) co_return get_logs(call, s[2]);
+  if (s[0] == "_lambdad" && n == 2 && s[1] == "reset" && m == verb::post) {
+    // For test suites: every environment ends, the next invokes start cold.
+    std::size_t ended = invoker_ ? invoker_->retire_all() : 0;
+    co_return json_response(call, 200, json{{"environmentsEnded", ended}});
+  }
+  if (s[0] == "healthz" && n == 1 && m == verb::get) {
+    co_return json_response(call, 200, json{{"status", "ok"},
+                                            {"functions", functions_.size()},
+                                            {"layerVersions", layer_version_count()},
+                                            {"environments", invoker_ ? invoker_->environment_count() : 0}});
+  }
   co_return unknown();
 }
 

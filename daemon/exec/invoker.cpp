@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstring>
+#include <set>
 #include <thread>
 
 namespace lambdad::exec {
@@ -128,6 +129,14 @@ asio::awaitable<void> Invoker::reap_when_idle(std::shared_ptr<Environment> env,
   spdlog::debug("function {}: idle environment ended after the keep-alive", env->image().name);
   env->retired = true;
   release(env);
+}
+
+std::size_t Invoker::retire_all() {
+  std::size_t n = envs_.size();
+  std::set<std::string> names;
+  for (auto const& env : envs_) names.insert(env->image().name);
+  for (auto const& name : names) retire_function(name);
+  return n;
 }
 
 void Invoker::retire_function(std::string const& name) {

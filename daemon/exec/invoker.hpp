@@ -108,6 +108,9 @@ class Invoker {
   boost::asio::awaitable<InvokeResult> invoke(FunctionImage fn, InvokeRequest req);
   // Idle environments of `name` end now; busy ones end after their invoke.
   void retire_function(std::string const& name);
+  // Every environment ends (idle ones now, busy ones after their invoke):
+  // the next invokes start cold. How many there were.
+  std::size_t retire_all();
   // Ends every environment and reaps its processes (no orphan, no zombie).
   void shutdown();
   std::size_t environment_count() const { return envs_.size(); }

@@ -144,6 +144,19 @@ def test(c):
         old = result.get("r") or []
         c.check(len(old) == 3 and all(r and isinstance(r[2], dict) and r[2].get("slept") == 800 for r in old),
                 "update: the invocations in flight finished on the old configuration", old)
+        log("\n== GET /healthz and POST /_lambdad/reset (for test suites)")
+        status, _, body = d.request("GET", "/healthz")
+        health = json.loads(body)
+        c.check(status == 200 and health["status"] == "ok" and health["functions"] == 5 and health["environments"] >= 4,
+                "/healthz: ok, with the counts of functions and environments", health)
+        status, _, body = d.request("POST", "/_lambdad/reset")
+        c.check(status == 200 and json.loads(body)["environmentsEnded"] == health["environments"],
+                "/_lambdad/reset: every environment ends", body)
+        c.check(h.wait_for(lambda: json.loads(d.request("GET", "/healthz")[2])["environments"] == 0),
+                "/_lambdad/reset: none is left")
+        status, headers, body = raw_invoke(d, "conc-1", {"sleep_ms": 1})
+        c.check("Init Duration" in base64.b64decode(headers.get("x-amz-log-result", "")).decode(),
+                "/_lambdad/reset: the next invoke is a cold start")
         refused = [ln for ln in d.log_text().splitlines() if "environment refused" in ln]
         c.equal(refused, [], "every lifecycle transition the daemon made was one the state machine allows")
         c.equal(d.stop(), 0, "SIGTERM: daemon exits 0")
