@@ -80,6 +80,7 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
     bool invoke = false;
     bool shutdown = false;
   };
+  bool has_extensions() const { return !extensions_.empty(); }
   // The registered extensions, in the order they registered.
   std::vector<ExtensionInfo> extensions() const;
   // Waits until every extension is back in /extension/event/next with

@@ -100,6 +100,6 @@ std::vector<MountOp> rootfs_ops(RootfsPlan const& p) {
   return ops;
 }
 
-MountOp finish_op(RootfsPlan const& p) { return {Op::RemountRO, "", p.root, ""}; }
+MountOp finish_op(std::string const& root) { return {Op::RemountRO, "", root, ""}; }
 
 }  // namespace lambdad::sandbox

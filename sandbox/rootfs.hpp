@@ -12,7 +12,7 @@
 //   /proc                      of the environment's pid namespace
 //   /dev                       null zero full random urandom, fd stdin stdout stderr
 //   /opt /var/task /var/runtime /tmp   mount points the caller fills
-// The caller appends its own mounts under `root`, then `finish_ops` makes
+// The caller appends its own mounts under `root`, then `finish_op` makes
 // the root read-only. Built in the parent: it may read the host.
 #pragma once
 
@@ -33,6 +33,6 @@ struct RootfsPlan {
 
 std::vector<MountOp> rootfs_ops(RootfsPlan const& plan);
 // Last: the root tmpfs becomes read-only (mounts under it keep their own flags).
-MountOp finish_op(RootfsPlan const& plan);
+MountOp finish_op(std::string const& root);
 
 }  // namespace lambdad::sandbox

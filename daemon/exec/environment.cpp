@@ -133,17 +133,6 @@ std::uint64_t vm_hwm_bytes(std::string const& pid) {
   return 0;
 }
 
-void add_tree(std::string const& pid, std::uint64_t& total, int depth) {
-  total += vm_hwm_bytes(pid);
-  if (depth > 64) return;
-  std::error_code ec;
-  for (auto const& task : fs::directory_iterator("/proc/" + pid + "/task", ec)) {
-    std::ifstream children(task.path() / "children");
-    std::string child;
-    while (children >> child) add_tree(child, total, depth + 1);
-  }
-}
-
 }  // namespace
 
 Environment::Environment(asio::io_context& ioc, FunctionImage fn, logs::LogStore* logs, SandboxOptions const& sb)
@@ -318,7 +307,7 @@ void Environment::build_sandbox(sandbox::SpawnSpec& spec) const {
   if (!sb_.runtime_dir.empty()) spec.mounts.push_back({Op::Kind::BindRO, sb_.runtime_dir, r + "/var/runtime", ""});
   spec.mounts.push_back({Op::Kind::Tmpfs, "", r + "/tmp", "size=" + std::to_string(fn_.ephemeral_mb) + "m,mode=1777"});
   if (sb_.pivot_root) {
-    spec.mounts.push_back(sandbox::finish_op(sandbox::RootfsPlan{r, "", sb_.user, 0, 0}));
+    spec.mounts.push_back(sandbox::finish_op(r));
     spec.new_root = r;
   }
 }
@@ -557,7 +546,9 @@ std::optional<std::uint64_t> Environment::peak_memory_bytes() const {
   if (exit_status_) return exit_status_->max_rss_bytes ? std::optional(exit_status_->max_rss_bytes) : std::nullopt;
   if (child_.pid() <= 0) return std::nullopt;
   std::uint64_t total = 0;
-  add_tree(std::to_string(child_.pid()), total, 0);
+  std::vector<std::string> pids;
+  tree_pids(std::to_string(child_.pid()), pids, 0);
+  for (auto const& pid : pids) total += vm_hwm_bytes(pid);
   if (total == 0) return std::nullopt;
   return total;
 }

@@ -229,7 +229,7 @@ asio::awaitable<InvokeResult> Invoker::invoke(FunctionImage fn, InvokeRequest re
   // /extension/event/next (their post-invoke work), within the Timeout.
   bool answered = out.kind == Outcome::Kind::Response || out.kind == Outcome::Kind::FunctionError ||
                   out.kind == Outcome::Kind::TooLarge;
-  if (answered && !env->endpoint().extensions().empty()) {
+  if (answered && env->endpoint().has_extensions()) {
     auto used = std::chrono::steady_clock::now() - out.dispatched_at.value_or(out.finished_at);
     auto left = std::max<std::chrono::steady_clock::duration>(std::chrono::seconds(fn.timeout_s) - used,
                                                               std::chrono::milliseconds(0));

@@ -381,6 +381,25 @@ def zeros_zip(total, name="zeros.bin", before=(), chunk=1 << 20):
     return buf.getvalue()
 
 
+# A shell + curl custom runtime, the tutorial's shape: `init` runs once,
+# `body` for each event with $EVENT and $ID set (and $API to answer on).
+SHELL_RUNTIME = r'''#!/bin/sh
+API="http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime"
+H=$(mktemp)
+%s
+while true; do
+  EVENT=$(curl -sS -D "$H" "$API/invocation/next") || exit 1
+  ID=$(sed -n 's/^Lambda-Runtime-Aws-Request-Id: *//Ip' "$H" | tr -d '\r')
+  %s
+done
+'''
+
+
+def shell_runtime(body, init=""):
+    """The bootstrap script (text) of a shell + curl runtime."""
+    return SHELL_RUNTIME % (init, body)
+
+
 def fixture_bytes():
     """The C fixture bootstrap (tests/fixtures/bootstrap.c) this build made;
     skips the test when it is not there."""

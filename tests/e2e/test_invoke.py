@@ -20,27 +20,18 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
 from harness import log  # noqa: E402
 
-LOOP = r'''#!/bin/sh
-API="http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime"
-H=$(mktemp)
-while true; do
-  EVENT=$(curl -sS -D "$H" "$API/invocation/next") || exit 1
-  ID=$(sed -n 's/^Lambda-Runtime-Aws-Request-Id: *//Ip' "$H" | tr -d '\r')
-  %s
-done
-'''
 
-ECHO = LOOP % '''echo "got $EVENT"; echo "to stderr" >&2
-  curl -sS -X POST -d "{\\"echo\\":$EVENT,\\"fn\\":\\"$AWS_LAMBDA_FUNCTION_NAME\\",\\"mem\\":\\"$AWS_LAMBDA_FUNCTION_MEMORY_SIZE\\"}" "$API/invocation/$ID/response" >/dev/null'''
-FAIL = LOOP % '''curl -sS -X POST -H 'Lambda-Runtime-Function-Error-Type: Custom.Boom' \\
-    -d '{"errorMessage":"boom","errorType":"Custom.Boom"}' "$API/invocation/$ID/error" >/dev/null'''
-EXIT = LOOP % '''echo "exiting now"; exit 1'''
-HANG = LOOP % '''echo "sleeping"; sleep 30'''
-SLOW = LOOP % '''sleep 1
-  curl -sS -X POST -d "{\\"slow\\":$EVENT}" "$API/invocation/$ID/response" >/dev/null'''
-FS = LOOP % '''T=$(touch /var/task/x 2>/dev/null && echo writable || echo read-only)
+ECHO = h.shell_runtime('''echo "got $EVENT"; echo "to stderr" >&2
+  curl -sS -X POST -d "{\\"echo\\":$EVENT,\\"fn\\":\\"$AWS_LAMBDA_FUNCTION_NAME\\",\\"mem\\":\\"$AWS_LAMBDA_FUNCTION_MEMORY_SIZE\\"}" "$API/invocation/$ID/response" >/dev/null''')
+FAIL = h.shell_runtime('''curl -sS -X POST -H 'Lambda-Runtime-Function-Error-Type: Custom.Boom' \\
+    -d '{"errorMessage":"boom","errorType":"Custom.Boom"}' "$API/invocation/$ID/error" >/dev/null''')
+EXIT = h.shell_runtime('''echo "exiting now"; exit 1''')
+HANG = h.shell_runtime('''echo "sleeping"; sleep 30''')
+SLOW = h.shell_runtime('''sleep 1
+  curl -sS -X POST -d "{\\"slow\\":$EVENT}" "$API/invocation/$ID/response" >/dev/null''')
+FS = h.shell_runtime('''T=$(touch /var/task/x 2>/dev/null && echo writable || echo read-only)
   O=$(cat /opt/which)
-  curl -sS -X POST -d "{\\"task\\":\\"$T\\",\\"opt\\":\\"$O\\",\\"cwd\\":\\"$(pwd)\\",\\"pid\\":$$}" "$API/invocation/$ID/response" >/dev/null'''
+  curl -sS -X POST -d "{\\"task\\":\\"$T\\",\\"opt\\":\\"$O\\",\\"cwd\\":\\"$(pwd)\\",\\"pid\\":$$}" "$API/invocation/$ID/response" >/dev/null''')
 
 REPORT = re.compile(r"^REPORT RequestId: (\S+)\tDuration: \d+\.\d\d ms\tBilled Duration: \d+ ms\tMemory Size: 128 MB\t"
                     r"Max Memory Used: (\d+ MB|unmeasured)\t(Init Duration: \d+\.\d\d ms\t)?$")

@@ -27,18 +27,6 @@ import harness as h  # noqa: E402
 from harness import log  # noqa: E402
 
 ROLE = "arn:aws:iam::000000000000:role/sandbox"
-LOOP = r'''#!/bin/sh
-API="http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime"
-H=$(mktemp)
-%s
-while true; do
-  EVENT=$(curl -sS -D "$H" "$API/invocation/next") || exit 1
-  ID=$(sed -n 's/^Lambda-Runtime-Aws-Request-Id: *//Ip' "$H" | tr -d '\r')
-  OUT=$(mktemp)
-  %s
-  curl -sS -X POST --data-binary "@$OUT" "$API/invocation/$ID/response" >/dev/null
-done
-'''
 # Each probe prints "name=result" lines; the response is those lines as JSON.
 PROBES = r'''
   try() { if sh -c "$2" >/dev/null 2>&1; then echo "$1=yes"; else echo "$1=no"; fi; }
@@ -76,7 +64,11 @@ TICKER = r'''
 
 
 def shell_zip(init, body):
-    return h.make_zip([h.file_entry("bootstrap", (LOOP % (init, body)).encode(), 0o755)])
+    # Each probe writes its answer into $OUT, posted as the response.
+    script = h.shell_runtime(f'''OUT=$(mktemp)
+  {body}
+  curl -sS -X POST --data-binary "@$OUT" "$API/invocation/$ID/response" >/dev/null''', init)
+    return h.make_zip([h.file_entry("bootstrap", script.encode(), 0o755)])
 
 
 def doctor():
