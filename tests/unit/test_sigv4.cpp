@@ -1,0 +1,384 @@
+// SigV4 verification against requests signed by botocore 1.43 (python3-botocore).
+//
+// The vectors were made with botocore's own signer, its clock replaced by a
+// fixed timestamp (add_auth() minus the utcnow() call):
+//
+//   from botocore.auth import SigV4Auth, SigV4QueryAuth
+//   from botocore.awsrequest import AWSRequest
+//   from botocore.credentials import Credentials
+//   creds = Credentials('AKIDEXAMPLE', 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY')
+//   def sign(method, url, service, region, body=b'', headers=None, signer=SigV4Auth):
+//       req = AWSRequest(method=method, url=url, data=body, headers=headers or {})
+//       s = signer(creds, service, region)
+//       req.context['timestamp'] = '20261128T123456Z'
+//       s._modify_request_before_signing(req)
+//       cr = s.canonical_request(req)
+//       s._inject_signature_to_request(req, s.signature(s.string_to_sign(req, cr), req))
+//       p = req.prepare(); print(p.url, dict(p.headers))
+//   sign('GET', 'https://lambda.us-east-1.amazonaws.com/2015-03-31/functions/'
+//               '?MaxItems=10&Marker=a%2Fb%20c%2Bd&FunctionVersion=ALL', 'lambda', 'us-east-1')
+//   sign('POST', 'https://lambda.eu-west-1.amazonaws.com/2015-03-31/functions/arn%3Aaws%3Alambda%3A'
+//                'eu-west-1%3A123456789012%3Afunction%3Amy-fn/invocations?Qualifier=live', 'lambda', 'eu-west-1',
+//        body=b'{"hello": "world"}',
+//        headers={'Content-Type': 'application/json', 'X-Amz-Invocation-Type': 'RequestResponse'})
+//   sign('POST', 'https://sts.amazonaws.com/', 'sts', 'us-east-1',
+//        body=b'Action=GetCallerIdentity&Version=2011-06-15',
+//        headers={'Content-Type': 'application/x-www-form-urlencoded; charset=utf-8'})
+//   # duplicate header (HTTPHeaders.__setitem__ appends), messy whitespace, dot segments:
+//   #   req.headers['X-Amz-Meta'] = '  a   b\t c '; req.headers['X-Amz-Meta'] = 'second'
+//   #   url 'https://lambda.us-east-1.amazonaws.com/2015-03-31//functions/./x/../my-fn/configuration'
+//   # presigned: signer=lambda c, sv, r: SigV4QueryAuth(c, sv, r, expires=900), GET .../functions/?MaxItems=5
+//   # payload hash header: headers={'X-Amz-Content-SHA256': 'UNSIGNED-PAYLOAD'} or sha256(body) on
+//   #   POST https://lambda.us-east-1.amazonaws.com/2015-03-31/functions/my-fn/invocations, body b'{"hello": "world"}'
+//
+// botocore's canonical request for the ARN one (the path is encoded twice):
+//   POST
+//   /2015-03-31/functions/arn%253Aaws%253Alambda%253Aeu-west-1%253A123456789012%253Afunction%253Amy-fn/invocations
+//   Qualifier=live
+//   content-type:application/json
+//   ...
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include <doctest/doctest.h>
+
+#include "auth/sigv4.hpp"
+
+#include <chrono>
+#include <string>
+
+using namespace lambdad::auth;
+using namespace std::chrono;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::map<std::string, std::string> const keys = {
+    {"AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"},
+    {"AKIDOTHER", "other-secret"},
+};
+
+// 2026-11-28T12:34:56Z, the signing time.
+system_clock::time_point const signed_at = sys_days{2026y / November / 28} + 12h + 34min + 56s;
+
+std::string const kMismatch =
+    "The request signature we calculated does not match the signature you provided. Check your AWS "
+    "Secret Access Key and signing method. Consult the service documentation for details.";
+
+SignedRequest list_functions() {
+  return {"GET",
+          "/2015-03-31/functions/?MaxItems=10&Marker=a%2Fb%20c%2Bd&FunctionVersion=ALL",
+          {{"Host", "lambda.us-east-1.amazonaws.com"},
+           {"User-Agent", "Boto3/1.34 md/Botocore#1.43.11"},  // unsigned: ignored
+           {"X-Amz-Date", "20261128T123456Z"},
+           {"Authorization",
+            "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261128/us-east-1/lambda/aws4_request, "
+            "SignedHeaders=host;x-amz-date, "
+            "Signature=ccbd6c8392cf0ac050e052a4ebca8bbda9827bd6b4669e10480ca66b58bfbaf9"}},
+          ""};
+}
+
+std::string const invoke_body = R"({"hello": "world"})";
+
+SignedRequest invoke_arn() {
+  return {"POST",
+          "/2015-03-31/functions/arn%3Aaws%3Alambda%3Aeu-west-1%3A123456789012%3Afunction%3Amy-fn/"
+          "invocations?Qualifier=live",
+          {{"Host", "lambda.eu-west-1.amazonaws.com"},
+           {"Content-Type", "application/json"},
+           {"X-Amz-Invocation-Type", "RequestResponse"},
+           {"X-Amz-Date", "20261128T123456Z"},
+           {"Authorization",
+            "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261128/eu-west-1/lambda/aws4_request, "
+            "SignedHeaders=content-type;host;x-amz-date;x-amz-invocation-type, "
+            "Signature=1bd815ea39a84b2f7a4dbf4ea80480031c44e598bf1973c3fb9b4996b55d73df"},
+           {"Content-Length", "18"}},
+          invoke_body};
+}
+
+std::string const sts_body = "Action=GetCallerIdentity&Version=2011-06-15";
+
+SignedRequest sts_form() {
+  return {"POST",
+          "/",
+          {{"Host", "sts.amazonaws.com"},
+           {"Content-Type", "application/x-www-form-urlencoded; charset=utf-8"},
+           {"X-Amz-Date", "20261128T123456Z"},
+           {"Authorization",
+            "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261128/us-east-1/sts/aws4_request, "
+            "SignedHeaders=content-type;host;x-amz-date, "
+            "Signature=91545e3805a35dd776900ec85ff495bf44da3216fa18941bff853d31a43b078d"},
+           {"Content-Length", "43"}},
+          sts_body};
+}
+
+SignedRequest with_payload_hash(std::string hash, std::string signature) {
+  return {"POST",
+          "/2015-03-31/functions/my-fn/invocations",
+          {{"Host", "lambda.us-east-1.amazonaws.com"},
+           {"X-Amz-Content-SHA256", hash},
+           {"X-Amz-Date", "20261128T123456Z"},
+           {"Authorization",
+            "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261128/us-east-1/lambda/aws4_request, "
+            "SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=" + signature}},
+          invoke_body};
+}
+
+void set_header(SignedRequest& req, std::string const& name, std::string value) {
+  for (auto& [k, v] : req.headers)
+    if (k == name) v = std::move(value);
+}
+
+void drop_header(SignedRequest& req, std::string const& name) {
+  std::erase_if(req.headers, [&](auto const& h) { return h.first == name; });
+}
+
+std::optional<Failure> check(SignedRequest const& req, system_clock::time_point now = signed_at) {
+  return verify(req, keys, now);
+}
+
+}  // namespace
+
+TEST_CASE("botocore's signatures verify") {
+  CHECK_FALSE(check(list_functions()));
+  CHECK_FALSE(check(invoke_arn()));
+  CHECK_FALSE(check(sts_form()));
+  // Within five minutes either way, sub-second parts of now ignored.
+  CHECK_FALSE(check(list_functions(), signed_at + 5min + 999ms));
+  CHECK_FALSE(check(list_functions(), signed_at - 5min));
+}
+
+TEST_CASE("header names in any case") {
+  auto req = invoke_arn();
+  req.headers[0].first = "host";
+  req.headers[1].first = "CONTENT-TYPE";
+  req.headers[2].first = "x-amz-invocation-type";
+  req.headers[3].first = "x-amz-date";
+  req.headers[4].first = "authorization";
+  CHECK_FALSE(check(req));
+}
+
+TEST_CASE("duplicate headers, whitespace and dot segments as botocore canonicalizes them") {
+  SignedRequest req{"GET",
+                    "/2015-03-31//functions/./x/../my-fn/configuration",
+                    {{"Host", "lambda.us-east-1.amazonaws.com"},
+                     {"X-Amz-Meta", "  a   b\t c "},
+                     {"X-Amz-Date", "20261128T123456Z"},
+                     {"x-amz-meta", "second"},
+                     {"Authorization",
+                      "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261128/us-east-1/lambda/aws4_request, "
+                      "SignedHeaders=host;x-amz-date;x-amz-meta, "
+                      "Signature=c6eb3e0aa94a769943bf19ad07c177d6fb3a890e91cd0102641b61d49d72fdd6"}},
+                    ""};
+  CHECK_FALSE(check(req));
+  // The order of duplicates is part of the signature.
+  std::swap(req.headers[1].second, req.headers[3].second);
+  REQUIRE(check(req));
+  CHECK(check(req)->type == "InvalidSignatureException");
+}
+
+TEST_CASE("presigned URL") {
+  SignedRequest req{"GET",
+                    "/2015-03-31/functions/?MaxItems=5&X-Amz-Algorithm=AWS4-HMAC-SHA256"
+                    "&X-Amz-Credential=AKIDEXAMPLE%2F20261128%2Fus-east-1%2Flambda%2Faws4_request"
+                    "&X-Amz-Date=20261128T123456Z&X-Amz-Expires=900&X-Amz-SignedHeaders=host"
+                    "&X-Amz-Signature=432335c5ec9d5cbb1fbb4de80beb25c5ea4e038a9ae4a5396cb216a577d39759",
+                    {{"Host", "lambda.us-east-1.amazonaws.com"}},
+                    ""};
+  CHECK_FALSE(check(req));
+  CHECK_FALSE(check(req, signed_at + 15min));
+  auto late = check(req, signed_at + 16min);
+  REQUIRE(late);
+  CHECK(late->type == "InvalidSignatureException");
+  CHECK(late->message ==
+        "Signature expired: 20261128T123456Z is now earlier than 20261128T123556Z (20261128T125056Z - 15 min.)");
+
+  auto tampered = req;
+  tampered.target.replace(tampered.target.find("MaxItems=5"), 10, "MaxItems=6");
+  REQUIRE(check(tampered));
+  CHECK(check(tampered)->message == kMismatch);
+
+  auto partial = req;
+  partial.target = "/2015-03-31/functions/?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date=20261128T123456Z";
+  auto f = check(partial);
+  REQUIRE(f);
+  CHECK(f->type == "IncompleteSignatureException");
+  CHECK(f->message ==
+        "AWS query-string parameters must include 'X-Amz-Credential'. AWS query-string parameters must include "
+        "'X-Amz-Signature'. AWS query-string parameters must include 'X-Amz-SignedHeaders'. Re-examine the "
+        "query-string parameters.");
+}
+
+TEST_CASE("X-Amz-Content-SHA256") {
+  CHECK_FALSE(check(with_payload_hash("UNSIGNED-PAYLOAD",
+                                      "1ce6d76ab271530feb66af62792d8817e2ee017dbc88f6bedaecdb4e0c8a699c")));
+  auto const hash = "5f8f04f6a3a892aaabbddb6cf273894493773960d4a325b105fee46eef4304f1";
+  auto const sig = "8109e24f764a1661b670d5d53bfa45f17841dfcdba30899cf5f04177e264e5de";
+  CHECK_FALSE(check(with_payload_hash(hash, sig)));
+
+  // Signed header intact, body swapped: the signature holds, the hash does not.
+  auto req = with_payload_hash(hash, sig);
+  std::string other = R"({"hello": "there"})";
+  req.body = other;
+  auto f = check(req);
+  REQUIRE(f);
+  CHECK(f->type == "InvalidSignatureException");
+  CHECK(f->message == "The provided 'x-amz-content-sha256' header does not match what was computed.");
+
+  // Unsigned payload: any body.
+  auto unsigned_req =
+      with_payload_hash("UNSIGNED-PAYLOAD", "1ce6d76ab271530feb66af62792d8817e2ee017dbc88f6bedaecdb4e0c8a699c");
+  unsigned_req.body = other;
+  CHECK_FALSE(check(unsigned_req));
+}
+
+TEST_CASE("wrong secret") {
+  std::map<std::string, std::string> wrong = {{"AKIDEXAMPLE", "not-the-secret"}};
+  auto f = verify(list_functions(), wrong, signed_at);
+  REQUIRE(f);
+  CHECK(f->status == 403);
+  CHECK(f->type == "InvalidSignatureException");
+  CHECK(f->message == kMismatch);
+}
+
+TEST_CASE("unknown access key") {
+  std::map<std::string, std::string> other = {{"AKIDOTHER", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"}};
+  auto f = verify(list_functions(), other, signed_at);
+  REQUIRE(f);
+  CHECK(f->status == 403);
+  CHECK(f->type == "UnrecognizedClientException");
+  CHECK(f->message == "The security token included in the request is invalid.");
+}
+
+TEST_CASE("no Authorization header") {
+  auto req = list_functions();
+  drop_header(req, "Authorization");
+  auto f = check(req);
+  REQUIRE(f);
+  CHECK(f->status == 403);
+  CHECK(f->type == "MissingAuthenticationTokenException");
+  CHECK(f->message == "Missing Authentication Token");
+}
+
+TEST_CASE("tampered body") {
+  auto req = invoke_arn();
+  std::string other = R"({"hello": "World"})";
+  req.body = other;
+  auto f = check(req);
+  REQUIRE(f);
+  CHECK(f->type == "InvalidSignatureException");
+  CHECK(f->message == kMismatch);
+
+  auto sts = sts_form();
+  std::string assume = "Action=AssumeRole&Version=2011-06-15";
+  sts.body = assume;
+  REQUIRE(check(sts));
+  CHECK(check(sts)->type == "InvalidSignatureException");
+}
+
+TEST_CASE("tampered query and path") {
+  auto req = list_functions();
+  req.target = "/2015-03-31/functions/?MaxItems=11&Marker=a%2Fb%20c%2Bd&FunctionVersion=ALL";
+  auto f = check(req);
+  REQUIRE(f);
+  CHECK(f->type == "InvalidSignatureException");
+  CHECK(f->message == kMismatch);
+
+  // Same parameters in another order, or spelled with other (equivalent) escapes: still good.
+  req.target = "/2015-03-31/functions/?FunctionVersion=ALL&Marker=a%2fb%20c%2bd&MaxItems=10";
+  CHECK_FALSE(check(req));
+
+  auto arn = invoke_arn();
+  arn.target = "/2015-03-31/functions/arn:aws:lambda:eu-west-1:123456789012:function:my-fn/invocations?Qualifier=live";
+  REQUIRE(check(arn));  // the raw path is what is signed, so ':' is not '%3A'
+  CHECK(check(arn)->message == kMismatch);
+}
+
+TEST_CASE("clock skew") {
+  auto f = check(list_functions(), signed_at + 20min);
+  REQUIRE(f);
+  CHECK(f->status == 403);
+  CHECK(f->type == "InvalidSignatureException");
+  CHECK(f->message ==
+        "Signature expired: 20261128T123456Z is now earlier than 20261128T124956Z (20261128T125456Z - 5 min.)");
+
+  f = check(list_functions(), signed_at - 20min);
+  REQUIRE(f);
+  CHECK(f->type == "InvalidSignatureException");
+  CHECK(f->message ==
+        "Signature not yet current: 20261128T123456Z is still later than 20261128T121956Z (20261128T121456Z + 5 min.)");
+}
+
+TEST_CASE("malformed Authorization") {
+  auto req = list_functions();
+  set_header(req, "Authorization", "AWS4-HMAC-SHA256 SignedHeaders=host;x-amz-date");
+  auto f = check(req);
+  REQUIRE(f);
+  CHECK(f->status == 403);
+  CHECK(f->type == "IncompleteSignatureException");
+  CHECK(f->message ==
+        "Authorization header requires 'Credential' parameter. Authorization header requires 'Signature' "
+        "parameter. Authorization=AWS4-HMAC-SHA256");
+
+  set_header(req, "Authorization", "AWS4-HMAC-SHA256");
+  drop_header(req, "X-Amz-Date");
+  f = check(req);
+  REQUIRE(f);
+  CHECK(f->message ==
+        "Authorization header requires 'Credential' parameter. Authorization header requires 'Signature' "
+        "parameter. Authorization header requires 'SignedHeaders' parameter. Authorization header requires "
+        "existence of either a 'X-Amz-Date' or a 'Date' header. Authorization=AWS4-HMAC-SHA256");
+
+  req = list_functions();
+  set_header(req, "Authorization", "Basic dXNlcjpwYXNz");
+  f = check(req);
+  REQUIRE(f);
+  CHECK(f->type == "IncompleteSignatureException");
+  CHECK(f->message == "Unsupported AWS 'algorithm': 'Basic'.");
+
+  req = list_functions();
+  set_header(req, "Authorization", "AWS4-HMAC-SHA256 Credential, SignedHeaders=host, Signature=00");
+  f = check(req);
+  REQUIRE(f);
+  CHECK(f->type == "IncompleteSignatureException");
+  CHECK(f->message ==
+        "'Credential' not a valid key=value pair (missing equal-sign) in Authorization header: "
+        "'AWS4-HMAC-SHA256 Credential, SignedHeaders=host, Signature=00'");
+}
+
+TEST_CASE("date and scope") {
+  auto req = list_functions();
+  set_header(req, "X-Amz-Date", "2026-11-28T12:34:56Z");
+  auto f = check(req);
+  REQUIRE(f);
+  CHECK(f->type == "IncompleteSignatureException");
+  CHECK(f->message ==
+        "Date must be in ISO-8601 'basic format'. Got '2026-11-28T12:34:56Z'. See http://en.wikipedia.org/wiki/ISO_8601");
+
+  req = list_functions();
+  set_header(req, "Authorization",
+             "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261127/us-east-1/lambda/aws4_request, "
+             "SignedHeaders=host;x-amz-date, Signature=ccbd6c8392cf0ac050e052a4ebca8bbda9827bd6b4669e10480ca66b58bfbaf9");
+  f = check(req);
+  REQUIRE(f);
+  CHECK(f->type == "InvalidSignatureException");
+  CHECK(f->message ==
+        "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '20261127' != "
+        "'20261128', from '20261128T123456Z'.");
+
+  set_header(req, "Authorization",
+             "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261128/us-east-1/lambda, "
+             "SignedHeaders=host;x-amz-date, Signature=ccbd6c8392cf0ac050e052a4ebca8bbda9827bd6b4669e10480ca66b58bfbaf9");
+  f = check(req);
+  REQUIRE(f);
+  CHECK(f->type == "IncompleteSignatureException");
+  CHECK(f->message ==
+        "Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got "
+        "'AKIDEXAMPLE/20261128/us-east-1/lambda'");
+
+  set_header(req, "Authorization",
+             "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261128/us-east-1/lambda/aws4_request, "
+             "SignedHeaders=x-amz-date, Signature=ccbd6c8392cf0ac050e052a4ebca8bbda9827bd6b4669e10480ca66b58bfbaf9");
+  f = check(req);
+  REQUIRE(f);
+  CHECK(f->type == "InvalidSignatureException");
+  CHECK(f->message == "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.");
+}
