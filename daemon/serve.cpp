@@ -12,6 +12,12 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 #include <fcntl.h>
+#include <sys/mount.h>
+
+#include <algorithm>
+#include <cstring>
+#include <fstream>
+#include <sstream>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
@@ -54,20 +60,132 @@ std::pair<int, std::string> open_init() {
   return {-1, ""};
 }
 
-asio::awaitable<void> drain(asio::io_context* ioc, http::Server* server, std::chrono::seconds bound) {
+asio::awaitable<void> pause(asio::steady_timer& timer) {
+  timer.expires_after(std::chrono::milliseconds(10));
+  co_await timer.async_wait(asio::use_awaitable);
+}
+
+// SIGTERM: requests and invocations in flight get `drain` to finish; then
+// the invoker fails what still runs and ends every environment (SHUTDOWN,
+// SIGTERM, SIGKILL after `grace`); the answers are written; the loop stops.
+asio::awaitable<void> stop_all(asio::io_context* ioc, http::Server* server, exec::Invoker* invoker,
+                               std::chrono::seconds drain, std::chrono::milliseconds grace) {
   asio::steady_timer timer(*ioc);
-  auto deadline = std::chrono::steady_clock::now() + bound;
-  while (server->in_flight() > 0 && std::chrono::steady_clock::now() < deadline) {
-    timer.expires_after(std::chrono::milliseconds(10));
-    co_await timer.async_wait(asio::use_awaitable);
-  }
+  auto start = std::chrono::steady_clock::now();
+  while ((server->in_flight() > 0 || invoker->in_flight() > 0) && std::chrono::steady_clock::now() < start + drain)
+    co_await pause(timer);
+  auto drained = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+  co_await invoker->stop(drained, grace);
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while (server->in_flight() > 0 && std::chrono::steady_clock::now() < until) co_await pause(timer);
   if (server->in_flight() > 0) spdlog::warn("stopping with {} request(s) still in flight", server->in_flight());
   ioc->stop();
+}
+
+// Mounts under the state directory in the daemon's own namespace: none is
+// ever made there (each environment mounts in its own namespace), so any
+// found at start is a leftover of something else gone wrong; each is
+// detached and named.
+std::vector<std::string> clean_mounts(std::filesystem::path const& root) {
+  std::vector<std::string> found;
+  std::ifstream in("/proc/self/mountinfo");
+  std::string line;
+  std::string prefix = root.string() + "/";
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string id, parent, devs, source_root, mount_point;
+    fields >> id >> parent >> devs >> source_root >> mount_point;
+    if (mount_point.rfind(prefix, 0) == 0) found.push_back(mount_point);
+  }
+  // Deepest first.
+  std::sort(found.begin(), found.end(), [](auto const& a, auto const& b) { return a.size() > b.size(); });
+  std::vector<std::string> cleaned;
+  for (auto const& m : found)
+    if (::umount2(m.c_str(), MNT_DETACH) == 0) cleaned.push_back(m);
+    else spdlog::warn("start-up: a mount is left at {} and cannot be detached: {}", m, std::strerror(errno));
+  return cleaned;
+}
+
+template <class T>
+std::string text(T const& v) {
+  if constexpr (std::is_same_v<T, bool>) return v ? "true" : "false";
+  else if constexpr (std::is_arithmetic_v<T>) return std::to_string(v);
+  else if constexpr (requires { v.count(); }) return std::to_string(v.count());
+  else if constexpr (requires { v.string(); }) return v.string();
+  else return std::string(v);
+}
+
+// Applies what SIGHUP can change (log level, limits, keep-alive, timeouts,
+// authentication) and says what it applied and what needs a restart.
+std::string apply_reload(ServeOptions& cur, ServeOptions const& next, http::Server& server, exec::Invoker& invoker,
+                         api::ControlPlane& plane) {
+  std::vector<std::string> applied, restart;
+  auto live = [&](char const* name, auto& have, auto const& want) {
+    if (have == want) return;
+    applied.push_back(std::string(name) + " " + text(have) + " -> " + text(want));
+    have = want;
+  };
+  auto fixed = [&](char const* name, auto const& have, auto const& want) {
+    if (!(have == want)) restart.push_back(std::string(name) + " (" + text(have) + " -> " + text(want) + ")");
+  };
+  live("log_level", cur.log_level, next.log_level);
+  live("keep_alive_ms", cur.invoker.keep_alive, next.invoker.keep_alive);
+  live("max_concurrency", cur.invoker.max_concurrency, next.invoker.max_concurrency);
+  live("drain_timeout", cur.drain_timeout, next.drain_timeout);
+  live("shutdown_grace_ms", cur.shutdown_grace, next.shutdown_grace);
+  live("idle_timeout", cur.idle_timeout, next.idle_timeout);
+  live("read_timeout", cur.read_timeout, next.read_timeout);
+  live("max_entries", cur.api.unpack.max_entries, next.api.unpack.max_entries);
+  live("max_zip_bytes", cur.api.max_zip_bytes, next.api.max_zip_bytes);
+  live("max_unzipped_bytes", cur.api.max_unzipped_bytes, next.api.max_unzipped_bytes);
+  live("default_function", cur.api.default_function, next.api.default_function);
+  live("auth", cur.api.auth, next.api.auth);
+  if (cur.api.auth_keys != next.api.auth_keys) {
+    applied.push_back("auth.keys (" + std::to_string(next.api.auth_keys.size()) + " key(s))");
+    cur.api.auth_keys = next.api.auth_keys;
+  }
+  fixed("listen", cur.listen, next.listen);
+  fixed("state_dir", cur.state_dir, next.state_dir);
+  fixed("region", cur.api.identity.region, next.api.identity.region);
+  fixed("account_id", cur.api.identity.account, next.api.identity.account);
+  fixed("pool_threads", cur.pool_threads, next.pool_threads);
+  fixed("sync_code", cur.sync_code, next.sync_code);
+  fixed("cgroups", cur.use_cgroups, next.use_cgroups);
+  auto const &sa = cur.invoker.sandbox, &sb = next.invoker.sandbox;
+  fixed("sandbox.enabled", sa.enabled, sb.enabled);
+  fixed("sandbox.rootfs", sa.rootfs, sb.rootfs);
+  fixed("sandbox.runtime_dir", sa.runtime_dir, sb.runtime_dir);
+  fixed("sandbox.user", sa.user, sb.user);
+  fixed("sandbox.uid", sa.identity ? sa.identity->first : 0, sb.identity ? sb.identity->first : 0);
+  fixed("sandbox.gid", sa.identity ? sa.identity->second : 0, sb.identity ? sb.identity->second : 0);
+  fixed("sandbox.freeze", sa.freeze, sb.freeze);
+  fixed("sandbox.overlay", sa.overlay, sb.overlay);
+  fixed("sandbox.network", sa.isolated_network ? "isolated" : "host", sb.isolated_network ? "isolated" : "host");
+
+  spdlog::set_level(spdlog::level::from_str(cur.log_level));
+  invoker.set_limits(cur.invoker.keep_alive, cur.invoker.max_concurrency);
+  auto limits = server.limits();
+  limits.idle_timeout = cur.idle_timeout;
+  limits.read_timeout = cur.read_timeout;
+  server.set_limits(limits);
+  plane.reconfigure(cur.api, cur.invoker.max_concurrency);
+
+  std::string out = "configuration read again";
+  if (!cur.config_file.empty()) out += " from " + cur.config_file;
+  out += "; applied: ";
+  if (applied.empty()) out += "nothing (no change)";
+  for (std::size_t i = 0; i < applied.size(); ++i) out += (i ? ", " : "") + applied[i];
+  if (!restart.empty()) {
+    out += "; needs a restart, not applied: ";
+    for (std::size_t i = 0; i < restart.size(); ++i) out += (i ? ", " : "") + restart[i];
+  }
+  return out;
 }
 
 }  // namespace
 
 int serve(ServeOptions const& opts) {
+  ServeOptions current = opts;  // SIGHUP changes some of it
   auto endpoint = parse_listen(opts.listen);
   if (!endpoint) {
     spdlog::critical("{}", endpoint.error().message());
@@ -83,6 +201,9 @@ int serve(ServeOptions const& opts) {
     return 1;
   }
   for (auto const& note : loaded->notes) spdlog::info("start-up: {}", note);
+  if (!opts.config_file.empty()) spdlog::info("configuration: {}", opts.config_file);
+  for (auto const& m : clean_mounts(std::filesystem::absolute(disk.root())))
+    spdlog::info("start-up: detached the mount {} left by a previous run", m);
 
   // The sandbox: what this machine offers, said once at start (the same
   // as `lambdad doctor`), and what follows from it.
@@ -181,14 +302,42 @@ int serve(ServeOptions const& opts) {
   server.start();
 
   asio::signal_set signals(ioc, SIGINT, SIGTERM);
+  asio::signal_set hangup(ioc, SIGHUP);
   signals.async_wait([&](boost::system::error_code ec, int sig) {
     if (ec) return;
-    spdlog::info("signal {}: stopping (no new connections; draining in-flight requests)", sig);
-    sd_notify(0, "STOPPING=1\nSTATUS=stopping: draining in-flight requests");
+    spdlog::info("signal {}: stopping: no new connections or invocations; {} s for those in flight, then {} ms for "
+                 "environments to end", sig, current.drain_timeout.count(), current.shutdown_grace.count());
+    sd_notify(0, "STOPPING=1\nSTATUS=stopping: draining in-flight requests and invocations");
     server.stop();
     plane.stop_streams();
-    asio::co_spawn(ioc, drain(&ioc, &server, opts.drain_timeout), asio::detached);
+    invoker.begin_stop();
+    hangup.cancel();
+    asio::co_spawn(ioc, stop_all(&ioc, &server, &invoker, current.drain_timeout, current.shutdown_grace),
+                   asio::detached);
   });
+  // SIGHUP: the configuration read again; what can change while running is
+  // applied, the rest is named as needing a restart.
+  auto reload = [&] {
+    if (!current.reread) return;
+    sd_notify(0, "RELOADING=1");
+    auto next = current.reread();
+    if (!next) {
+      spdlog::error("SIGHUP: configuration refused, nothing changed: {}", next.error().message());
+      sd_notify(0, "READY=1");
+      return;
+    }
+    auto applied = apply_reload(current, *next, server, invoker, plane);
+    sd_notify(0, "READY=1");
+    spdlog::info("SIGHUP: {}", applied);
+  };
+  std::function<void()> wait_hangup = [&] {
+    hangup.async_wait([&](boost::system::error_code ec, int) {
+      if (ec) return;
+      reload();
+      wait_hangup();
+    });
+  };
+  wait_hangup();
 
   spdlog::info("lambdad listening on {} (state {}, region {}, account {}): {} function(s), {} layer version(s)", where,
                disk.root().string(), opts.api.identity.region, opts.api.identity.account, plane.function_count(),

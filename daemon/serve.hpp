@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <string>
 
 namespace lambdad {
@@ -21,12 +22,23 @@ struct ServeOptions {
   exec::InvokerOptions invoker;
   bool use_cgroups = true;
   std::chrono::seconds drain_timeout{10};
+  // At stop: how long environments get between SHUTDOWN/SIGTERM and SIGKILL.
+  std::chrono::milliseconds shutdown_grace{2000};
   std::uint64_t max_body_bytes = 80u << 20;
   std::chrono::seconds idle_timeout{75};
   std::chrono::seconds read_timeout{60};
+  std::string log_level = "info";
+  std::string config_file;  // the configuration file read, if any
+  // SIGHUP: the settings read again (command line and file); serve applies
+  // what can change while running and names what needs a restart.
+  std::function<Result<ServeOptions>()> reread;
 };
 
 int serve(ServeOptions const& opts);
+// The daemon's log on stderr at `level`; with syslog priority prefixes
+// (`<6>`) when stderr is the journal ($JOURNAL_STREAM).
+void init_logging(std::string const& level);
+bool stderr_is_journal();
 // `lambdad doctor`: prints what the machine offers the sandbox; 0 if
 // functions can run here, 1 if not.
 int doctor();

@@ -11,6 +11,11 @@
  * left), and when the bootstrap ends it writes the bootstrap's wait status
  * (an int, native byte order) to descriptor 3, ends whatever is left in the
  * namespace and exits 0. Descriptor 3 is closed in everything it starts.
+ *
+ * SIGTERM (the daemon is stopping) is passed on to the bootstrap, as Lambda
+ * signals its runtime at shutdown; extensions get their SHUTDOWN event from
+ * the daemon instead. Once terminating, the bootstrap's end no longer ends
+ * the rest: extensions finish on their own or the daemon kills pid 1.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -22,6 +27,15 @@
 #include <unistd.h>
 
 extern char** environ;
+
+static volatile sig_atomic_t terminate_requested;
+static volatile pid_t bootstrap_pid;
+
+static void on_sigterm(int sig) {
+  (void)sig;
+  terminate_requested = 1;
+  if (bootstrap_pid > 0) kill(bootstrap_pid, SIGTERM);
+}
 
 static pid_t start(char* path) {
   pid_t pid = fork();
@@ -41,8 +55,16 @@ int main(int argc, char** argv) {
     return 64;
   }
   fcntl(3, F_SETFD, FD_CLOEXEC);
+  /* As pid 1 of a namespace, a signal from outside arrives only if handled
+   * (exec resets the handler in what it starts). */
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_sigterm;
+  sigaction(SIGTERM, &sa, NULL); /* no SA_RESTART: waitpid returns EINTR */
   for (int i = 2; i < argc; ++i) start(argv[i]);
   pid_t bootstrap = start(argv[1]);
+  bootstrap_pid = bootstrap;
+  if (terminate_requested && bootstrap > 0) kill(bootstrap, SIGTERM);
   if (bootstrap < 0) {
     int status = 127 << 8;
     (void)!write(3, &status, sizeof status);
@@ -53,6 +75,11 @@ int main(int argc, char** argv) {
     pid_t pid = waitpid(-1, &status, 0);
     if (pid < 0 && errno == EINTR) continue;
     if (pid < 0) return 0; /* nothing left */
+    if (pid == bootstrap && terminate_requested) {
+      (void)!write(3, &status, sizeof status);
+      bootstrap = bootstrap_pid = 0;
+      continue;
+    }
     if (pid == bootstrap) {
       (void)!write(3, &status, sizeof status);
       kill(-1, SIGKILL); /* as pid 1: every other process of the namespace */

@@ -36,6 +36,8 @@ struct Config {
   std::uint64_t max_request_bytes = 70167211;      // what Lambda accepts for a CreateFunction request
   std::uint64_t max_unzipped_bytes = 262144000;    // function + layers
   std::string default_function;  // what the RIE path /functions/function/invocations runs
+  std::string auth = "none";     // "sigv4": every request must be signed with one of auth_keys
+  std::map<std::string, std::string> auth_keys;  // access key id -> secret access key
 };
 
 // One request as the handlers see it: decoded path segments and query.
@@ -63,6 +65,16 @@ class ControlPlane final : public http::Service {
     invoker_ = invoker;
     max_concurrency_ = max_concurrency;
   }
+
+  // SIGHUP: the new limits, default function and authentication (the
+  // identity stays: ARNs on disk name it).
+  void reconfigure(Config const& cfg, int max_concurrency) {
+    auto identity = cfg_.identity;
+    cfg_ = cfg;
+    cfg_.identity = identity;
+    max_concurrency_ = max_concurrency;
+  }
+  Config const& config() const { return cfg_; }
 
   // Where log groups are read from (GET /_lambdad/logs/NAME).
   void set_logs(logs::LogStore* logs) { logs_ = logs; }

@@ -25,6 +25,10 @@ asio::awaitable<void> run_event(exec::Invoker* invoker, exec::FunctionImage fn, 
   // Lambda retries a failed asynchronous invocation up to two more times.
   for (int attempt = 1; attempt <= 3; ++attempt) {
     auto result = co_await invoker->invoke(fn, req);
+    if (result.refused) {
+      spdlog::warn("function {}: event invocation dropped: {}", fn.name, *result.refused);
+      break;
+    }
     spdlog::info("function {}: event invocation {} (attempt {}) {}", fn.name, result.request_id, attempt,
                  result.throttled ? "throttled" : result.function_error ? "failed" : "succeeded");
     if (!result.function_error && !result.throttled) break;
@@ -96,6 +100,7 @@ asio::awaitable<Response> ControlPlane::invoke(Call call, std::string name_text)
     co_return res;
   }
   auto result = co_await invoker_->invoke(fn, req);
+  if (result.refused) co_return error_response(call, ApiError{500, "ServiceException", *result.refused, {}});
   if (result.throttled) {
     Response res = error_response(call, ApiError{429, "TooManyRequestsException", "Rate Exceeded.", *result.throttled});
     res.set("Retry-After", "1");

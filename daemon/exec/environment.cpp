@@ -558,6 +558,11 @@ void Environment::kill() {
   if (child_.pid() > 0 && !exit_status_) (void)child_.signal(SIGKILL);
 }
 
+void Environment::terminate() {
+  freeze(false);
+  if (child_.pid() > 0 && !exit_status_) (void)child_.signal(SIGTERM);
+}
+
 void Environment::reap_now() {
   if (child_.pid() <= 0 || exit_status_) return;
   freeze(false);

@@ -32,6 +32,8 @@ class Environment : public std::enable_shared_from_this<Environment> {
   std::optional<StartFailure> start();
   // Kills the process tree (SIGKILL to pid 1 of the namespace).
   void kill();
+  // Asks it to end (SIGTERM; lambdad-init passes it to the bootstrap).
+  void terminate();
   // Blocks until the process is reaped (shutdown only).
   void reap_now();
 

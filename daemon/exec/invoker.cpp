@@ -163,10 +163,61 @@ void Invoker::shutdown() {
   }
 }
 
+asio::awaitable<void> Invoker::stop(std::chrono::milliseconds drained_for, std::chrono::milliseconds grace) {
+  stopping_ = true;
+  asio::steady_timer timer(ioc_);
+  auto pause = [&]() -> asio::awaitable<void> {
+    timer.expires_after(std::chrono::milliseconds(10));
+    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  };
+  if (total_in_flight_ > 0) {
+    spdlog::warn("{} invocation(s) still running after {} ms: failing them (Sandbox.Stopped)", total_in_flight_,
+                 drained_for.count());
+    aborted_after_ = drained_for;
+    for (auto const& env : envs_)
+      if (env->claimed) env->kill();
+    auto until = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    while (total_in_flight_ > 0 && std::chrono::steady_clock::now() < until) co_await pause();
+  }
+  // Every environment, as Lambda ends one: SHUTDOWN to the extensions that
+  // asked for it, SIGTERM to the runtime, and SIGKILL once `grace` is over.
+  auto deadline = std::chrono::system_clock::now() + grace;
+  auto deadline_ms = std::chrono::duration_cast<std::chrono::milliseconds>(deadline.time_since_epoch()).count();
+  std::vector<std::shared_ptr<Environment>> ending;
+  for (auto const& env : envs_) {
+    env->retired = true;
+    if (env->exit_status()) continue;
+    env->freeze(false);
+    if (env->state() != EnvState::Dead) env->apply(EnvEvent::Retire);
+    env->endpoint().shutdown_extensions("spindown", deadline_ms);
+    env->terminate();
+    ending.push_back(env);
+  }
+  for (auto const& env : dying_)
+    if (!env->exit_status()) ending.push_back(env);
+  if (!ending.empty())
+    spdlog::info("ending {} environment(s): SHUTDOWN to their extensions, SIGTERM to their runtimes, SIGKILL after "
+                 "{} ms", ending.size(), grace.count());
+  auto until = std::chrono::steady_clock::now() + grace;
+  auto alive = [&] {
+    return std::count_if(ending.begin(), ending.end(), [](auto const& e) { return !e->exit_status().has_value(); });
+  };
+  while (alive() > 0 && std::chrono::steady_clock::now() < until) co_await pause();
+  if (auto left = alive(); left > 0)
+    spdlog::warn("{} environment(s) still running after the {} ms grace: SIGKILL", left, grace.count());
+  else if (!ending.empty())
+    spdlog::info("every environment ended within the grace");
+  shutdown();
+}
+
 asio::awaitable<InvokeResult> Invoker::invoke(FunctionImage fn, InvokeRequest req) {
   InvokeResult result;
   result.request_id = util::uuid4();
   std::string const& id = result.request_id;
+  if (stopping_) {
+    result.refused = "lambdad is stopping: it takes no new invocation";
+    co_return result;
+  }
   // Concurrency as Lambda counts it: invocations in flight, per function
   // (reserved concurrency) and in all (the daemon's limit).
   auto counted = in_flight_.find(fn.name);
@@ -274,7 +325,14 @@ asio::awaitable<InvokeResult> Invoker::invoke(FunctionImage fn, InvokeRequest re
     case Outcome::Kind::Aborted:
     case Outcome::Kind::Closed: {
       result.function_error = true;
-      if (auto const& init = env->init_error(); init && cold) {
+      if (aborted_after_) {
+        // stop() ended it: say so, not what the kill looks like.
+        std::string message = "RequestId: " + id + " Error: lambdad is stopping and the invocation did not finish " +
+                              "within the drain time (" + std::to_string(aborted_after_->count()) + " ms)";
+        result.body = error_body("Sandbox.Stopped", message);
+        after_report = message + "\nSandbox.Stopped\n";
+        spdlog::warn("function {}: invocation {} failed: the daemon is stopping", fn.name, id);
+      } else if (auto const& init = env->init_error(); init && cold) {
         // The runtime reported its init error on /init/error: the caller
         // gets the runtime's error object, the log an INIT_REPORT.
         auto type = init->type.empty() ? std::string("Runtime.Unknown") : init->type;

@@ -47,6 +47,8 @@ struct InvokeResult {
   std::string request_id;
   // Set when the invoke was refused for concurrency: TooManyRequestsException's Reason.
   std::optional<std::string> throttled;
+  // Set when the daemon is stopping and took no new invocation: the reason.
+  std::optional<std::string> refused;
   bool function_error = false;  // X-Amz-Function-Error: Unhandled
   std::string body;
   std::string log;  // START ... REPORT, as the console shows it
@@ -113,7 +115,20 @@ class Invoker {
   std::size_t retire_all();
   // Ends every environment and reaps its processes (no orphan, no zombie).
   void shutdown();
+  // The daemon is stopping (SIGTERM): new invocations are refused.
+  void begin_stop() { stopping_ = true; }
+  // Then, once the drain time is over: invocations still running fail
+  // (their environments are killed; the caller gets Sandbox.Stopped); every
+  // environment gets SHUTDOWN (its extensions) and SIGTERM (its runtime),
+  // then SIGKILL after `grace`; all are reaped and their cgroups removed.
+  boost::asio::awaitable<void> stop(std::chrono::milliseconds drained_for, std::chrono::milliseconds grace);
+  // SIGHUP: what can change while running.
+  void set_limits(std::chrono::milliseconds keep_alive, int max_concurrency) {
+    opts_.keep_alive = keep_alive;
+    opts_.max_concurrency = max_concurrency;
+  }
   std::size_t environment_count() const { return envs_.size(); }
+  int in_flight() const { return total_in_flight_; }
 
  private:
   std::shared_ptr<Environment> take_idle(FunctionImage const& fn);
@@ -130,6 +145,9 @@ class Invoker {
   std::vector<std::shared_ptr<Environment>> dying_;
   std::map<std::string, int> in_flight_;  // per function
   int total_in_flight_ = 0;
+  bool stopping_ = false;
+  // Set while stop() fails the invocations still running: how long they had.
+  std::optional<std::chrono::milliseconds> aborted_after_;
 };
 
 }  // namespace lambdad::exec

@@ -56,6 +56,9 @@ class Server {
   // Stops accepting; open sessions end after their current response.
   void stop();
   std::size_t in_flight() const { return in_flight_; }
+  // SIGHUP: new timeouts, for requests read from now on.
+  void set_limits(Limits limits) { limits_ = limits; }
+  Limits const& limits() const { return limits_; }
   bool stopping() const { return stopping_; }
 
  private:

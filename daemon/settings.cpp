@@ -1,0 +1,260 @@
+#include "settings.hpp"
+
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace lambdad {
+
+namespace {
+
+// Each file key and the flag it stands for. Sections only group keys.
+struct KeyFlag {
+  char const* key;
+  char const* flag;
+};
+constexpr KeyFlag kKeys[] = {
+    {"listen", "--listen"},
+    {"state_dir", "--state-dir"},
+    {"region", "--region"},
+    {"account_id", "--account-id"},
+    {"log_level", "--log-level"},
+    {"default_function", "--default-function"},
+    {"pool_threads", "--pool-threads"},
+    {"sync_code", "--sync-code"},
+    {"limits.max_concurrency", "--max-concurrency"},
+    {"limits.keep_alive_ms", "--keep-alive-ms"},
+    {"limits.drain_timeout", "--drain-timeout"},
+    {"limits.shutdown_grace_ms", "--shutdown-grace-ms"},
+    {"limits.idle_timeout", "--idle-timeout"},
+    {"limits.read_timeout", "--read-timeout"},
+    {"limits.max_entries", "--max-entries"},
+    {"limits.max_zip_bytes", "--max-zip-bytes"},
+    {"limits.max_unzipped_bytes", "--max-unzipped-bytes"},
+    {"sandbox.enabled", nullptr},  // the inverse of --no-sandbox
+    {"sandbox.rootfs", "--rootfs"},
+    {"sandbox.runtime_dir", "--runtime-dir"},
+    {"sandbox.user", "--sandbox-user"},
+    {"sandbox.uid", "--sandbox-uid"},
+    {"sandbox.gid", "--sandbox-gid"},
+    {"sandbox.freeze", "--freeze"},
+    {"sandbox.cgroups", "--cgroups"},
+    {"sandbox.network", "--network"},
+    {"sandbox.overlay", "--overlay"},
+    {"auth.mode", "--auth"},
+    {"auth.keys", nullptr},  // [[auth.keys]] access_key_id, secret_access_key
+};
+constexpr char const* kSections[] = {"limits", "sandbox", "auth"};
+
+std::string where(std::string const& file, toml::node const& node) {
+  return file + ":" + std::to_string(node.source().begin.line);
+}
+
+std::optional<std::string> scalar_text(toml::node const& node) {
+  if (auto s = node.as_string()) return s->get();
+  if (auto i = node.as_integer()) return std::to_string(i->get());
+  if (auto b = node.as_boolean()) return b->get() ? "true" : "false";
+  return std::nullopt;
+}
+
+Result<void> load_keys(std::string const& file, toml::node const& node, api::Config& cfg) {
+  auto const* arr = node.as_array();
+  if (!arr) return plain_error(where(file, node) + ": auth.keys: expected [[auth.keys]] tables");
+  for (auto const& item : *arr) {
+    auto const* t = item.as_table();
+    if (!t) return plain_error(where(file, item) + ": auth.keys: each entry is a table");
+    std::string id, secret;
+    for (auto const& [k, v] : *t) {
+      auto const* s = v.as_string();
+      if (k.str() == "access_key_id" && s) id = s->get();
+      else if (k.str() == "secret_access_key" && s) secret = s->get();
+      else return plain_error(where(file, v) + ": auth.keys: unknown key or not a string: `" + std::string(k.str()) + "`");
+    }
+    if (id.empty() || secret.empty())
+      return plain_error(where(file, item) + ": auth.keys: needs access_key_id and secret_access_key");
+    cfg.auth_keys[id] = secret;
+  }
+  return {};
+}
+
+void finish(Settings& s) {
+  auto& o = s.opts;
+  o.drain_timeout = std::chrono::seconds(s.drain);
+  o.idle_timeout = std::chrono::seconds(s.idle);
+  o.read_timeout = std::chrono::seconds(s.read);
+  o.invoker.keep_alive = std::chrono::milliseconds(s.keep_alive_ms);
+  o.shutdown_grace = std::chrono::milliseconds(s.shutdown_grace_ms);
+  o.invoker.sandbox.identity = std::pair<uid_t, gid_t>{s.sandbox_uid, s.sandbox_gid};
+  o.invoker.sandbox.isolated_network = s.network == "isolated";
+  o.invoker.sandbox.enabled = !s.no_sandbox;
+}
+
+}  // namespace
+
+std::string default_config_path() { return LAMBDAD_SYSCONFDIR "/lambdad/lambdad.toml"; }
+
+void add_serve_options(CLI::App* serve, Settings& s) {
+  auto& opts = s.opts;
+  serve->add_option("--config", s.config,
+                    "TOML configuration file; its keys are these flags' twins and a flag given here wins "
+                    "(default: " + default_config_path() + " if it exists)");
+  serve->add_option("--listen", opts.listen, "HOST:PORT to listen on (port 0 picks a free one)")
+      ->capture_default_str();
+  serve->add_option("--state-dir", opts.state_dir, "Directory for functions, layers, code and logs")
+      ->capture_default_str();
+  serve->add_option("--region", opts.api.identity.region, "Region in ARNs")->capture_default_str();
+  serve->add_option("--account-id", opts.api.identity.account, "12-digit account id in ARNs and STS")
+      ->capture_default_str()
+      ->check([](std::string const& v) {
+        return (v.size() == 12 && v.find_first_not_of("0123456789") == std::string::npos) ? "" : "must be 12 digits";
+      });
+  serve->add_option("--ready-file", opts.ready_file, "Write HOST:PORT to this file once listening");
+  serve->add_option("--pool-threads", opts.pool_threads, "Threads for unpacking, hashing and fsync")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 64u));
+  serve->add_option("--sync-code", opts.sync_code,
+                    "Flush zips and unpacked trees to disk before acknowledging (records are always flushed)")
+      ->capture_default_str();
+  serve->add_option("--max-entries", opts.api.unpack.max_entries, "Most entries a zip may have")->capture_default_str();
+  serve->add_option("--max-zip-bytes", opts.api.max_zip_bytes, "Largest zip accepted in a request (Lambda: 50 MB)")
+      ->capture_default_str()
+      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 40));
+  serve->add_option("--max-unzipped-bytes", opts.api.max_unzipped_bytes,
+                    "Largest unzipped size of a function and its layers (Lambda: 250 MB)")
+      ->capture_default_str()
+      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 40));
+  serve->add_option("--drain-timeout", s.drain,
+                    "Seconds in-flight requests and invocations get to finish on SIGTERM; then they fail")
+      ->capture_default_str();
+  serve->add_option("--shutdown-grace-ms", s.shutdown_grace_ms,
+                    "At stop, how long environments get after SHUTDOWN (extensions) and SIGTERM (runtime) before "
+                    "SIGKILL, as Lambda's shutdown phase")
+      ->capture_default_str()
+      ->check(CLI::Range(0L, 600000L));
+  serve->add_option("--idle-timeout", s.idle, "Seconds an idle keep-alive connection stays open")->capture_default_str();
+  serve->add_option("--read-timeout", s.read, "Seconds allowed to read one request body")->capture_default_str();
+  serve->add_option("--keep-alive-ms", s.keep_alive_ms,
+                    "How long an idle environment is kept for reuse (0: a fresh environment for every invoke)")
+      ->capture_default_str()
+      ->check(CLI::Range(0L, 86400000L));
+  serve->add_option("--max-concurrency", opts.invoker.max_concurrency,
+                    "Invocations in flight across all functions; past it Invoke answers 429")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
+  serve->add_option("--default-function", opts.api.default_function,
+                    "Function the RIE path /2015-03-31/functions/function/invocations runs (default: the only one)");
+  serve->add_option("--log-level", opts.log_level, "trace, debug, info, warn, error")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+  serve->add_option("--auth", opts.api.auth,
+                    "none: any request is served; sigv4: requests must be signed (AWS Signature Version 4) with one "
+                    "of the [[auth.keys]] of the configuration file")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"none", "sigv4"}));
+  auto& sb = opts.invoker.sandbox;
+  serve->add_option("--rootfs", sb.rootfs,
+                    "A root filesystem directory (e.g. an unpacked Amazon Linux 2023) for the environments; "
+                    "default: the host's /usr, /bin and /lib*");
+  serve->add_option("--runtime-dir", sb.runtime_dir, "A directory bound read-only at /var/runtime in every environment");
+  serve->add_option("--sandbox-user", sb.user, "Name of the user functions run as")->capture_default_str();
+  serve->add_option("--sandbox-uid", s.sandbox_uid, "Its uid (not 0)")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 4294967294u));
+  serve->add_option("--sandbox-gid", s.sandbox_gid, "Its gid (not 0)")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 4294967294u));
+  serve->add_option("--freeze", sb.freeze, "Freeze idle environments (cgroup freezer), as Lambda does")
+      ->capture_default_str();
+  serve->add_option("--cgroups", opts.use_cgroups, "Put each environment in a cgroup (memory and pids limits)")
+      ->capture_default_str();
+  serve->add_option("--network", s.network,
+                    "host: environments share the host's network (Runtime API on a loopback port each); isolated: "
+                    "each has its own network namespace with only loopback, Runtime API at 127.0.0.1:9001")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"host", "isolated"}));
+  serve->add_flag("--no-sandbox", s.no_sandbox,
+                  "Run bootstraps as plain processes (no namespaces, mounts, user change or limits): for machines "
+                  "without namespaces; loudly unsafe");
+  serve->add_option("--overlay", sb.overlay,
+                    "Merge layers with overlayfs (false: a merged tree of hard links, made once per layer set)")
+      ->capture_default_str();
+}
+
+Result<void> load_config(CLI::App* serve, Settings& s) {
+  std::string file = s.config;
+  if (file.empty()) {
+    std::error_code ec;
+    if (std::filesystem::exists(default_config_path(), ec)) file = default_config_path();
+  }
+  s.opts.config_file = file;
+  if (!file.empty()) {
+    toml::table doc;
+    try {
+      doc = toml::parse_file(file);
+    } catch (toml::parse_error const& e) {
+      if (!e.source().begin) return plain_error(file + ": " + std::string(e.description()));
+      return plain_error(file + ":" + std::to_string(e.source().begin.line) + ": " + std::string(e.description()));
+    }
+    // Flatten to "section.key" and check every key before applying any.
+    std::vector<std::pair<std::string, toml::node const*>> entries;
+    for (auto const& [k, v] : doc) {
+      std::string key(k.str());
+      bool section = std::find_if(std::begin(kSections), std::end(kSections),
+                                  [&](char const* n) { return key == n; }) != std::end(kSections);
+      if (section) {
+        auto const* t = v.as_table();
+        if (!t) return plain_error(where(file, v) + ": `" + key + "` is a section: write [" + key + "]");
+        for (auto const& [k2, v2] : *t) entries.emplace_back(key + "." + std::string(k2.str()), &v2);
+      } else {
+        entries.emplace_back(key, &v);
+      }
+    }
+    for (auto const& [key, node] : entries) {
+      auto const* known = std::find_if(std::begin(kKeys), std::end(kKeys), [&](KeyFlag const& kf) { return key == kf.key; });
+      if (known == std::end(kKeys)) return plain_error(where(file, *node) + ": unknown key `" + key + "`");
+      if (key == "auth.keys") {
+        if (auto r = load_keys(file, *node, s.opts.api); !r) return r;
+        continue;
+      }
+      auto text = scalar_text(*node);
+      if (!text) return plain_error(where(file, *node) + ": " + key + ": expected a string, an integer or a boolean");
+      if (key == "sandbox.enabled") {
+        if (!node->is_boolean()) return plain_error(where(file, *node) + ": sandbox.enabled: expected true or false");
+        if (serve->get_option("--no-sandbox")->count() == 0) s.no_sandbox = !node->as_boolean()->get();
+        continue;
+      }
+      CLI::Option* opt = serve->get_option(known->flag);
+      if (opt->count() > 0) continue;  // the command line wins
+      try {
+        opt->add_result(*text);
+        opt->run_callback();
+      } catch (CLI::Error const& e) {
+        return plain_error(where(file, *node) + ": " + key + " = " + *text + ": " + e.what());
+      }
+    }
+  }
+  if (s.opts.api.auth == "sigv4" && s.opts.api.auth_keys.empty())
+    return plain_error((file.empty() ? std::string("--auth sigv4") : file + ": auth.mode = sigv4") +
+                       ": no access keys: add [[auth.keys]] tables with access_key_id and secret_access_key");
+  finish(s);
+  return {};
+}
+
+Result<ServeOptions> reread_settings(std::vector<std::string> const& serve_args) {
+  CLI::App app;
+  Settings s;
+  add_serve_options(&app, s);
+  std::vector<std::string> reversed(serve_args.rbegin(), serve_args.rend());
+  try {
+    app.parse(reversed);
+  } catch (CLI::Error const& e) {
+    return plain_error(std::string("command line: ") + e.what());
+  }
+  if (auto r = load_config(&app, s); !r) return r.error();
+  return s.opts;
+}
+
+}  // namespace lambdad

@@ -1,0 +1,164 @@
+#!/usr/bin/python3
+"""A graceful stop (SIGTERM) and what it leaves behind.
+
+With --drain-timeout 1 and --shutdown-grace-ms 1500, SIGTERM:
+* closes the port at once (a new connection is refused);
+* lets an invocation in flight run for the drain time, then fails it with
+  Sandbox.Stopped (the caller gets the answer, the log its END and REPORT);
+* gives every environment Lambda's shutdown phase: its extensions get
+  SHUTDOWN (spindown), its runtime SIGTERM (the C fixture prints a line and
+  exits 0); a runtime that ignores SIGTERM is killed after the grace;
+* exits 0 within drain + grace (+ slack), leaving no process of any
+  environment, no mount under the state directory, no cgroup of the daemon;
+* and on restart every function, layer and log line is there; environments
+  start fresh.
+
+Run: tests/e2e/test_shutdown.py   (env LAMBDAD, FIXTURE_BOOTSTRAP)
+"""
+
+import json
+import os
+import socket
+import sys
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness as h  # noqa: E402
+
+ROLE = "arn:aws:iam::000000000000:role/stop"
+
+
+def descendants(pid):
+    """Every live process under `pid` (through PPid)."""
+    children = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+    out, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            out.append(child)
+            todo.append(child)
+    return out
+
+
+def group_on_disk(state, name):
+    root = Path(state) / "logs" / name
+    text = ""
+    for f in sorted(root.rglob("*")) if root.is_dir() else []:
+        if f.is_file():
+            text += f.read_text(errors="replace")
+    return text
+
+
+def cgroups_of(pid):
+    left = []
+    for ctrl in ("memory", "pids", "freezer", "unified", ""):
+        base = Path("/sys/fs/cgroup") / ctrl
+        if base.is_dir():
+            left += [str(p) for p in base.rglob(f"lambdad-{pid}")]
+    return left
+
+
+def test(c):
+    fx = h.fixture_bytes()
+    d = h.Daemon(label="shutdown", args=["--drain-timeout", "1", "--shutdown-grace-ms", "1500",
+                                         "--keep-alive-ms", "600000"])
+    with d:
+        lam = d.boto3()
+        ext = lam.publish_layer_version(LayerName="exts", Content={"ZipFile": h.make_zip([
+            h.file_entry("extensions/ext-a", fx, 0o755)])})
+        code = {"ZipFile": h.fixture_zip()}
+        for name, handler, layers in (("slow", "sleep", []), ("polite", "echo", [ext["LayerVersionArn"]]),
+                                      ("stubborn", "ignore-sigterm", [])):
+            lam.create_function(FunctionName=name, Runtime="provided.al2023", Role=ROLE, Handler=handler, Code=code,
+                                Timeout=30, Layers=layers)
+        for name in ("polite", "stubborn"):
+            r = lam.invoke(FunctionName=name, Payload=b'{"warm":1}')
+            c.check("FunctionError" not in r, f"{name}: invoked once, its environment now idle")
+
+        result = {}
+
+        def slow():
+            try:
+                r = lam.invoke(FunctionName="slow", Payload=json.dumps({"sleep_ms": 10000}).encode(), LogType="Tail")
+                result["r"] = r
+                result["body"] = json.loads(r["Payload"].read())
+            except Exception as e:  # noqa: BLE001
+                result["error"] = repr(e)
+
+        t = threading.Thread(target=slow)
+        t.start()
+        h.wait_for(lambda: "sleeping" in group_on_disk(d.state_dir, "slow") or
+                   "START" in group_on_disk(d.state_dir, "slow"), timeout=5)
+        time.sleep(0.3)
+        pids = descendants(d.proc.pid)
+        c.check(len(pids) >= 4, f"before SIGTERM: {len(pids)} processes under the daemon (3 environments)")
+        pid = d.proc.pid
+        t0 = time.monotonic()
+        d.proc.send_signal(15)
+        time.sleep(0.2)
+        s = socket.socket()
+        try:
+            s.settimeout(1)
+            refused = s.connect_ex(("127.0.0.1", d.port)) != 0
+        finally:
+            s.close()
+        c.check(refused, "after SIGTERM a new connection is refused")
+        t.join(15)
+        took_invoke = time.monotonic() - t0
+        rc = d.proc.wait(15)
+        took = time.monotonic() - t0
+        c.equal(rc, 0, "exits 0")
+        c.check(2.4 <= took <= 5.5, f"stops in {took:.2f} s: 1 s drain + 1.5 s grace for the stubborn runtime")
+        body = result.get("body", {})
+        c.equal(body.get("errorType"), "Sandbox.Stopped", "the invocation still running fails with Sandbox.Stopped",
+                result)
+        c.check("did not finish within the drain time" in body.get("errorMessage", ""),
+                "its message says why", body)
+        c.check(0.9 <= took_invoke <= 3.0, f"its caller is answered after the drain time ({took_invoke:.2f} s)")
+        log = d.log_text()
+        c.check("1 invocation(s) still running after" in log, "the daemon log says it failed 1 invocation")
+        c.check("1 environment(s) still running after the 1500 ms grace: SIGKILL" in log,
+                "the runtime that ignores SIGTERM is killed after the grace", log[-1500:])
+
+        polite = group_on_disk(d.state_dir, "polite")
+        c.check("extension ext-a: SHUTDOWN spindown" in polite, "the extension got SHUTDOWN (spindown)", polite[-800:])
+        c.check("fixture: SIGTERM, exiting" in polite, "the runtime got SIGTERM and said so", polite[-800:])
+        c.check("fixture: SIGTERM, exiting" not in group_on_disk(d.state_dir, "stubborn"),
+                "the stubborn runtime ignored it")
+        slow_log = group_on_disk(d.state_dir, "slow")
+        c.check("END RequestId:" in slow_log and "REPORT RequestId:" in slow_log and "Sandbox.Stopped" in slow_log,
+                "the failed invocation's END, REPORT and error are in its log group", slow_log[-800:])
+
+        alive = [p for p in pids if h._proc_alive(p)]
+        c.equal(alive, [], "no process of any environment is left")
+        with open("/proc/self/mountinfo") as f:
+            mounts = [line for line in f if str(d.state_dir) in line]
+        c.equal(mounts, [], "no mount under the state directory")
+        c.equal(cgroups_of(pid), [], "no cgroup of the daemon is left")
+
+        # Restart: everything is there, environments start fresh.
+        d.start()
+        lam = d.boto3()
+        names = sorted(f["FunctionName"] for f in lam.list_functions()["Functions"])
+        c.equal(names, ["polite", "slow", "stubborn"], "after a restart every function is there")
+        c.equal(len(lam.list_layer_versions(LayerName="exts")["LayerVersions"]), 1, "and the layer")
+        status, _, text = d.request("GET", "/_lambdad/logs/polite")
+        c.check(status == 200 and "SHUTDOWN spindown" in text.decode(), "and the log lines written while stopping")
+        r = lam.invoke(FunctionName="polite", Payload=b"{}", LogType="Tail")
+        import base64
+        tail = base64.b64decode(r["LogResult"]).decode()
+        c.check("Init Duration" in tail, "the first invoke after the restart starts a fresh environment")
+
+
+if __name__ == "__main__":
+    h.main(test, budget=60.0)
