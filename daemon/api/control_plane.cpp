@@ -2,6 +2,7 @@
 // request id, the per-route body limits, and the shared lookups.
 #include "control_plane.hpp"
 
+#include "../auth/sigv4.hpp"
 #include "../util/clock.hpp"
 
 #include <boost/url/parse.hpp>
@@ -89,6 +90,7 @@ asio::awaitable<Response> ControlPlane::handle(Request req) {
   call.req = std::move(req);
   auto method = call.req.method_string();
   auto target = std::string(call.req.target());
+  if (auto refused = check_signature(call)) co_return std::move(*refused);
   try {
     Response res = co_await route(std::move(call));
     spdlog::info("{} {} -> {}", std::string(method), target, res.result_int());
@@ -97,6 +99,37 @@ asio::awaitable<Response> ControlPlane::handle(Request req) {
     spdlog::error("{} {}: {}", std::string(method), target, e.what());
   }
   co_return error_response(11, util::uuid4(), model::service_error("Internal error in lambdad"));
+}
+
+std::optional<Response> ControlPlane::check_signature(Call const& call) const {
+  if (cfg_.auth != "sigv4") return std::nullopt;
+  auto const& s = call.segs;
+  // Health and metrics for probes and scrapers; code archives are named by
+  // their SHA-256, which only an authenticated GetFunction hands out.
+  bool exempt = (s.size() == 1 && (s[0] == "healthz" || s[0] == "metrics")) ||
+                (s.size() == 3 && s[0] == "_lambdad" && s[1] == "code");
+  if (exempt) return std::nullopt;
+  auth::SignedRequest signed_req;
+  signed_req.method = std::string(call.req.method_string());
+  signed_req.target = std::string(call.req.target());
+  for (auto const& field : call.req) signed_req.headers.emplace_back(field.name_string(), field.value());
+  signed_req.body = call.req.body();
+  auto failure = auth::verify(signed_req, cfg_.auth_keys, std::chrono::system_clock::now());
+  if (!failure) return std::nullopt;
+  spdlog::warn("{} {} -> {} {}: {}", signed_req.method, signed_req.target, failure->status, failure->type,
+               failure->message);
+  bool sts = s.empty() || (s.size() == 1 && s[0].empty());
+  if (!sts) return error_response(call, ApiError{failure->status, failure->type, failure->message, {}});
+  // STS names the same failures its own way.
+  static std::map<std::string, std::string> const sts_codes = {
+      {"MissingAuthenticationTokenException", "MissingAuthenticationToken"},
+      {"IncompleteSignatureException", "IncompleteSignature"},
+      {"UnrecognizedClientException", "InvalidClientTokenId"},
+      {"InvalidSignatureException", "SignatureDoesNotMatch"}};
+  auto code = sts_codes.find(failure->type);
+  std::string message = failure->type == "MissingAuthenticationTokenException"
+                            ? "Request is missing Authentication Token" : failure->message;
+  return sts_error(call, failure->status, code == sts_codes.end() ? failure->type : code->second, message);
 }
 
 asio::awaitable<Response> ControlPlane::route(Call call) {
@@ -157,11 +190,9 @@ asio::awaitable<Response> ControlPlane::route(Call call) {
     co_return get_account_settings(call);
   if (s[0] == "_lambdad" && n == 3 && s[1] == "code" && m == verb::get) co_return co_await get_code(std::move(call));
   if (s[0] == "_lambdad" && n == 3 && s[1] == "logs" && m == verb::get) co_return get_logs(call, s[2]);
-  if (s[0] == "_lambdad" && n == 2 && s[1] == "reset" && m == verb::post) {
-    // For test suites: every environment ends, the next invokes start cold.
-    std::size_t ended = invoker_ ? invoker_->retire_all() : 0;
-    co_return json_response(call, 200, json{{"environmentsEnded", ended}});
-  }
+  if (s[0] == "_lambdad" && n == 2 && s[1] == "reset" && m == verb::post) co_return co_await reset(std::move(call));
+  if (s[0] == "_lambdad" && n == 2 && s[1] == "invocations" && m == verb::get) co_return invocations(call);
+  if (s[0] == "metrics" && n == 1 && m == verb::get) co_return metrics(call);
   if (s[0] == "healthz" && n == 1 && m == verb::get) {
     co_return json_response(call, 200, json{{"status", "ok"},
                                             {"functions", functions_.size()},

@@ -17,6 +17,7 @@
 #include <boost/asio/thread_pool.hpp>
 #include <nlohmann/json.hpp>
 
+#include <deque>
 #include <map>
 #include <set>
 #include <string>
@@ -75,6 +76,8 @@ class ControlPlane final : public http::Service {
     max_concurrency_ = max_concurrency;
   }
   Config const& config() const { return cfg_; }
+  // Counts an invocation for /metrics and keeps it for /_lambdad/invocations.
+  void record(std::string const& function, std::string const& type, exec::InvokeResult const& result);
 
   // Where log groups are read from (GET /_lambdad/logs/NAME).
   void set_logs(logs::LogStore* logs) { logs_ = logs; }
@@ -91,6 +94,9 @@ class ControlPlane final : public http::Service {
   using Strand = boost::asio::strand<boost::asio::thread_pool::executor_type>;
 
   boost::asio::awaitable<Response> route(Call call);
+  // With auth = sigv4: the error for a request whose signature is missing or
+  // wrong (Lambda's JSON, or STS's XML for STS), nothing when it is good.
+  std::optional<Response> check_signature(Call const& call) const;
   // functions.cpp
   boost::asio::awaitable<Response> create_function(Call call);
   boost::asio::awaitable<Response> update_function_code(Call call, std::string name);
@@ -119,6 +125,12 @@ class ControlPlane final : public http::Service {
   Response sts(Call const& call) const;
   // logs.cpp
   Response get_logs(Call const& call, std::string const& name) const;
+  // observe.cpp: GET /metrics, GET /_lambdad/invocations, POST /_lambdad/reset
+  Response metrics(Call const& call) const;
+  Response invocations(Call const& call) const;
+  boost::asio::awaitable<Response> reset(Call call);
+  // Removes a function's record and code (DeleteFunction, reset).
+  boost::asio::awaitable<std::optional<ApiError>> remove_function(std::string name);
 
   // Shared pieces.
   model::ApiResult<std::string> resolve_function(std::string const& text, std::optional<std::string> qualifier) const;
@@ -151,6 +163,29 @@ class ControlPlane final : public http::Service {
   exec::Invoker* invoker_ = nullptr;
   logs::LogStore* logs_ = nullptr;
   bool streams_stopped_ = false;
+  // observe.cpp
+  struct Histogram {
+    std::vector<double> bounds;  // seconds, ascending; +Inf implied
+    std::vector<std::uint64_t> counts;
+    double sum = 0;
+    std::uint64_t count = 0;
+    void observe(double seconds);
+  };
+  struct FunctionMetrics {
+    std::map<std::string, std::uint64_t> outcomes;
+    std::map<std::string, std::uint64_t> throttles;  // by reason
+    std::uint64_t cold_starts = 0;
+    Histogram duration, init;
+  };
+  struct InvocationRecord {
+    std::string request_id, type, outcome;
+    bool function_error = false, cold = false;
+    std::chrono::system_clock::time_point started_at;
+    logs::ReportFigures figures;
+    std::string log;
+  };
+  std::map<std::string, FunctionMetrics> metrics_;
+  std::map<std::string, std::deque<InvocationRecord>> history_;  // oldest first
   int max_concurrency_ = 1000;
 };
 
@@ -159,6 +194,8 @@ Response json_response(Call const& call, unsigned status, json const& body);
 Response empty_response(Call const& call, unsigned status);
 Response error_response(Call const& call, ApiError const& err);
 Response error_response(unsigned version, std::string const& request_id, ApiError const& err);
+// sts.cpp: an STS error (query protocol, XML).
+Response sts_error(Call const& call, unsigned status, std::string const& code, std::string const& message);
 ApiError unzip_error(Error const& e, std::uint64_t max_unzipped);
 
 }  // namespace lambdad::api

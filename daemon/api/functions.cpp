@@ -230,20 +230,23 @@ asio::awaitable<Response> ControlPlane::delete_function(Call call, std::string n
   if (call.query.count("Qualifier")) qualifier = call.query["Qualifier"];
   auto resolved = resolve_function(name_text, qualifier);
   if (!resolved) co_return error_response(call, resolved.error());
-  std::string name = *resolved;
-  if (busy_.count(name))
-    co_return error_response(call, update_in_progress(name));
+  if (auto err = co_await remove_function(*resolved)) co_return error_response(call, *err);
+  co_return empty_response(call, 204);
+}
+
+asio::awaitable<std::optional<ApiError>> ControlPlane::remove_function(std::string name) {
+  if (busy_.count(name)) co_return update_in_progress(name);
   busy_.insert(name);
   auto job = [this, name] { return disk_.remove_function(name); };
   auto removed = co_await util::offload(strand_, std::move(job));
   busy_.erase(name);
-  if (!removed) co_return error_response(call, model::service_error("lambdad could not delete the function: " +
-                                                                    removed.error().message()));
+  if (!removed) co_return model::service_error("lambdad could not delete the function: " + removed.error().message());
   functions_.erase(name);
+  history_.erase(name);
   if (invoker_) invoker_->retire_function(name);
   collect_garbage();
   spdlog::info("function {}: deleted", name);
-  co_return empty_response(call, 204);
+  co_return std::nullopt;
 }
 
 Response ControlPlane::get_function(Call const& call, std::string const& name_text) const {

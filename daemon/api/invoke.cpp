@@ -21,10 +21,12 @@ namespace {
 constexpr std::size_t kMaxSyncPayload = 6291456;
 constexpr std::size_t kMaxAsyncPayload = 262144;
 
-asio::awaitable<void> run_event(exec::Invoker* invoker, exec::FunctionImage fn, exec::InvokeRequest req) {
+asio::awaitable<void> run_event(ControlPlane* plane, exec::Invoker* invoker, exec::FunctionImage fn,
+                                exec::InvokeRequest req) {
   // Lambda retries a failed asynchronous invocation up to two more times.
   for (int attempt = 1; attempt <= 3; ++attempt) {
     auto result = co_await invoker->invoke(fn, req);
+    plane->record(fn.name, "Event", result);
     if (result.refused) {
       spdlog::warn("function {}: event invocation dropped: {}", fn.name, *result.refused);
       break;
@@ -95,11 +97,12 @@ asio::awaitable<Response> ControlPlane::invoke(Call call, std::string name_text)
   auto fn = image_of(functions_.at(*resolved));
   if (type == "DryRun") co_return empty_response(call, 204);
   if (type == "Event") {
-    asio::co_spawn(co_await asio::this_coro::executor, run_event(invoker_, fn, req), asio::detached);
+    asio::co_spawn(co_await asio::this_coro::executor, run_event(this, invoker_, fn, req), asio::detached);
     Response res = empty_response(call, 202);
     co_return res;
   }
   auto result = co_await invoker_->invoke(fn, req);
+  record(fn.name, "RequestResponse", result);
   if (result.refused) co_return error_response(call, ApiError{500, "ServiceException", *result.refused, {}});
   if (result.throttled) {
     Response res = error_response(call, ApiError{429, "TooManyRequestsException", "Rate Exceeded.", *result.throttled});

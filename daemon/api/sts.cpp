@@ -21,7 +21,30 @@ Response xml(Call const& call, bhttp::status status, std::string body) {
   return res;
 }
 
+std::string escaped(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '<') out += "&lt;";
+    else if (c == '>') out += "&gt;";
+    else if (c == '&') out += "&amp;";
+    else out += c;
+  }
+  return out;
+}
+
 }  // namespace
+
+Response sts_error(Call const& call, unsigned status, std::string const& code, std::string const& message) {
+  return xml(call, static_cast<bhttp::status>(status),
+             std::string("<ErrorResponse xmlns=\"") + kNs + "\">\n"
+             "  <Error>\n"
+             "    <Type>Sender</Type>\n"
+             "    <Code>" + code + "</Code>\n"
+             "    <Message>" + escaped(message) + "</Message>\n"
+             "  </Error>\n"
+             "  <RequestId>" + call.request_id + "</RequestId>\n"
+             "</ErrorResponse>\n");
+}
 
 Response ControlPlane::sts(Call const& call) const {
   std::map<std::string, std::string> params = call.query;
@@ -43,17 +66,7 @@ Response ControlPlane::sts(Call const& call) const {
                "  </ResponseMetadata>\n"
                "</GetCallerIdentityResponse>\n");
   }
-  std::string shown;
-  for (char c : action) shown += (c == '<' || c == '>' || c == '&') ? '_' : c;
-  return xml(call, bhttp::status::bad_request,
-             std::string("<ErrorResponse xmlns=\"") + kNs + "\">\n"
-             "  <Error>\n"
-             "    <Type>Sender</Type>\n"
-             "    <Code>InvalidAction</Code>\n"
-             "    <Message>Could not find operation " + shown + " for version 2011-06-15</Message>\n"
-             "  </Error>\n"
-             "  <RequestId>" + call.request_id + "</RequestId>\n"
-             "</ErrorResponse>\n");
+  return sts_error(call, 400, "InvalidAction", "Could not find operation " + action + " for version 2011-06-15");
 }
 
 }  // namespace lambdad::api

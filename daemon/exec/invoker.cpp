@@ -149,6 +149,16 @@ void Invoker::retire_function(std::string const& name) {
   for (auto const& env : idle) release(env);
 }
 
+std::map<std::string, int> Invoker::environments_by_state() const {
+  std::map<std::string, int> out;
+  for (auto const& env : envs_) {
+    std::string name(runtime_api::to_string(env->state()));
+    for (auto& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    ++out[name];
+  }
+  return out;
+}
+
 void Invoker::shutdown() {
   if (!envs_.empty() || !dying_.empty())
     spdlog::info("ending {} environment(s) and reaping their processes", envs_.size() + dying_.size());
@@ -214,8 +224,10 @@ asio::awaitable<InvokeResult> Invoker::invoke(FunctionImage fn, InvokeRequest re
   InvokeResult result;
   result.request_id = util::uuid4();
   std::string const& id = result.request_id;
+  result.started_at = std::chrono::system_clock::now();
   if (stopping_) {
     result.refused = "lambdad is stopping: it takes no new invocation";
+    result.outcome = "refused";
     co_return result;
   }
   // Concurrency as Lambda counts it: invocations in flight, per function
@@ -224,10 +236,12 @@ asio::awaitable<InvokeResult> Invoker::invoke(FunctionImage fn, InvokeRequest re
   int mine = counted == in_flight_.end() ? 0 : counted->second;
   if (fn.reserved_concurrency && mine >= *fn.reserved_concurrency) {
     result.throttled = "ReservedFunctionConcurrentInvocationLimitExceeded";
+    result.outcome = "throttled";
     co_return result;
   }
   if (total_in_flight_ >= opts_.max_concurrency) {
     result.throttled = "ConcurrentInvocationLimitExceeded";
+    result.outcome = "throttled";
     co_return result;
   }
   ++in_flight_[fn.name];
@@ -242,6 +256,7 @@ asio::awaitable<InvokeResult> Invoker::invoke(FunctionImage fn, InvokeRequest re
   } in_flight{this, fn.name};
   auto env = take_idle(fn);
   bool cold = !env;
+  result.cold = cold;
   if (cold) {
     env = std::make_shared<Environment>(ioc_, fn, logs_, opts_.sandbox);
     env->claimed = true;
@@ -252,6 +267,8 @@ asio::awaitable<InvokeResult> Invoker::invoke(FunctionImage fn, InvokeRequest re
       result.function_error = true;
       result.body = error_body(failure->error_type, message);
       logs::ReportFigures figures{0.0, std::nullopt, fn.memory_mb, std::nullopt};
+      result.outcome = "runtime_exit";
+      result.figures = figures;
       result.log = finish_log(*env, id, "", "", figures, message + "\n" + failure->error_type + "\n");
       co_return result;
     }
@@ -304,17 +321,20 @@ asio::awaitable<InvokeResult> Invoker::invoke(FunctionImage fn, InvokeRequest re
       break;
     case Outcome::Kind::FunctionError:
       result.function_error = true;
+      result.outcome = "function_error";
       result.body = std::move(out.body);
       env->apply(EnvEvent::Respond);
       break;
     case Outcome::Kind::TooLarge:
       result.function_error = true;
+      result.outcome = "function_error";
       result.body = error_body("Function.ResponseSizeTooLarge",
                                "Response payload size exceeded maximum allowed payload size (6291556 bytes).");
       env->apply(EnvEvent::Respond);
       break;
     case Outcome::Kind::TimedOut: {
       result.function_error = true;
+      result.outcome = "timeout";
       std::string seconds = std::to_string(fn.timeout_s) + ".00";
       result.body = error_body("Sandbox.Timedout", "RequestId: " + id + " Error: Task timed out after " + seconds + " seconds");
       before_end = logs::timeout_line(std::chrono::system_clock::now(), id, fn.timeout_s) + "\n";
@@ -331,17 +351,20 @@ asio::awaitable<InvokeResult> Invoker::invoke(FunctionImage fn, InvokeRequest re
                               "within the drain time (" + std::to_string(aborted_after_->count()) + " ms)";
         result.body = error_body("Sandbox.Stopped", message);
         after_report = message + "\nSandbox.Stopped\n";
+        result.outcome = "stopped";
         spdlog::warn("function {}: invocation {} failed: the daemon is stopping", fn.name, id);
       } else if (auto const& init = env->init_error(); init && cold) {
         // The runtime reported its init error on /init/error: the caller
         // gets the runtime's error object, the log an INIT_REPORT.
         auto type = init->type.empty() ? std::string("Runtime.Unknown") : init->type;
+        result.outcome = "init_error";
         result.body = json::accept(init->body) ? init->body : error_body(type, init->body);
         before_end = logs::init_report_line(ms(init->at - env->spawned_at()).count(), type) + "\n";
         figures.duration_ms = ms(std::chrono::steady_clock::now() - env->spawned_at()).count();
       } else {
         // Killed by the OOM killer at the cgroup's limit: Lambda's OutOfMemory.
         std::string type = env->out_of_memory() ? "Runtime.OutOfMemory" : "Runtime.ExitError";
+        result.outcome = env->out_of_memory() ? "out_of_memory" : "runtime_exit";
         std::string message = "RequestId: " + id + " Error: " + exit_reason(env->exit_status());
         result.body = error_body(type, message);
         after_report = message + "\n" + type + "\n";
@@ -351,6 +374,7 @@ asio::awaitable<InvokeResult> Invoker::invoke(FunctionImage fn, InvokeRequest re
       break;
     }
   }
+  result.figures = figures;
   result.log = finish_log(*env, id, env->take_output(), before_end, figures, after_report);
   release(env);
   co_return result;

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "cgroup.hpp"
+#include "logs/format.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
@@ -52,6 +53,14 @@ struct InvokeResult {
   bool function_error = false;  // X-Amz-Function-Error: Unhandled
   std::string body;
   std::string log;  // START ... REPORT, as the console shows it
+  // For metrics and the invocation history: how it ended ("success",
+  // "function_error", "timeout", "runtime_exit", "out_of_memory",
+  // "init_error", "stopped"; "throttled", "refused" before it ran), whether
+  // it started an environment, and REPORT's figures.
+  std::string outcome = "success";
+  bool cold = false;
+  logs::ReportFigures figures;
+  std::chrono::system_clock::time_point started_at{};
 };
 
 // How environments are isolated (the sandbox issue): plain data the
@@ -128,6 +137,9 @@ class Invoker {
     opts_.max_concurrency = max_concurrency;
   }
   std::size_t environment_count() const { return envs_.size(); }
+  // How many environments are in each state ("idle" ones waiting, frozen
+  // or not; "invoking"; "initializing"; ...).
+  std::map<std::string, int> environments_by_state() const;
   int in_flight() const { return total_in_flight_; }
 
  private:

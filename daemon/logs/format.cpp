@@ -38,13 +38,15 @@ std::int64_t billed_duration_ms(ReportFigures const& f) {
   return static_cast<std::int64_t>(std::ceil(total));
 }
 
+std::uint64_t megabytes(std::uint64_t bytes) { return (bytes + (1u << 20) - 1) >> 20; }
+
 std::string report_line(std::string_view request_id, ReportFigures const& f) {
   std::string out = "REPORT RequestId: " + std::string(request_id);
   out += "\tDuration: " + fixed2(f.duration_ms) + " ms";
   out += "\tBilled Duration: " + std::to_string(billed_duration_ms(f)) + " ms";
   out += "\tMemory Size: " + std::to_string(f.memory_size_mb) + " MB";
   if (f.max_memory_bytes) {
-    auto mb = (*f.max_memory_bytes + (1u << 20) - 1) >> 20;
+    auto mb = megabytes(*f.max_memory_bytes);
     out += "\tMax Memory Used: " + std::to_string(mb) + " MB";
   } else {
     out += "\tMax Memory Used: unmeasured";

@@ -28,6 +28,8 @@ std::string end_line(std::string_view request_id);
 // instead of carrying an invented number.
 std::string report_line(std::string_view request_id, ReportFigures const& f);
 std::int64_t billed_duration_ms(ReportFigures const& f);
+// Bytes as REPORT's Max Memory Used shows them: MB, rounded up.
+std::uint64_t megabytes(std::uint64_t bytes);
 // "2026-11-28T12:00:03.001Z <id> Task timed out after 3.00 seconds"
 std::string timeout_line(std::chrono::system_clock::time_point at, std::string_view request_id,
                          double timeout_seconds);
