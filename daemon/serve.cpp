@@ -289,7 +289,21 @@ int serve(ServeOptions const& opts) {
   limits.idle_timeout = opts.idle_timeout;
   limits.read_timeout = opts.read_timeout;
   http::Server server(ioc, plane, limits);
-  auto bound = server.listen(*endpoint);
+  // Socket activation (lambdad.socket, or systemd-socket-activate): the
+  // listening socket systemd made replaces --listen.
+  int passed = sd_listen_fds(1);
+  if (passed > 1) {
+    spdlog::critical("socket activation: {} sockets passed; lambdad serves exactly one", passed);
+    pool.join();
+    return 1;
+  }
+  if (passed == 1 && sd_is_socket_inet(SD_LISTEN_FDS_START, AF_UNSPEC, SOCK_STREAM, 1, 0) <= 0) {
+    spdlog::critical("socket activation: the socket passed is not a listening TCP socket");
+    pool.join();
+    return 1;
+  }
+  auto bound = passed == 1 ? server.adopt(SD_LISTEN_FDS_START) : server.listen(*endpoint);
+  if (passed == 1 && bound) spdlog::info("socket activation: serving the socket systemd passed; --listen is not used");
   if (!bound) {
     spdlog::critical("{}", bound.error().message());
     pool.join();

@@ -11,6 +11,7 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 
 namespace lambdad::http {
 
@@ -32,6 +33,17 @@ Result<tcp::endpoint> Server::listen(tcp::endpoint const& at) {
   if (!ec) acceptor_.bind(at, ec);
   if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) return Error{ec, "listen on `" + at.address().to_string() + ":" + std::to_string(at.port()) + "`"};
+  return acceptor_.local_endpoint();
+}
+
+Result<tcp::endpoint> Server::adopt(int fd) {
+  sockaddr_storage addr{};
+  socklen_t len = sizeof addr;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return errno_error("getsockname");
+  auto protocol = addr.ss_family == AF_INET6 ? tcp::v6() : tcp::v4();
+  boost::system::error_code ec;
+  acceptor_.assign(protocol, fd, ec);
+  if (ec) return Error{ec, "adopt the listening socket " + std::to_string(fd)};
   return acceptor_.local_endpoint();
 }
 

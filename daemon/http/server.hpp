@@ -52,6 +52,8 @@ class Server {
   Server(asio::io_context& ioc, Service& service, Limits limits);
   ~Server();
   Result<asio::ip::tcp::endpoint> listen(asio::ip::tcp::endpoint const& at);
+  // A listening TCP socket made by someone else (systemd's socket activation).
+  Result<asio::ip::tcp::endpoint> adopt(int fd);
   void start();
   // Stops accepting; open sessions end after their current response.
   void stop();

@@ -121,6 +121,20 @@ def test(c):
                        timeout=10)
     c.check(p.returncode == 2 and "missing.toml" in p.stderr, "a missing --config file is refused", p.stderr)
 
+    # The shipped file: every key, uncommented, is accepted with its default.
+    shipped = (h.REPO / "contrib" / "lambdad.toml").read_text()
+    keys = re.findall(r"^# ([a-z_]+) = ", shipped, re.M)
+    full = work / "shipped.toml"
+    full.write_text(re.sub(r"^# ([a-z_]+ = )", r"\1", shipped, flags=re.M))
+    help_text = subprocess.run([h.LAMBDAD, "serve", "--help"], capture_output=True, text=True).stdout
+    flags = set(re.findall(r"^  (--[a-z-]+)", help_text, re.M)) - {"--help", "--config", "--ready-file", "--no-sandbox"}
+    twins = {"user": "--sandbox-user", "uid": "--sandbox-uid", "gid": "--sandbox-gid", "mode": "--auth",
+             "enabled": "--no-sandbox"}
+    named = {twins.get(k, "--" + k.replace("_", "-")) for k in keys}
+    c.equal(sorted(flags - named), [], "the shipped lambdad.toml names every flag's twin")
+    with h.Daemon(label="shipped", args=["--config", str(full)]) as d:
+        c.equal(account(d), "000000000000", f"the shipped file with its {len(keys)} keys uncommented is accepted")
+
     # Under systemd: stderr is the journal stream.
     d = h.Daemon(label="journal", args=["--sync-code", "false"])
     log = d.workdir / "daemon-1.log"
