@@ -93,7 +93,8 @@ asio::awaitable<Response> ControlPlane::handle(Request req) {
   if (auto refused = check_signature(call)) co_return std::move(*refused);
   try {
     Response res = co_await route(std::move(call));
-    spdlog::info("{} {} -> {}", std::string(method), target, res.result_int());
+    spdlog::info("{} {} -> {} (request {})", std::string(method), target, res.result_int(),
+                 std::string(res["x-amzn-RequestId"]));
     co_return res;
   } catch (std::exception const& e) {
     spdlog::error("{} {}: {}", std::string(method), target, e.what());

@@ -213,8 +213,13 @@ asio::awaitable<void> Invoker::stop(std::chrono::milliseconds drained_for, std::
     return std::count_if(ending.begin(), ending.end(), [](auto const& e) { return !e->exit_status().has_value(); });
   };
   while (alive() > 0 && std::chrono::steady_clock::now() < until) co_await pause();
-  if (auto left = alive(); left > 0)
-    spdlog::warn("{} environment(s) still running after the {} ms grace: SIGKILL", left, grace.count());
+  if (auto left = alive(); left > 0) {
+    std::string names;
+    for (auto const& env : ending)
+      if (!env->exit_status()) names += (names.empty() ? "" : ", ") + env->image().name;
+    spdlog::warn("{} environment(s) still running after the {} ms grace: SIGKILL (function {})", left, grace.count(),
+                 names);
+  }
   else if (!ending.empty())
     spdlog::info("every environment ended within the grace");
   shutdown();

@@ -127,7 +127,7 @@ def test(c):
         c.check(0.9 <= took_invoke <= 3.0, f"its caller is answered after the drain time ({took_invoke:.2f} s)")
         log = d.log_text()
         c.check("1 invocation(s) still running after" in log, "the daemon log says it failed 1 invocation")
-        c.check("1 environment(s) still running after the 1500 ms grace: SIGKILL" in log,
+        c.check("1 environment(s) still running after the 1500 ms grace: SIGKILL (function stubborn)" in log,
                 "the runtime that ignores SIGTERM is killed after the grace", log[-1500:])
 
         polite = group_on_disk(d.state_dir, "polite")
