@@ -76,9 +76,14 @@ asio::awaitable<void> stop_all(asio::io_context* ioc, http::Server* server, exec
     co_await pause(timer);
   auto drained = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
   co_await invoker->stop(drained, grace);
-  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-  while (server->in_flight() > 0 && std::chrono::steady_clock::now() < until) co_await pause(timer);
-  if (server->in_flight() > 0) spdlog::warn("stopping with {} request(s) still in flight", server->in_flight());
+  // Every environment is reaped: the invocations that waited on one finish
+  // now (their answers are written); none may outlive the invoker.
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while ((server->in_flight() > 0 || invoker->in_flight() > 0) && std::chrono::steady_clock::now() < until)
+    co_await pause(timer);
+  if (server->in_flight() > 0 || invoker->in_flight() > 0)
+    spdlog::warn("stopping with {} request(s) and {} invocation(s) still in flight", server->in_flight(),
+                 invoker->in_flight());
   ioc->stop();
 }
 
@@ -202,6 +207,7 @@ int serve(ServeOptions const& opts) {
   }
   for (auto const& note : loaded->notes) spdlog::info("start-up: {}", note);
   if (!opts.config_file.empty()) spdlog::info("configuration: {}", opts.config_file);
+  for (auto const& w : opts.config_warnings) spdlog::warn("configuration: {}", w);
   for (auto const& m : clean_mounts(std::filesystem::absolute(disk.root())))
     spdlog::info("start-up: detached the mount {} left by a previous run", m);
 
@@ -321,7 +327,12 @@ int serve(ServeOptions const& opts) {
     if (ec) return;
     spdlog::info("signal {}: stopping: no new connections or invocations; {} s for those in flight, then {} ms for "
                  "environments to end", sig, current.drain_timeout.count(), current.shutdown_grace.count());
-    sd_notify(0, "STOPPING=1\nSTATUS=stopping: draining in-flight requests and invocations");
+    // Ask systemd for the time this takes (drain + grace + reaping), in case
+    // it is more than the unit's TimeoutStopSec.
+    auto need = std::chrono::duration_cast<std::chrono::microseconds>(current.drain_timeout + current.shutdown_grace +
+                                                                       std::chrono::seconds(10));
+    sd_notify(0, ("STOPPING=1\nSTATUS=stopping: draining in-flight requests and invocations\nEXTEND_TIMEOUT_USEC=" +
+                  std::to_string(need.count())).c_str());
     server.stop();
     plane.stop_streams();
     invoker.begin_stop();
@@ -340,6 +351,7 @@ int serve(ServeOptions const& opts) {
       sd_notify(0, "READY=1");
       return;
     }
+    for (auto const& w : next->config_warnings) spdlog::warn("configuration: {}", w);
     auto applied = apply_reload(current, *next, server, invoker, plane);
     sd_notify(0, "READY=1");
     spdlog::info("SIGHUP: {}", applied);

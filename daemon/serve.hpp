@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace lambdad {
 
@@ -29,6 +30,7 @@ struct ServeOptions {
   std::chrono::seconds read_timeout{60};
   std::string log_level = "info";
   std::string config_file;  // the configuration file read, if any
+  std::vector<std::string> config_warnings;  // said at start
   // SIGHUP: the settings read again (command line and file); serve applies
   // what can change while running and names what needs a restart.
   std::function<Result<ServeOptions>()> reread;

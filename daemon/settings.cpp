@@ -1,5 +1,6 @@
 #include "settings.hpp"
 
+#include <sys/stat.h>
 #include <toml++/toml.h>
 
 #include <algorithm>
@@ -236,6 +237,11 @@ Result<void> load_config(CLI::App* serve, Settings& s) {
       }
     }
   }
+  struct stat st {};
+  if (!file.empty() && !s.opts.api.auth_keys.empty() && ::stat(file.c_str(), &st) == 0 && (st.st_mode & 0044))
+    s.opts.config_warnings.push_back(file + " holds secret access keys and other users can read it (mode " +
+                                     std::to_string((st.st_mode >> 6) & 7) + std::to_string((st.st_mode >> 3) & 7) +
+                                     std::to_string(st.st_mode & 7) + "): chmod 600 it");
   if (s.opts.api.auth == "sigv4" && s.opts.api.auth_keys.empty())
     return plain_error((file.empty() ? std::string("--auth sigv4") : file + ": auth.mode = sigv4") +
                        ": no access keys: add [[auth.keys]] tables with access_key_id and secret_access_key");

@@ -33,8 +33,10 @@ static volatile pid_t bootstrap_pid;
 
 static void on_sigterm(int sig) {
   (void)sig;
+  int saved = errno; /* the main loop tests errno after waitpid */
   terminate_requested = 1;
   if (bootstrap_pid > 0) kill(bootstrap_pid, SIGTERM);
+  errno = saved;
 }
 
 static pid_t start(char* path) {
@@ -81,6 +83,7 @@ int main(int argc, char** argv) {
       continue;
     }
     if (pid == bootstrap) {
+      bootstrap_pid = 0; /* reaped: a late SIGTERM must not hit a reused pid */
       (void)!write(3, &status, sizeof status);
       kill(-1, SIGKILL); /* as pid 1: every other process of the namespace */
       while (waitpid(-1, NULL, 0) > 0 || errno == EINTR) {

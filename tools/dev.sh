@@ -76,7 +76,7 @@ case "${1:-}" in
     meson test -C build --print-errorlogs --num-processes 2
     # Second pass: the same tests on a sanitized build.
     build build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug
-    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+    LAMBDAD_TEST_SLOWDOWN=3 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
       meson test -C build-asan --print-errorlogs --num-processes 2 --timeout-multiplier 3
     ;;
   *)

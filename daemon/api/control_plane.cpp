@@ -88,18 +88,31 @@ asio::awaitable<Response> ControlPlane::handle(Request req) {
   for (auto seg : url->segments()) call.segs.push_back(seg);
   for (auto param : url->params()) call.query[param.key] = param.value;
   call.req = std::move(req);
-  auto method = call.req.method_string();
+  std::string method(call.req.method_string());
   auto target = std::string(call.req.target());
-  if (auto refused = check_signature(call)) co_return std::move(*refused);
   try {
+    if (auto refused = check_signature(call)) co_return std::move(*refused);
     Response res = co_await route(std::move(call));
-    spdlog::info("{} {} -> {} (request {})", std::string(method), target, res.result_int(),
+    spdlog::info("{} {} -> {} (request {})", method, target, res.result_int(),
                  std::string(res["x-amzn-RequestId"]));
     co_return res;
   } catch (std::exception const& e) {
-    spdlog::error("{} {}: {}", std::string(method), target, e.what());
+    spdlog::error("{} {}: {}", method, target, e.what());
   }
   co_return error_response(11, util::uuid4(), model::service_error("Internal error in lambdad"));
+}
+
+std::optional<auth::Failure> ControlPlane::signature_failure(Request const& req) const {
+  auth::SignedRequest signed_req;
+  signed_req.method = std::string(req.method_string());
+  signed_req.target = std::string(req.target());
+  for (auto const& field : req) signed_req.headers.emplace_back(field.name_string(), field.value());
+  signed_req.body = req.body();
+  auto failure = auth::verify(signed_req, cfg_.auth_keys, std::chrono::system_clock::now());
+  if (failure)
+    spdlog::warn("{} {} -> {} {}: {}", signed_req.method, signed_req.target, failure->status, failure->type,
+                 failure->message);
+  return failure;
 }
 
 std::optional<Response> ControlPlane::check_signature(Call const& call) const {
@@ -110,15 +123,8 @@ std::optional<Response> ControlPlane::check_signature(Call const& call) const {
   bool exempt = (s.size() == 1 && (s[0] == "healthz" || s[0] == "metrics")) ||
                 (s.size() == 3 && s[0] == "_lambdad" && s[1] == "code");
   if (exempt) return std::nullopt;
-  auth::SignedRequest signed_req;
-  signed_req.method = std::string(call.req.method_string());
-  signed_req.target = std::string(call.req.target());
-  for (auto const& field : call.req) signed_req.headers.emplace_back(field.name_string(), field.value());
-  signed_req.body = call.req.body();
-  auto failure = auth::verify(signed_req, cfg_.auth_keys, std::chrono::system_clock::now());
+  auto failure = signature_failure(call.req);
   if (!failure) return std::nullopt;
-  spdlog::warn("{} {} -> {} {}: {}", signed_req.method, signed_req.target, failure->status, failure->type,
-               failure->message);
   bool sts = s.empty() || (s.size() == 1 && s[0].empty());
   if (!sts) return error_response(call, ApiError{failure->status, failure->type, failure->message, {}});
   // STS names the same failures its own way.

@@ -10,6 +10,7 @@
 #include "../model/records.hpp"
 #include "../model/validate.hpp"
 #include "../store/state_dir.hpp"
+#include "../auth/sigv4.hpp"
 #include "../exec/invoker.hpp"
 #include "../logs/store.hpp"
 
@@ -97,6 +98,7 @@ class ControlPlane final : public http::Service {
   // With auth = sigv4: the error for a request whose signature is missing or
   // wrong (Lambda's JSON, or STS's XML for STS), nothing when it is good.
   std::optional<Response> check_signature(Call const& call) const;
+  std::optional<auth::Failure> signature_failure(Request const& req) const;
   // functions.cpp
   boost::asio::awaitable<Response> create_function(Call call);
   boost::asio::awaitable<Response> update_function_code(Call call, std::string name);
@@ -165,6 +167,7 @@ class ControlPlane final : public http::Service {
   bool streams_stopped_ = false;
   // observe.cpp
   struct Histogram {
+    Histogram();
     std::vector<double> bounds;  // seconds, ascending; +Inf implied
     std::vector<std::uint64_t> counts;
     double sum = 0;

@@ -243,6 +243,7 @@ asio::awaitable<std::optional<ApiError>> ControlPlane::remove_function(std::stri
   if (!removed) co_return model::service_error("lambdad could not delete the function: " + removed.error().message());
   functions_.erase(name);
   history_.erase(name);
+  metrics_.erase(name);  // its series end, as a deleted function's do
   if (invoker_) invoker_->retire_function(name);
   collect_garbage();
   spdlog::info("function {}: deleted", name);

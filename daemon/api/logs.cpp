@@ -64,7 +64,9 @@ Response ControlPlane::get_logs(Call const& call, std::string const& name) const
 
 bool ControlPlane::streams(Request const& req) const {
   auto t = logs_target(req);
-  return t && t->follow && logs_ && (logs_->group_exists(t->name) || functions_.count(t->name));
+  if (!t || !t->follow || !logs_ || !(logs_->group_exists(t->name) || functions_.count(t->name))) return false;
+  // Unsigned under sigv4: not streamed; handle() answers the 403.
+  return cfg_.auth != "sigv4" || !signature_failure(req);
 }
 
 void ControlPlane::stop_streams() {

@@ -62,11 +62,9 @@ std::string label(char const* key, std::string const& value) {
 
 }  // namespace
 
+ControlPlane::Histogram::Histogram() : bounds(duration_bounds()), counts(bounds.size(), 0) {}
+
 void ControlPlane::Histogram::observe(double seconds) {
-  if (bounds.empty()) {
-    bounds = duration_bounds();
-    counts.assign(bounds.size(), 0);
-  }
   for (std::size_t i = 0; i < bounds.size(); ++i)
     if (seconds <= bounds[i]) ++counts[i];
   sum += seconds;
@@ -74,6 +72,7 @@ void ControlPlane::Histogram::observe(double seconds) {
 }
 
 void ControlPlane::record(std::string const& function, std::string const& type, exec::InvokeResult const& r) {
+  if (!functions_.count(function)) return;  // deleted while it ran: its series are gone
   auto& m = metrics_[function];
   if (r.throttled) ++m.throttles[*r.throttled];
   ++m.outcomes[r.outcome];
@@ -195,16 +194,22 @@ asio::awaitable<Response> ControlPlane::reset(Call call) {
   std::size_t ended = invoker_ ? invoker_->retire_all() : 0;
   history_.clear();
   std::size_t deleted = 0;
+  json kept = json::array();  // being updated meanwhile, or failed to delete: named, not fatal
   if (call.query.count("functions") && call.query["functions"] == "true") {
     std::vector<std::string> names;
     for (auto const& [name, f] : functions_) names.push_back(name);
     for (auto const& name : names) {
-      if (auto err = co_await remove_function(name)) co_return error_response(call, *err);
+      if (!functions_.count(name)) continue;
+      if (auto err = co_await remove_function(name)) {
+        kept.push_back(json{{"functionName", name}, {"reason", err->message}});
+        continue;
+      }
       ++deleted;
     }
   }
-  spdlog::info("reset: {} environment(s) ended, {} function(s) deleted", ended, deleted);
-  co_return json_response(call, 200, json{{"environmentsEnded", ended}, {"functionsDeleted", deleted}});
+  spdlog::info("reset: {} environment(s) ended, {} function(s) deleted, {} kept", ended, deleted, kept.size());
+  co_return json_response(call, 200,
+                          json{{"environmentsEnded", ended}, {"functionsDeleted", deleted}, {"functionsKept", kept}});
 }
 
 }  // namespace lambdad::api

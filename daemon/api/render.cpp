@@ -14,7 +14,7 @@ Response json_response(Call const& call, unsigned status, json const& body) {
   Response res{static_cast<bhttp::status>(status), call.req.version()};
   res.set(bhttp::field::content_type, "application/json");
   res.set("x-amzn-RequestId", call.request_id);
-  res.body() = body.dump();
+  res.body() = body.dump(-1, ' ', false, json::error_handler_t::replace);
   return res;
 }
 
@@ -31,7 +31,7 @@ Response error_response(unsigned version, std::string const& request_id, ApiErro
   res.set("x-amzn-ErrorType", err.type);
   json body = {{"Type", err.status >= 500 ? "Service" : "User"}, {"message", err.message}, {"Message", err.message}};
   if (!err.reason.empty()) body["Reason"] = err.reason;
-  res.body() = body.dump();
+  res.body() = body.dump(-1, ' ', false, json::error_handler_t::replace);
   return res;
 }
 

@@ -107,11 +107,15 @@ std::string trimall(std::string_view v) {
 }
 
 // Percent-decoding; a component with a broken escape is taken literally (and
-// so re-encoded with %25), rather than refused.
-std::string decode(std::string_view s) {
+// so re-encoded with %25), rather than refused. In a query '+' is a space, as
+// the router (Boost.URL's params()) reads it: a signed `a%2Bb` and a forged
+// `a+b` must not be the same canonical query yet different parameters.
+std::string decode(std::string_view s, bool plus_is_space = false) {
   auto pv = boost::urls::make_pct_string_view(s);
   if (!pv) return std::string(s);
-  return pv->decode();
+  boost::urls::encoding_opts opts;
+  opts.space_as_plus = plus_is_space;
+  return pv->decode(opts);
 }
 
 // RFC 3986 unreserved kept, every other byte %XX with upper-case hex.
@@ -150,9 +154,9 @@ Params parse_query(std::string_view query) {
     if (piece.empty()) continue;
     auto eq = piece.find('=');
     if (eq == std::string_view::npos)
-      out.emplace_back(decode(piece), std::string());
+      out.emplace_back(decode(piece, true), std::string());
     else
-      out.emplace_back(decode(piece.substr(0, eq)), decode(piece.substr(eq + 1)));
+      out.emplace_back(decode(piece.substr(0, eq), true), decode(piece.substr(eq + 1), true));
   }
   return out;
 }

@@ -88,6 +88,7 @@ std::shared_ptr<Environment> Invoker::take_idle(FunctionImage const& fn) {
 
 void Invoker::release(std::shared_ptr<Environment> const& env) {
   env->claimed = false;
+  if (stopping_) return;  // stop() ends every environment in envs_ its own way
   bool keep = env->state() == EnvState::Idle && !env->retired && opts_.keep_alive.count() > 0;
   if (keep) {
     env->freeze(true);  // nothing runs in an idle environment, as on Lambda
@@ -198,7 +199,7 @@ asio::awaitable<void> Invoker::stop(std::chrono::milliseconds drained_for, std::
     env->retired = true;
     if (env->exit_status()) continue;
     env->freeze(false);
-    if (env->state() != EnvState::Dead) env->apply(EnvEvent::Retire);
+    if (env->state() != EnvState::Dead && env->state() != EnvState::Invoking) env->apply(EnvEvent::Retire);
     env->endpoint().shutdown_extensions("spindown", deadline_ms);
     env->terminate();
     ending.push_back(env);

@@ -59,8 +59,9 @@ def lambdad():
     with tempfile.TemporaryDirectory(prefix="lambdad-it-") as tmp:
         ready = Path(tmp) / "ready"
         log = open(Path(tmp) / "lambdad.log", "wb")
-        proc = subprocess.Popen([binary, "serve", "--listen", "127.0.0.1:0", "--state-dir", f"{tmp}/state",
-                                 "--ready-file", str(ready)], stdout=log, stderr=log)
+        # --config /dev/null: the machine's lambdad.toml (if any) does not apply.
+        proc = subprocess.Popen([binary, "serve", "--config", "/dev/null", "--listen", "127.0.0.1:0",
+                                 "--state-dir", f"{tmp}/state", "--ready-file", str(ready)], stdout=log, stderr=log)
         try:
             deadline = time.monotonic() + 10
             while not (ready.exists() and ready.read_text().endswith("\n")):

@@ -98,6 +98,16 @@ def test(c):
         status, _, body = d.request("POST", "/2015-03-31/functions/signed/invocations", b'{"a":2}', hdrs)
         c.check(status == 403 and b"signature" in body.lower(), "the same headers with another body: 403", body)
 
+        # A log follow streams: it is checked before the stream starts.
+        status, _, body = d.request("GET", "/_lambdad/logs/signed?follow=true", timeout=10)
+        c.check(status == 403 and b"Missing Authentication Token" in body, "unsigned log follow: 403, nothing streamed",
+                (status, body[:200]))
+        # Bytes that are not UTF-8 in the signature: still an answer (JSON-safe), not a dropped connection.
+        status, _, body = d.request("GET", "/2015-03-31/functions/", headers={
+            "Authorization": "AWS4-HMAC-SHA256\xff Credential=x", "X-Amz-Date": "\xfe\xff"})
+        c.check(status == 403 and json.loads(body).get("Type") == "User", "a non-UTF-8 Authorization: 403 JSON",
+                (status, body[:200]))
+
         for path in ("/healthz", "/metrics"):
             with urllib.request.urlopen(d.endpoint + path, timeout=10) as resp:
                 c.equal(resp.status, 200, f"{path} answers unsigned")

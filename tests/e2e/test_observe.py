@@ -139,17 +139,23 @@ def test(c):
         c.equal(invocations(d)[1]["Invocations"], [], "reset: the history is cleared")
         r = lam.invoke(FunctionName="ok", Payload=b"{}")
         c.equal(invocations(d, "?function=ok")[1]["Invocations"][0]["coldStart"], True, "reset: the next invoke is cold")
+        samples, _, _ = scrape(d)
+        c.equal(value(samples, "lambdad_invocations_total", function="ok", outcome="success"), 5.0,
+                "counters keep counting across a reset")
+        c.equal(value(samples, "lambdad_init_duration_seconds_bucket", function="tiny", le="0.1"), 0.0,
+                "a function never started has every bucket, at 0")
 
         status, _, body = d.request("POST", "/_lambdad/reset?functions=true")
-        c.check(status == 200 and json.loads(body)["functionsDeleted"] == 4, "reset?functions=true deletes all 4",
-                body)
+        out = json.loads(body)
+        c.check(status == 200 and out["functionsDeleted"] == 4 and out["functionsKept"] == [],
+                "reset?functions=true deletes all 4", body)
         c.equal(lam.list_functions()["Functions"], [], "no function is left")
         ok = h.wait_for(lambda: not d.snapshot().blobs and not d.snapshot().trees, timeout=5)
         c.check(ok, "and their code is collected", (d.snapshot().blobs, d.snapshot().trees))
         samples, _, _ = scrape(d)
         c.equal(value(samples, "lambdad_functions"), 0.0, "/metrics: 0 functions")
-        c.equal(value(samples, "lambdad_invocations_total", function="ok", outcome="success"), 5.0,
-                "counters keep counting across a reset")
+        c.equal(value(samples, "lambdad_invocations_total", function="ok", outcome="success"), None,
+                "a deleted function's series end")
 
 
 if __name__ == "__main__":

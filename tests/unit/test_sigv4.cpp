@@ -286,6 +286,14 @@ TEST_CASE("tampered query and path") {
   req.target = "/2015-03-31/functions/?FunctionVersion=ALL&Marker=a%2fb%20c%2bd&MaxItems=10";
   CHECK_FALSE(check(req));
 
+  // '+' in a query is a space, as the router reads it: standing for the
+  // signed space it verifies; standing for the signed "%2B" it does not.
+  req.target = "/2015-03-31/functions/?MaxItems=10&Marker=a%2Fb+c%2Bd&FunctionVersion=ALL";
+  CHECK_FALSE(check(req));
+  req.target = "/2015-03-31/functions/?MaxItems=10&Marker=a%2Fb%20c+d&FunctionVersion=ALL";
+  REQUIRE(check(req));
+  CHECK(check(req)->message == kMismatch);
+
   auto arn = invoke_arn();
   arn.target = "/2015-03-31/functions/arn:aws:lambda:eu-west-1:123456789012:function:my-fn/invocations?Qualifier=live";
   REQUIRE(check(arn));  // the raw path is what is signed, so ':' is not '%3A'
