@@ -70,15 +70,25 @@ std::string dir_of(std::string const& mount_point, std::string const& mount_root
 
 bool pid_alive(pid_t pid) { return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM); }
 
-// Ends whatever is still in `dir` and removes it and its children.
+// Ends whatever is still in `dir` and removes it and its children. A frozen
+// process takes no signal: the cgroup is thawed first, and the kill given a
+// moment (up to ~1 s) to take the processes out before the rmdir.
 bool remove_tree(std::string const& dir) {
   std::error_code ec;
   for (auto const& e : fs::directory_iterator(dir, ec))
     if (e.is_directory()) remove_tree(e.path().string());
+  if (exists(dir + "/freezer.state")) (void)write_text(dir + "/freezer.state", "THAWED");
+  if (exists(dir + "/cgroup.freeze")) (void)write_text(dir + "/cgroup.freeze", "0");
   std::istringstream procs(read_text(dir + "/cgroup.procs"));
   pid_t pid;
-  while (procs >> pid) ::kill(pid, SIGKILL);
-  return ::rmdir(dir.c_str()) == 0 || errno == ENOENT;
+  bool killed = false;
+  while (procs >> pid) killed = ::kill(pid, SIGKILL) == 0 || killed;
+  for (int i = 0; i < 100; ++i) {
+    if (::rmdir(dir.c_str()) == 0 || errno == ENOENT) return true;
+    if (errno != EBUSY || !killed) return false;
+    ::usleep(10000);
+  }
+  return false;
 }
 
 }  // namespace

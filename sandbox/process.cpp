@@ -233,6 +233,9 @@ int setup_network(int channel, std::uint16_t port) {
   }
   if (spec.no_new_privs && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
     child_fail(report_fd, SpawnStep::NoNewPrivs, errno);
+  // After the identity change, which would clear it; exec keeps it.
+  if (spec.die_with_parent && ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
+    child_fail(report_fd, SpawnStep::DeathSignal, errno);
   // Every inherited descriptor but 0-2 (and the init's status descriptor,
   // moved to 3) is closed on exec; the report pipe too, which is how the
   // parent learns that exec succeeded.
@@ -288,6 +291,7 @@ std::string object_of(SpawnSpec const& spec, SpawnStep step, int index) {
     case SpawnStep::Capabilities: return "the capability bounding set";
     case SpawnStep::Identity: return spec.identity ? "uid " + std::to_string(spec.identity->uid) : "?";
     case SpawnStep::NoNewPrivs: return "no_new_privs";
+    case SpawnStep::DeathSignal: return "the parent-death signal";
     case SpawnStep::UserNamespace: return "the user namespace's id maps";
     case SpawnStep::Network: return "loopback and 127.0.0.1:" + std::to_string(spec.listener_port);
     case SpawnStep::Chdir: return "`" + spec.cwd + "`";
@@ -316,6 +320,7 @@ char const* to_string(SpawnStep step) {
     case SpawnStep::NoNewPrivs: return "set";
     case SpawnStep::Network: return "set up";
     case SpawnStep::UserNamespace: return "wait for";
+    case SpawnStep::DeathSignal: return "set";
   }
   return "?";
 }

@@ -84,6 +84,10 @@ struct SpawnSpec {
   std::vector<Rlimit> rlimits;
   std::optional<Identity> identity;  // unset: stays who the caller is
   bool no_new_privs = false;
+  // SIGKILL when the thread that spawned it ends (the daemon killed with -9):
+  // as pid 1 of its namespace, its end ends the whole environment, so a
+  // crashed daemon leaves no environment running.
+  bool die_with_parent = false;
   bool drop_capabilities = false;    // empty the bounding set (the uid change empties the rest)
   // An init to run as the program instead (lambdad-init, opened O_PATH):
   // it is exec'd by descriptor as `lambdad-init PATH COMPANION...`, starts
@@ -116,6 +120,7 @@ enum class SpawnStep : int {
   NoNewPrivs = 14,
   Network = 15,
   UserNamespace = 16,
+  DeathSignal = 17,
 };
 char const* to_string(SpawnStep step);
 

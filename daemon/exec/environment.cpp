@@ -352,6 +352,7 @@ std::optional<StartFailure> Environment::start() {
     return StartFailure{"Runtime.Unknown", "could not create the output pipe"};
   }
   sandbox::SpawnSpec spec;
+  spec.die_with_parent = true;  // a daemon killed with -9 leaves no environment behind
   // External extensions: the executables in /opt/extensions as the merged
   // /opt shows them (a later layer's file of the same name wins), started
   // in name order before the runtime.

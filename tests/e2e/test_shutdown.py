@@ -12,6 +12,9 @@ With --drain-timeout 1 and --shutdown-grace-ms 1500, SIGTERM:
   environment, no mount under the state directory, no cgroup of the daemon;
 * and on restart every function, layer and log line is there; environments
   start fresh.
+* kill -9 of the daemon: a running environment dies with it (its pid 1 has
+  the parent-death signal); an idle one is frozen and cannot take a signal,
+  so the next start thaws, kills and removes it, and says so.
 
 Run: tests/e2e/test_shutdown.py   (env LAMBDAD, FIXTURE_BOOTSTRAP)
 """
@@ -159,6 +162,33 @@ def test(c):
         import base64
         tail = base64.b64decode(r["LogResult"]).decode()
         c.check("Init Duration" in tail, "the first invoke after the restart starts a fresh environment")
+
+        # A crash (kill -9) of the daemon: a running environment dies with it
+        # (parent-death signal); an idle one is frozen and takes no signal
+        # until thawed: the next start thaws, kills and removes it.
+        idle = descendants(d.proc.pid)
+        def doomed():
+            try:
+                lam.invoke(FunctionName="slow", Payload=json.dumps({"sleep_ms": 10000}).encode())
+            except Exception:  # noqa: BLE001 - the daemon is killed under it
+                pass
+        t = threading.Thread(target=doomed)
+        t.start()
+        h.wait_for(lambda: len(descendants(d.proc.pid)) > len(idle), timeout=5)
+        time.sleep(0.2)
+        busy = [p for p in descendants(d.proc.pid) if p not in idle]
+        c.check(len(busy) >= 2 and len(idle) >= 2, f"before kill -9: {len(busy)} running, {len(idle)} idle processes")
+        d.kill9()
+        t.join(10)
+        gone = h.wait_for(lambda: not [p for p in busy if h._proc_alive(p)], timeout=3 * h.SLOWDOWN)
+        c.check(gone, "kill -9 of the daemon: the running environment dies with it at once",
+                [p for p in busy if h._proc_alive(p)])
+        d.start()
+        gone = h.wait_for(lambda: not [p for p in idle if h._proc_alive(p)], timeout=3 * h.SLOWDOWN)
+        c.check(gone, "the next start ends the idle (frozen) one", [p for p in idle if h._proc_alive(p)])
+        if cgroups_of(pid) or Path("/sys/fs/cgroup/freezer").is_dir():
+            c.check("start-up: removed the cgroup" in d.log_text(), "and says it removed the dead daemon's cgroups")
+        c.check(len(d.boto3().list_functions()["Functions"]) == 3, "and serves again")
 
 
 if __name__ == "__main__":
