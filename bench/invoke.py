@@ -117,14 +117,13 @@ def main():
     total = results["cold invoke"]
     rest = [t - i for t, i in zip(total, init_ms)]
     runtime_init = [i - s for i, s in zip(init_ms, spawn)] if len(spawn) == len(init_ms) else []
-    print("\ncold invoke by part (p50, ms):")
-    print(f"  prepare (cgroup, spec)                              {pct(prepare, 50):.3f}")
-    print(f"  spawn (namespaces, mounts, pivot_root, identity, exec) {pct(spawn, 50):.3f}")
+    print("\ncold invoke by part (ms):                              p50      p90      p99")
+    rows = [("prepare (cgroup, spec)", prepare), ("spawn (namespaces, mounts, pivot_root, identity, exec)", spawn)]
     if runtime_init:
-        print(f"  runtime init (exec to first /next)                  {pct(runtime_init, 50):.3f}")
-    print(f"  REPORT Init Duration (spawn + runtime init)         {pct(init_ms, 50):.3f}")
-    print(f"  the rest (HTTP, dispatch, the invocation)           {pct(rest, 50):.3f}")
-
+        rows.append(("runtime init (exec to first /next)", runtime_init))
+    rows += [("REPORT Init Duration (spawn + runtime init)", init_ms), ("the rest (HTTP, dispatch, the invocation)", rest)]
+    for label, xs in rows:
+        print(f"  {label:<54} {pct(xs, 50):7.3f}  {pct(xs, 90):7.3f}  {pct(xs, 99):7.3f}")
 
 if __name__ == "__main__":
     main()

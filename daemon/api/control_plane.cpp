@@ -196,7 +196,10 @@ asio::awaitable<Response> ControlPlane::route(Call call) {
   if (s[0] == "2016-08-19" && n >= 2 && s[1] == "account-settings" && m == verb::get)
     co_return get_account_settings(call);
   if (s[0] == "_lambdad" && n == 3 && s[1] == "code" && m == verb::get) co_return co_await get_code(std::move(call));
-  if (s[0] == "_lambdad" && n == 3 && s[1] == "logs" && m == verb::get) co_return get_logs(call, s[2]);
+  if (s[0] == "_lambdad" && n == 3 && s[1] == "logs" && m == verb::get) {
+    std::string name = s[2];
+    co_return co_await get_logs(std::move(call), std::move(name));
+  }
   if (s[0] == "_lambdad" && n == 2 && s[1] == "reset" && m == verb::post) co_return co_await reset(std::move(call));
   if (s[0] == "_lambdad" && n == 2 && s[1] == "invocations" && m == verb::get) co_return invocations(call);
   if (s[0] == "metrics" && n == 1 && m == verb::get) co_return metrics(call);

@@ -126,7 +126,7 @@ class ControlPlane final : public http::Service {
   // sts.cpp
   Response sts(Call const& call) const;
   // logs.cpp
-  Response get_logs(Call const& call, std::string const& name) const;
+  boost::asio::awaitable<Response> get_logs(Call call, std::string name);
   // observe.cpp: GET /metrics, GET /_lambdad/invocations, POST /_lambdad/reset
   Response metrics(Call const& call) const;
   Response invocations(Call const& call) const;

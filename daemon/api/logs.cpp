@@ -5,6 +5,8 @@
 // daemon stops. On the io_context thread.
 #include "control_plane.hpp"
 
+#include "../util/offload.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -52,14 +54,18 @@ std::string text_of(std::vector<logs::LogEvent> const& events) {
 
 }  // namespace
 
-Response ControlPlane::get_logs(Call const& call, std::string const& name) const {
+asio::awaitable<Response> ControlPlane::get_logs(Call call, std::string name) {
   if (!logs_ || (!logs_->group_exists(name) && !functions_.count(name)))
-    return error_response(call, model::not_found("The specified log group does not exist: /aws/lambda/" + name));
+    co_return error_response(call, model::not_found("The specified log group does not exist: /aws/lambda/" + name));
+  // Reading and formatting a large group takes milliseconds: on the pool.
+  // read_group only reads files, which the io thread only appends to.
+  auto job = [logs = logs_, name] { return text_of(logs->read_group(name)); };
+  auto text = co_await util::offload(pool_.get_executor(), std::move(job));
   Response res{bhttp::status::ok, call.req.version()};
   res.set(bhttp::field::content_type, "text/plain; charset=utf-8");
   res.set("x-amzn-RequestId", call.request_id);
-  res.body() = text_of(logs_->read_group(name));
-  return res;
+  res.body() = std::move(text);
+  co_return res;
 }
 
 bool ControlPlane::streams(Request const& req) const {

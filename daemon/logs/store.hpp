@@ -45,6 +45,7 @@ class LogStore {
   void close_stream(std::string const& function, std::string const& stream);
 
   // Every event of the group on disk, in time order (streams merged).
+  // Any thread: reads only the files (and root_, which never changes).
   std::vector<LogEvent> read_group(std::string const& function) const;
   bool group_exists(std::string const& function) const;
   // Events newer than `after` still in memory; `lost` is set when some of
