@@ -161,6 +161,14 @@ CgroupLayout detect_cgroups() {
   return detect_cgroups(read_text("/proc/self/mountinfo"), read_text("/proc/self/cgroup"));
 }
 
+Result<int> CgroupEnv::open_dir() const {
+  auto it = dirs_.find("");
+  if (version_ != 2 || it == dirs_.end()) return plain_error("not a cgroup v2 environment");
+  int fd = ::open(it->second.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return errno_error("open `" + it->second + "`");
+  return fd;
+}
+
 Result<std::vector<int>> CgroupEnv::open_procs() const {
   std::vector<int> fds;
   for (auto const& [c, dir] : dirs_) {

@@ -413,6 +413,10 @@ Result<Child> spawn(SpawnSpec const& spec) {
   }
   args.pidfd = reinterpret_cast<std::uint64_t>(&pidfd);
   args.exit_signal = SIGCHLD;
+  if (spec.cgroup_dir_fd >= 0) {
+    args.flags |= CLONE_INTO_CGROUP;
+    args.cgroup = static_cast<std::uint64_t>(spec.cgroup_dir_fd);
+  }
   long pid = ::syscall(SYS_clone3, &args, sizeof args);
   if (pid < 0) {
     int err = errno;

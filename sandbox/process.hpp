@@ -81,6 +81,13 @@ struct SpawnSpec {
   // Files the child writes "0" to before anything else, joining their
   // cgroups (cgroup.procs of each hierarchy). Opened by the caller.
   std::vector<int> cgroup_fds;
+  // Or a cgroup v2 directory (opened by the caller) to start the child in:
+  // clone3's CLONE_INTO_CGROUP. A migration (writing cgroup.procs) takes
+  // the kernel's cgroup_threadgroup_rwsem for writing, which waits for an
+  // RCU grace period unless another migration just happened: ~9 ms on this
+  // machine after an idle moment. Starting inside the cgroup takes it for
+  // reading only.
+  int cgroup_dir_fd = -1;
   std::vector<Rlimit> rlimits;
   std::optional<Identity> identity;  // unset: stays who the caller is
   bool no_new_privs = false;

@@ -393,8 +393,12 @@ std::optional<StartFailure> Environment::start() {
       return StartFailure{"Runtime.Unknown", "could not create the environment's cgroup: " + cg.error().message()};
     }
     cgroup_ = std::move(*cg);
-    auto fds = cgroup_.open_procs();
-    if (fds) spec.cgroup_fds = *fds;
+    if (cgroup_.version() == 2) {
+      // Started inside it: no migration (see SpawnSpec::cgroup_dir_fd).
+      if (auto fd = cgroup_.open_dir()) spec.cgroup_dir_fd = *fd;
+    } else if (auto fds = cgroup_.open_procs()) {
+      spec.cgroup_fds = *fds;
+    }
   }
   int status_pipe[2] = {-1, -1};
   if (sb_.enabled && sb_.init_fd >= 0 && ::pipe2(status_pipe, O_CLOEXEC | O_NONBLOCK) == 0) {
@@ -407,6 +411,7 @@ std::optional<StartFailure> Environment::start() {
       ::close(pipe_fds[0]);
       ::close(pipe_fds[1]);
       for (int fd : spec.cgroup_fds) ::close(fd);
+      if (spec.cgroup_dir_fd >= 0) ::close(spec.cgroup_dir_fd);
       apply(EnvEvent::SpawnFailed);
       return StartFailure{"Runtime.Unknown", "could not create the listener channel"};
     }
@@ -417,6 +422,7 @@ std::optional<StartFailure> Environment::start() {
   auto child = sandbox::spawn(spec);
   ::close(pipe_fds[1]);
   for (int fd : spec.cgroup_fds) ::close(fd);
+  if (spec.cgroup_dir_fd >= 0) ::close(spec.cgroup_dir_fd);
   if (channel[1] >= 0) ::close(channel[1]);
   if (status_pipe[1] >= 0) ::close(status_pipe[1]);
   status_fd_ = status_pipe[0];

@@ -10,7 +10,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string>
 
 using namespace lambdad::sandbox;
@@ -183,4 +186,47 @@ TEST_CASE("wait works on a non-blocking pidfd (one an event loop also watches)")
   REQUIRE(st.has_value());
   CHECK(st->code == 5);
   CHECK_FALSE(zombie_or_alive(child->pid()));
+}
+
+TEST_CASE("a cgroup v2 directory: the child starts inside it (CLONE_INTO_CGROUP), never migrated") {
+  // Where this process sits in the v2 hierarchy, and where that is mounted.
+  std::string mount, path, line;
+  std::ifstream mi("/proc/self/mountinfo");
+  while (std::getline(mi, line)) {
+    auto dash = line.find(" - cgroup2 ");
+    if (dash == std::string::npos) continue;
+    std::istringstream f(line);
+    std::string id, parent, dev, root;
+    f >> id >> parent >> dev >> root >> mount;
+    break;
+  }
+  std::ifstream cg("/proc/self/cgroup");
+  while (std::getline(cg, line))
+    if (line.rfind("0::", 0) == 0) path = line.substr(3);
+  if (mount.empty() || path.empty()) {
+    MESSAGE("skipped: no cgroup v2 hierarchy mounted here");
+    return;
+  }
+  std::string leaf = (path == "/" ? "" : path) + "/lambdad-unit-" + std::to_string(::getpid());
+  std::string dir = mount + leaf;
+  if (::mkdir(dir.c_str(), 0755) != 0) {
+    MESSAGE("skipped: cannot create a cgroup v2 directory here (" << std::strerror(errno) << ")");
+    return;
+  }
+  int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  REQUIRE(dir_fd >= 0);
+  int out[2];
+  REQUIRE(::pipe2(out, O_CLOEXEC) == 0);
+  auto spec = sh("cat /proc/self/cgroup");
+  spec.stdout_fd = out[1];
+  spec.cgroup_dir_fd = dir_fd;
+  auto child = spawn(spec);
+  ::close(out[1]);
+  ::close(dir_fd);
+  REQUIRE_MESSAGE(child.has_value(), (child ? "" : child.error().message()));
+  std::string text = read_all(out[0]);
+  ::close(out[0]);
+  REQUIRE(child->wait().has_value());
+  CHECK(text.find("0::" + leaf + "\n") != std::string::npos);
+  CHECK(::rmdir(dir.c_str()) == 0);
 }

@@ -1,0 +1,123 @@
+/* What putting a new process into a cgroup costs, two ways, each after an
+ * idle pause (as a cold start after a quiet moment) and back to back:
+ *
+ *   migrate   fork, then write the child's pid to cgroup.procs (what
+ *             lambdad does on cgroup v1: the child writes "0")
+ *   clone3    clone3 with CLONE_INTO_CGROUP: the child starts inside it
+ *             (what lambdad does on cgroup v2)
+ *
+ * A migration takes the kernel's cgroup_threadgroup_rwsem for writing,
+ * which waits for an RCU grace period unless another writer just had it.
+ * Run as root on a machine with a writable cgroup v2 hierarchy:
+ *   build/bench/cgroup-join [runs] [pause_ms]
+ * Prints p50/p90/p99 in milliseconds of each way.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static int cmp(const void* a, const void* b) {
+  double x = *(const double*)a, y = *(const double*)b;
+  return x < y ? -1 : x > y;
+}
+
+static void report(const char* what, double* xs, int n) {
+  qsort(xs, n, sizeof *xs, cmp);
+  printf("| %-34s | %7.3f | %7.3f | %7.3f |\n", what, xs[n / 2], xs[n * 9 / 10], xs[n * 99 / 100]);
+}
+
+static int find_v2(char* dir, size_t len) {
+  FILE* mi = fopen("/proc/self/mountinfo", "r");
+  char line[4096], mount[1024] = "", path[1024] = "";
+  while (mi && fgets(line, sizeof line, mi))
+    if (strstr(line, " - cgroup2 ")) sscanf(line, "%*s %*s %*s %*s %1023s", mount);
+  if (mi) fclose(mi);
+  FILE* cg = fopen("/proc/self/cgroup", "r");
+  while (cg && fgets(line, sizeof line, cg))
+    if (strncmp(line, "0::", 3) == 0) sscanf(line + 3, "%1023s", path);
+  if (cg) fclose(cg);
+  if (!*mount || !*path) return -1;
+  snprintf(dir, len, "%s%s/lambdad-bench-%d", mount, strcmp(path, "/") == 0 ? "" : path, (int)getpid());
+  return 0;
+}
+
+int main(int argc, char** argv) {
+  int runs = argc > 1 ? atoi(argv[1]) : 100;
+  int pause_ms = argc > 2 ? atoi(argv[2]) : 30;
+  char dir[2048], procs[2100];
+  if (find_v2(dir, sizeof dir) != 0 || mkdir(dir, 0755) != 0) {
+    fprintf(stderr, "cgroup-join: no writable cgroup v2 hierarchy here (%s)\n", strerror(errno));
+    return 77;
+  }
+  snprintf(procs, sizeof procs, "%s/cgroup.procs", dir);
+  int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  double* t[4];
+  for (int k = 0; k < 4; ++k) t[k] = calloc(runs, sizeof(double));
+  for (int i = 0; i < runs; ++i) {
+    for (int k = 0; k < 4; ++k) {
+      int idle = k % 2 == 0;
+      if (idle) usleep(pause_ms * 1000);
+      double t0 = now_ms();
+      pid_t pid;
+      if (k < 2) {
+        pid = fork();
+        if (pid == 0) {
+          pause();
+          _exit(0);
+        }
+        int fd = open(procs, O_WRONLY | O_CLOEXEC);
+        char buf[32];
+        int n = snprintf(buf, sizeof buf, "%d", (int)pid);
+        if (write(fd, buf, n) != n) perror("write cgroup.procs");
+        close(fd);
+      } else {
+        struct clone_args args;
+        memset(&args, 0, sizeof args);
+        args.flags = CLONE_INTO_CGROUP;
+        args.exit_signal = SIGCHLD;
+        args.cgroup = (uint64_t)dirfd;
+        pid = (pid_t)syscall(SYS_clone3, &args, sizeof args);
+        if (pid == 0) {
+          pause();
+          _exit(0);
+        }
+        if (pid < 0) {
+          perror("clone3");
+          return 1;
+        }
+      }
+      t[k][i] = now_ms() - t0;
+      kill(pid, SIGKILL);
+      waitpid(pid, NULL, 0);
+    }
+  }
+  printf("%d runs; milliseconds from the start of the spawn to the child in the cgroup\n\n", runs);
+  printf("| %-34s | %7s | %7s | %7s |\n|---|---|---|---|\n", "what", "p50", "p90", "p99");
+  char label[64];
+  snprintf(label, sizeof label, "fork + migrate, after %d ms idle", pause_ms);
+  report(label, t[0], runs);
+  report("fork + migrate, back to back", t[1], runs);
+  snprintf(label, sizeof label, "clone3 into it, after %d ms idle", pause_ms);
+  report(label, t[2], runs);
+  report("clone3 into it, back to back", t[3], runs);
+  close(dirfd);
+  rmdir(dir);
+  return 0;
+}
