@@ -143,6 +143,8 @@ std::string apply_reload(ServeOptions& cur, ServeOptions const& next, http::Serv
   live("max_entries", cur.api.unpack.max_entries, next.api.unpack.max_entries);
   live("max_zip_bytes", cur.api.max_zip_bytes, next.api.max_zip_bytes);
   live("max_unzipped_bytes", cur.api.max_unzipped_bytes, next.api.max_unzipped_bytes);
+  live("max_payload_bytes", cur.api.max_payload_bytes, next.api.max_payload_bytes);
+  live("max_event_payload_bytes", cur.api.max_event_payload_bytes, next.api.max_event_payload_bytes);
   live("default_function", cur.api.default_function, next.api.default_function);
   live("auth", cur.api.auth, next.api.auth);
   if (cur.api.auth_keys != next.api.auth_keys) {

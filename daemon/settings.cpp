@@ -35,6 +35,8 @@ constexpr KeyFlag kKeys[] = {
     {"limits.max_entries", "--max-entries"},
     {"limits.max_zip_bytes", "--max-zip-bytes"},
     {"limits.max_unzipped_bytes", "--max-unzipped-bytes"},
+    {"limits.max_payload_bytes", "--max-payload-bytes"},
+    {"limits.max_event_payload_bytes", "--max-event-payload-bytes"},
     {"sandbox.enabled", nullptr},  // the inverse of --no-sandbox
     {"sandbox.rootfs", "--rootfs"},
     {"sandbox.runtime_dir", "--runtime-dir"},
@@ -127,6 +129,14 @@ void add_serve_options(CLI::App* serve, Settings& s) {
                     "Largest unzipped size of a function and its layers (Lambda: 250 MB)")
       ->capture_default_str()
       ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 40));
+  serve->add_option("--max-payload-bytes", opts.api.max_payload_bytes,
+                    "Largest event of a RequestResponse Invoke (Lambda: 6 MB); a larger one gets 413")
+      ->capture_default_str()
+      ->check(CLI::Range(std::uint64_t{2}, std::uint64_t{64} << 20));
+  serve->add_option("--max-event-payload-bytes", opts.api.max_event_payload_bytes,
+                    "Largest event of an Event (asynchronous) Invoke (Lambda: 256 KB); a larger one gets 413")
+      ->capture_default_str()
+      ->check(CLI::Range(std::uint64_t{2}, std::uint64_t{64} << 20));
   serve->add_option("--drain-timeout", s.drain,
                     "Seconds in-flight requests and invocations get to finish on SIGTERM; then they fail")
       ->capture_default_str();

@@ -8,6 +8,8 @@
 #include <boost/url/parse.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 namespace lambdad::api {
 
 namespace asio = boost::asio;
@@ -50,7 +52,8 @@ std::size_t ControlPlane::layer_version_count() const {
 
 std::uint64_t ControlPlane::body_limit(http::RequestHeader const& h) const {
   // Invoke payloads: 6 MB; a larger one is refused before it is read.
-  if (std::string_view(h.target()).find("/invocations") != std::string_view::npos) return 6291456;
+  if (std::string_view(h.target()).find("/invocations") != std::string_view::npos)
+    return std::max(cfg_.max_payload_bytes, cfg_.max_event_payload_bytes);
   return cfg_.max_request_bytes;
 }
 
@@ -69,7 +72,10 @@ Response ControlPlane::too_large(http::RequestHeader const& h) const {
   if (std::string_view(h.target()).find("/invocations") != std::string_view::npos)
     return error_response(h.version(), util::uuid4(),
                           {413, "RequestTooLargeException",
-                           "Request must be smaller than 6291456 bytes for the InvokeFunction operation", {}});
+                           "Request must be smaller than " +
+                               std::to_string(std::max(cfg_.max_payload_bytes, cfg_.max_event_payload_bytes)) +
+                               " bytes for the InvokeFunction operation",
+                           {}});
   ApiError err{413, "RequestEntityTooLargeException",
                "Request must be smaller than " + std::to_string(cfg_.max_request_bytes) + " bytes for the " +
                    operation_for(h) + " operation",

@@ -18,8 +18,6 @@ namespace bhttp = boost::beast::http;
 
 namespace {
 
-constexpr std::size_t kMaxSyncPayload = 6291456;
-constexpr std::size_t kMaxAsyncPayload = 262144;
 
 asio::awaitable<void> run_event(ControlPlane* plane, exec::Invoker* invoker, exec::FunctionImage fn,
                                 exec::InvokeRequest req) {
@@ -77,7 +75,7 @@ asio::awaitable<Response> ControlPlane::invoke(Call call, std::string name_text)
     co_return error_response(call, model::validation(type, "invocationType",
                                                      "Member must satisfy enum value set: [Event, RequestResponse, DryRun]"));
   auto& payload = call.req.body();
-  std::size_t limit = type == "Event" ? kMaxAsyncPayload : kMaxSyncPayload;
+  std::uint64_t limit = type == "Event" ? cfg_.max_event_payload_bytes : cfg_.max_payload_bytes;
   if (payload.size() > limit)
     co_return error_response(call, ApiError{413, "RequestTooLargeException",
                                             "Request must be smaller than " + std::to_string(limit) +

@@ -93,6 +93,26 @@ def test(c):
         c.check(ok and f"{cfg}:" in line, "a bad file on SIGHUP is refused with its name and line", line)
         c.equal(concurrency(d), 9, "nothing changed, and the daemon still serves")
 
+    # Payload limits: Lambda's by default, others from the file, live on SIGHUP.
+    cfg.write_text(GOOD + "max_payload_bytes = 1000\nmax_event_payload_bytes = 500\n")
+    with h.Daemon(label="config-payload", args=["--config", str(cfg)]) as d:
+        d.boto3().create_function(FunctionName="p", Runtime="provided.al2023", Role=ROLE, Handler="echo",
+                                  Code={"ZipFile": h.fixture_zip()})
+        path = "/2015-03-31/functions/p/invocations"
+        small, big = b'{"x":"' + b"a" * 990 + b'"}', b'{"x":"' + b"a" * 994 + b'"}'
+        status, headers, body = d.request("POST", path, big)
+        c.check(status == 413 and b"Request must be smaller than 1000 bytes" in body,
+                "limits.max_payload_bytes = 1000: a 1002-byte event gets 413", (status, body[:200]))
+        c.equal(d.request("POST", path, small)[0], 200, "a 998-byte event runs")
+        status, _, body = d.request("POST", path, small, {"X-Amz-Invocation-Type": "Event"})
+        c.check(status == 413 and b"smaller than 500 bytes" in body, "limits.max_event_payload_bytes = 500 for Event",
+                (status, body[:200]))
+        cfg.write_text(GOOD)
+        d.proc.send_signal(1)
+        c.check(h.wait_for(lambda: "max_payload_bytes 1000 -> 6291456" in d.log_text(), timeout=5),
+                "SIGHUP: back to Lambda's 6 MB")
+        c.equal(d.request("POST", path, big)[0], 200, "and the 1002-byte event runs")
+
     cfg.write_text(GOOD)
     with h.Daemon(label="config-flag", args=["--config", str(cfg), "--account-id", "444455556666"]) as d:
         c.equal(account(d), "444455556666", "a flag on the command line wins over the file")
