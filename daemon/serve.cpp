@@ -136,6 +136,7 @@ std::string apply_reload(ServeOptions& cur, ServeOptions const& next, http::Serv
   live("log_level", cur.log_level, next.log_level);
   live("keep_alive_ms", cur.invoker.keep_alive, next.invoker.keep_alive);
   live("max_concurrency", cur.invoker.max_concurrency, next.invoker.max_concurrency);
+  live("max_environments", cur.invoker.max_environments, next.invoker.max_environments);
   live("drain_timeout", cur.drain_timeout, next.drain_timeout);
   live("shutdown_grace_ms", cur.shutdown_grace, next.shutdown_grace);
   live("idle_timeout", cur.idle_timeout, next.idle_timeout);
@@ -170,7 +171,7 @@ std::string apply_reload(ServeOptions& cur, ServeOptions const& next, http::Serv
   fixed("sandbox.network", sa.isolated_network ? "isolated" : "host", sb.isolated_network ? "isolated" : "host");
 
   spdlog::set_level(spdlog::level::from_str(cur.log_level));
-  invoker.set_limits(cur.invoker.keep_alive, cur.invoker.max_concurrency);
+  invoker.set_limits(cur.invoker.keep_alive, cur.invoker.max_concurrency, cur.invoker.max_environments);
   auto limits = server.limits();
   limits.idle_timeout = cur.idle_timeout;
   limits.read_timeout = cur.read_timeout;

@@ -27,6 +27,7 @@ constexpr KeyFlag kKeys[] = {
     {"pool_threads", "--pool-threads"},
     {"sync_code", "--sync-code"},
     {"limits.max_concurrency", "--max-concurrency"},
+    {"limits.max_environments", "--max-environments"},
     {"limits.keep_alive_ms", "--keep-alive-ms"},
     {"limits.drain_timeout", "--drain-timeout"},
     {"limits.shutdown_grace_ms", "--shutdown-grace-ms"},
@@ -155,6 +156,11 @@ void add_serve_options(CLI::App* serve, Settings& s) {
                     "Invocations in flight across all functions; past it Invoke answers 429")
       ->capture_default_str()
       ->check(CLI::Range(1, 100000));
+  serve->add_option("--max-environments", opts.invoker.max_environments,
+                    "Environments alive at once, idle ones included (0: bounded by --max-concurrency only); at the "
+                    "bound a cold start ends the idle environment unused the longest")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 100000));
   serve->add_option("--default-function", opts.api.default_function,
                     "Function the RIE path /2015-03-31/functions/function/invocations runs (default: the only one)");
   serve->add_option("--log-level", opts.log_level, "trace, debug, info, warn, error")

@@ -86,6 +86,25 @@ std::shared_ptr<Environment> Invoker::take_idle(FunctionImage const& fn) {
   return nullptr;
 }
 
+bool Invoker::make_room() {
+  if (opts_.max_environments <= 0) return true;
+  auto alive = [&] {
+    return std::count_if(envs_.begin(), envs_.end(), [](auto const& e) { return !e->retired; });
+  };
+  while (alive() >= opts_.max_environments) {
+    std::shared_ptr<Environment> oldest;
+    for (auto const& e : envs_)
+      if (e->state() == EnvState::Idle && !e->claimed && !e->retired && (!oldest || e->idle_since < oldest->idle_since))
+        oldest = e;
+    if (!oldest) return false;
+    spdlog::debug("function {}: idle environment ended to make room (max_environments {})", oldest->image().name,
+                  opts_.max_environments);
+    oldest->retired = true;
+    release(oldest);
+  }
+  return true;
+}
+
 void Invoker::release(std::shared_ptr<Environment> const& env) {
   env->claimed = false;
   if (stopping_) return;  // stop() ends every environment in envs_ its own way
@@ -263,6 +282,11 @@ asio::awaitable<InvokeResult> Invoker::invoke(FunctionImage fn, InvokeRequest re
   auto env = take_idle(fn);
   bool cold = !env;
   result.cold = cold;
+  if (cold && !make_room()) {
+    result.throttled = "ConcurrentInvocationLimitExceeded";
+    result.outcome = "throttled";
+    co_return result;
+  }
   if (cold) {
     env = std::make_shared<Environment>(ioc_, fn, logs_, opts_.sandbox);
     env->claimed = true;

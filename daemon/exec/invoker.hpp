@@ -99,6 +99,10 @@ struct InvokerOptions {
   std::chrono::milliseconds keep_alive{std::chrono::minutes(5)};  // 0: a fresh environment every invoke
   std::chrono::seconds init_limit{10};                           // Lambda's init phase limit
   int max_concurrency = 64;  // invocations in flight across all functions
+  // Environments alive at once (idle ones included); 0: no bound but
+  // max_concurrency. At the bound a cold start ends the idle environment
+  // unused the longest; with none idle it is throttled.
+  int max_environments = 0;
   SandboxOptions sandbox;
 };
 
@@ -132,9 +136,10 @@ class Invoker {
   // then SIGKILL after `grace`; all are reaped and their cgroups removed.
   boost::asio::awaitable<void> stop(std::chrono::milliseconds drained_for, std::chrono::milliseconds grace);
   // SIGHUP: what can change while running.
-  void set_limits(std::chrono::milliseconds keep_alive, int max_concurrency) {
+  void set_limits(std::chrono::milliseconds keep_alive, int max_concurrency, int max_environments) {
     opts_.keep_alive = keep_alive;
     opts_.max_concurrency = max_concurrency;
+    opts_.max_environments = max_environments;
   }
   std::size_t environment_count() const { return envs_.size(); }
   // How many environments are in each state ("idle" ones waiting, frozen
@@ -144,6 +149,9 @@ class Invoker {
 
  private:
   std::shared_ptr<Environment> take_idle(FunctionImage const& fn);
+  // At max_environments: ends the idle environment unused the longest;
+  // false if every one is busy.
+  bool make_room();
   void release(std::shared_ptr<Environment> const& env);
   // Ends `env` if it is still idle since `since` once the keep-alive passed.
   boost::asio::awaitable<void> reap_when_idle(std::shared_ptr<Environment> env,

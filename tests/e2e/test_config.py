@@ -18,6 +18,7 @@ Run: tests/e2e/test_config.py   (env LAMBDAD, FIXTURE_BOOTSTRAP)
 """
 
 import base64
+import json
 import os
 import re
 import subprocess
@@ -112,6 +113,19 @@ def test(c):
         c.check(h.wait_for(lambda: "max_payload_bytes 1000 -> 6291456" in d.log_text(), timeout=5),
                 "SIGHUP: back to Lambda's 6 MB")
         c.equal(d.request("POST", path, big)[0], 200, "and the 1002-byte event runs")
+
+    # limits.max_environments: at the bound a cold start ends the idle one unused the longest.
+    cfg.write_text(GOOD + "max_environments = 2\n")
+    with h.Daemon(label="config-envs", args=["--config", str(cfg)]) as d:
+        lam = d.boto3()
+        for name in ("a", "b", "c"):
+            lam.create_function(FunctionName=name, Runtime="provided.al2023", Role=ROLE, Handler="echo",
+                                Code={"ZipFile": h.fixture_zip()})
+        got = [cold(lam, n) for n in ("a", "b", "c", "b", "a", "c")]
+        c.equal(got, [True, True, True, False, True, True],
+                "max_environments = 2: c's cold start ends a's environment (the oldest idle), a's then ends c's")
+        status, _, body = d.request("GET", "/healthz")
+        c.equal(json.loads(body)["environments"], 2, "never more than 2 environments")
 
     cfg.write_text(GOOD)
     with h.Daemon(label="config-flag", args=["--config", str(cfg), "--account-id", "444455556666"]) as d:
