@@ -348,6 +348,48 @@ std::variant<Parts, Failure> from_query(Params const& params, std::string const&
   return p;
 }
 
+// The signature of `req` (botocore's canonical request for non-S3 services:
+// the raw path encoded again, the query sorted, the named headers trimmed),
+// made with `secret` for the scope date/region/service/terminator.
+std::string signature_of(SignedRequest const& req, std::string_view raw_path, Params const& params,
+                         std::vector<std::string> const& signed_headers, bool presigned,
+                         std::string const& payload_hash, std::string const& timestamp,
+                         std::array<std::string_view, 4> scope, std::string const& secret) {
+  std::string canonical = req.method;
+  canonical += '\n';
+  canonical += encode(remove_dot_segments(raw_path), true);
+  canonical += '\n';
+  canonical += canonical_query(params, presigned);
+  canonical += '\n';
+  std::string signed_line;
+  for (auto const& name : signed_headers) {
+    if (!signed_line.empty()) signed_line.push_back(';');
+    signed_line += name;
+    std::string values;
+    bool found = false;
+    for (auto const& [k, v] : req.headers) {
+      if (!iequals(k, name)) continue;
+      if (found) values.push_back(',');
+      values += trimall(v);
+      found = true;
+    }
+    if (found) canonical.append(name).append(":").append(values).append("\n");
+  }
+  canonical += '\n';
+  canonical += signed_line;
+  canonical += '\n';
+  canonical += payload_hash;
+  std::string const string_to_sign = std::string(kAlgorithm) + '\n' + timestamp + '\n' + std::string(scope[0]) +
+                                     '/' + std::string(scope[1]) + '/' + std::string(scope[2]) + '/' +
+                                     std::string(scope[3]) + '\n' + util::to_hex(util::sha256(canonical));
+  // kSigning = HMAC chain over date, region, service, terminator.
+  Mac k = hmac("AWS4" + secret, scope[0]);
+  k = hmac(view(k), scope[1]);
+  k = hmac(view(k), scope[2]);
+  k = hmac(view(k), scope[3]);
+  return util::to_hex(hmac(view(k), string_to_sign));
+}
+
 }  // namespace
 
 std::optional<Failure> verify(SignedRequest const& req, std::map<std::string, std::string> const& keys,
@@ -418,53 +460,44 @@ std::optional<Failure> verify(SignedRequest const& req, std::map<std::string, st
   auto key = keys.find(std::string(scope[0]));
   if (key == keys.end()) return unrecognized_client();
 
-  // 6. The canonical request, as botocore builds it.
-  std::string canonical = req.method;
-  canonical += '\n';
-  canonical += encode(remove_dot_segments(raw_path), true);
-  canonical += '\n';
-  canonical += canonical_query(params, p.presigned);
-  canonical += '\n';
-  std::string signed_line;
-  for (auto const& name : p.signed_headers) {
-    if (!signed_line.empty()) signed_line.push_back(';');
-    signed_line += name;
-    std::string values;
-    bool found = false;
-    for (auto const& [k, v] : req.headers) {
-      if (!iequals(k, name)) continue;
-      if (found) values.push_back(',');
-      values += trimall(v);
-      found = true;
-    }
-    if (found) canonical.append(name).append(":").append(values).append("\n");
-  }
-  canonical += '\n';
-  canonical += signed_line;
-  canonical += '\n';
+  // 6. The canonical request, as botocore builds it, and its signature.
   auto const content_sha = first_header(req, "x-amz-content-sha256");
   std::string const body_sha = util::to_hex(util::sha256(req.body));
-  canonical += content_sha ? std::string(*content_sha) : body_sha;
-
-  std::string const string_to_sign = std::string(kAlgorithm) + '\n' + timestamp + '\n' +
-                                     std::string(scope[1]) + '/' + std::string(scope[2]) + '/' +
-                                     std::string(scope[3]) + '/' + std::string(scope[4]) + '\n' +
-                                     util::to_hex(util::sha256(canonical));
-
-  // 7. The signature: kSigning = HMAC chain over date, region, service, terminator.
-  Mac k = hmac("AWS4" + key->second, scope[1]);
-  k = hmac(view(k), scope[2]);
-  k = hmac(view(k), scope[3]);
-  k = hmac(view(k), scope[4]);
-  std::string const expected = util::to_hex(hmac(view(k), string_to_sign));
+  std::string const expected =
+      signature_of(req, raw_path, params, p.signed_headers, p.presigned, content_sha ? std::string(*content_sha) : body_sha,
+                   timestamp, {scope[1], scope[2], scope[3], scope[4]}, key->second);
   std::string const provided = lowered(p.signature);
   if (provided.size() != expected.size() || CRYPTO_memcmp(provided.data(), expected.data(), expected.size()) != 0)
     return invalid_signature(kMismatch);
 
-  // 8. A signed payload hash must be the body's.
+  // 7. A signed payload hash must be the body's.
   if (content_sha && *content_sha != kUnsignedPayload && lowered(trim(*content_sha)) != body_sha)
     return invalid_signature("The provided 'x-amz-content-sha256' header does not match what was computed.");
   return std::nullopt;
+}
+
+void sign(SignedRequest& req, std::string const& access_key, std::string const& secret, std::string const& region,
+          std::string const& service, std::chrono::system_clock::time_point now) {
+  std::string_view target = req.target;
+  auto qmark = target.find('?');
+  std::string_view raw_path = target.substr(0, qmark);
+  Params params = parse_query(qmark == std::string_view::npos ? std::string_view() : target.substr(qmark + 1));
+  std::string const timestamp = iso_basic(std::chrono::floor<std::chrono::seconds>(now));
+  std::string const date = timestamp.substr(0, 8);
+  std::erase_if(req.headers, [](auto const& h) { return iequals(h.first, "authorization") || iequals(h.first, "x-amz-date"); });
+  req.headers.emplace_back("X-Amz-Date", timestamp);
+  std::vector<std::string> names;
+  for (auto const& [k, v] : req.headers) names.push_back(lowered(k));
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  std::string signed_line;
+  for (auto const& n : names) signed_line += (signed_line.empty() ? "" : ";") + n;
+  std::string const signature =
+      signature_of(req, raw_path, params, names, false, util::to_hex(util::sha256(req.body)), timestamp,
+                   {date, region, service, kTerminator}, secret);
+  req.headers.emplace_back("Authorization", std::string(kAlgorithm) + " Credential=" + access_key + "/" + date + "/" +
+                                                region + "/" + service + "/" + std::string(kTerminator) +
+                                                ", SignedHeaders=" + signed_line + ", Signature=" + signature);
 }
 
 }  // namespace lambdad::auth

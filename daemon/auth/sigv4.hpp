@@ -42,4 +42,10 @@ inline constexpr std::chrono::minutes kAllowedClockSkew{5};
 std::optional<Failure> verify(SignedRequest const& req, std::map<std::string, std::string> const& keys,
                               std::chrono::system_clock::time_point now);
 
+// The client side, for lambdad's own commands: adds X-Amz-Date and an
+// Authorization header signing every header present (Host included) and the
+// body, as botocore would.
+void sign(SignedRequest& req, std::string const& access_key, std::string const& secret, std::string const& region,
+          std::string const& service, std::chrono::system_clock::time_point now);
+
 }  // namespace lambdad::auth

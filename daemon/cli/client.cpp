@@ -1,5 +1,6 @@
 #include "client.hpp"
 
+#include "../auth/sigv4.hpp"
 #include "../util/crypto.hpp"
 
 #include <boost/asio/connect.hpp>
@@ -14,6 +15,8 @@
 #include <boost/url/parse.hpp>
 #include <nlohmann/json.hpp>
 
+#include <chrono>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -69,6 +72,27 @@ std::string api_error(bhttp::response<bhttp::string_body> const& res, std::strin
   return "An error occurred (" + type + ") when calling the " + operation + " operation: " + message;
 }
 
+// Signs the request (SigV4, service lambda) when the environment holds
+// credentials, as the AWS CLI would: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+// AWS_REGION or AWS_DEFAULT_REGION (default us-east-1). A daemon without
+// `auth = sigv4` ignores the signature.
+void sign_if_configured(bhttp::request<bhttp::string_body>& req) {
+  char const* id = std::getenv("AWS_ACCESS_KEY_ID");
+  char const* secret = std::getenv("AWS_SECRET_ACCESS_KEY");
+  if (!id || !secret || !*id || !*secret) return;
+  char const* region = std::getenv("AWS_REGION");
+  if (!region || !*region) region = std::getenv("AWS_DEFAULT_REGION");
+  if (!region || !*region) region = "us-east-1";
+  auth::SignedRequest s;
+  s.method = std::string(req.method_string());
+  s.target = std::string(req.target());
+  for (auto const& field : req) s.headers.emplace_back(field.name_string(), field.value());
+  s.body = req.body();
+  auth::sign(s, id, secret, region, "lambda", std::chrono::system_clock::now());
+  for (auto const& [name, value] : s.headers)
+    if (name == "X-Amz-Date" || name == "Authorization") req.set(name, value);
+}
+
 std::string read_event(std::string const& path) {
   if (path.empty()) return "{}";
   std::stringstream text;
@@ -100,6 +124,7 @@ int invoke_impl(std::string const& endpoint, std::string const& name, std::strin
   req.set("X-Amz-Log-Type", "Tail");
   req.body() = std::move(event);
   req.prepare_payload();
+  sign_if_configured(req);
   bhttp::write(stream, req);
   beast::flat_buffer buffer;
   bhttp::response_parser<bhttp::string_body> parser;
@@ -125,6 +150,7 @@ int logs_impl(std::string const& endpoint, std::string const& name, bool follow)
   std::string target = "/_lambdad/logs/" + name + (follow ? "?follow=true" : "");
   bhttp::request<bhttp::string_body> req{bhttp::verb::get, target, 11};
   req.set(bhttp::field::host, t.host + ":" + t.port);
+  sign_if_configured(req);
   bhttp::write(stream, req);
   beast::flat_buffer buffer;
   bhttp::response_parser<bhttp::buffer_body> parser;

@@ -9,6 +9,8 @@ the real clients sign, lambdad checks.
   MissingAuthenticationToken); a body changed after signing: 403.
 * /healthz and /metrics answer unsigned (probes, scrapers).
 * SIGHUP with a rotated key: the old key is refused, the new one works.
+* `lambdad invoke` and `lambdad logs` sign with AWS_ACCESS_KEY_ID and
+  AWS_SECRET_ACCESS_KEY from the environment, as the AWS CLI does.
 * Without auth (the default) unsigned requests are served (every other test).
 
 Run: tests/e2e/test_auth.py   (env LAMBDAD, FIXTURE_BOOTSTRAP)
@@ -126,6 +128,24 @@ def test(c):
                     "AWS CLI, unknown key: UnrecognizedClientException", p.stderr)
         else:
             c.check(False, "the AWS CLI (Debian's awscli) is installed")
+
+        # lambdad's own commands sign with the environment's credentials, as the AWS CLI does.
+        def own(key, secret, *args):
+            env = dict(os.environ, AWS_ACCESS_KEY_ID=key, AWS_SECRET_ACCESS_KEY=secret, LAMBDAD_ENDPOINT=d.endpoint)
+            return subprocess.run([h.LAMBDAD, *args], capture_output=True, text=True, env=env, input="{}",
+                                  timeout=30)
+        p = own(KEY, SECRET, "invoke", "signed", "--event", "-")
+        c.check(p.returncode == 0 and p.stdout.startswith("Response\n{}"), "lambdad invoke signs with the key", p)
+        p = own(KEY, "wrong", "invoke", "signed")
+        c.check(p.returncode == 2 and "(InvalidSignatureException)" in p.stderr, "lambdad invoke, wrong secret: refused",
+                p.stderr)
+        p = own(KEY, SECRET, "logs", "signed")
+        c.check(p.returncode == 0 and "START RequestId:" in p.stdout, "lambdad logs signs too", p.stderr)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        p = subprocess.run([h.LAMBDAD, "logs", "signed", "--endpoint", d.endpoint], capture_output=True, text=True,
+                           env=env, timeout=30)
+        c.check(p.returncode == 2 and "MissingAuthenticationTokenException" in p.stderr,
+                "without credentials: MissingAuthenticationTokenException", p.stderr)
 
         # Key rotation on SIGHUP.
         cfg.write_text(config([(KEY2, SECRET2)]))

@@ -42,6 +42,7 @@
 
 #include "auth/sigv4.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <string>
 
@@ -389,4 +390,38 @@ TEST_CASE("date and scope") {
   REQUIRE(f);
   CHECK(f->type == "InvalidSignatureException");
   CHECK(f->message == "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.");
+}
+
+TEST_CASE("sign: what lambdad's own commands send is what botocore sends") {
+  // The list_functions vector's request before botocore signed it.
+  SignedRequest req{"GET",
+                    "/2015-03-31/functions/?MaxItems=10&Marker=a%2Fb%20c%2Bd&FunctionVersion=ALL",
+                    {{"Host", "lambda.us-east-1.amazonaws.com"}},
+                    ""};
+  sign(req, "AKIDEXAMPLE", keys.at("AKIDEXAMPLE"), "us-east-1", "lambda", signed_at + 400ms);
+  auto signed_by_botocore = list_functions();
+  std::string mine, theirs;
+  for (auto const& [k, v] : req.headers)
+    if (k == "Authorization") mine = v;
+  for (auto const& [k, v] : signed_by_botocore.headers)
+    if (k == "Authorization") theirs = v;
+  CHECK(mine == theirs);
+  CHECK_FALSE(check(req));
+
+  // Every header present is signed, the body too.
+  SignedRequest post{"POST", "/2015-03-31/functions/my-fn/invocations",
+                     {{"Host", "127.0.0.1:9000"}, {"Content-Type", "application/json"}, {"X-Amz-Log-Type", "Tail"}},
+                     R"({"a":1})"};
+  sign(post, "AKIDOTHER", "other-secret", "eu-west-1", "lambda", signed_at);
+  CHECK_FALSE(check(post));
+  auto changed = post;
+  changed.body = R"({"a":2})";
+  REQUIRE(check(changed));
+  CHECK(check(changed)->type == "InvalidSignatureException");
+  set_header(changed = post, "X-Amz-Log-Type", "None");
+  CHECK(check(changed));
+  // Signing again replaces the old signature and date.
+  sign(post, "AKIDOTHER", "other-secret", "eu-west-1", "lambda", signed_at + 1s);
+  CHECK_FALSE(check(post));
+  CHECK(std::count_if(post.headers.begin(), post.headers.end(), [](auto const& h) { return h.first == "Authorization"; }) == 1);
 }
