@@ -135,7 +135,7 @@ void add_serve_options(CLI::App* serve, Settings& s) {
       ->capture_default_str()
       ->check(CLI::Range(std::uint64_t{2}, std::uint64_t{64} << 20));
   serve->add_option("--max-event-payload-bytes", opts.api.max_event_payload_bytes,
-                    "Largest event of an Event (asynchronous) Invoke (Lambda: 256 KB); a larger one gets 413")
+                    "Largest event of an Event (asynchronous) Invoke (Lambda: 1 MB); a larger one gets 413")
       ->capture_default_str()
       ->check(CLI::Range(std::uint64_t{2}, std::uint64_t{64} << 20));
   serve->add_option("--drain-timeout", s.drain,

@@ -166,6 +166,8 @@ int setup_network(int channel, std::uint16_t port) {
 [[noreturn]] void child_main(SpawnSpec const& spec, char* const* argv, char* const* envp, int* tree_fds,
                              int report_fd, std::array<char const*, 2> const* companion_argv, int sync_fd,
                              char* const* init_argv) {
+  // From the first instruction (the identity change clears it; set again below).
+  if (spec.die_with_parent) ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   if (sync_fd >= 0) {
     // Wait until the parent has written the user namespace's id maps.
     char go = 0;
@@ -233,9 +235,14 @@ int setup_network(int channel, std::uint16_t port) {
   }
   if (spec.no_new_privs && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
     child_fail(report_fd, SpawnStep::NoNewPrivs, errno);
-  // After the identity change, which would clear it; exec keeps it.
-  if (spec.die_with_parent && ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
-    child_fail(report_fd, SpawnStep::DeathSignal, errno);
+  // After the identity change, which would clear it; exec keeps it. A parent
+  // that died before this would never signal: its end of the report pipe is
+  // then closed, which poll() shows as POLLERR on ours.
+  if (spec.die_with_parent) {
+    if (::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) child_fail(report_fd, SpawnStep::DeathSignal, errno);
+    pollfd parent{report_fd, POLLOUT, 0};
+    if (::poll(&parent, 1, 0) == 1 && (parent.revents & POLLERR)) ::_exit(127);
+  }
   // Every inherited descriptor but 0-2 (and the init's status descriptor,
   // moved to 3) is closed on exec; the report pipe too, which is how the
   // parent learns that exec succeeded.
@@ -422,6 +429,8 @@ Result<Child> spawn(SpawnSpec const& spec) {
     int err = errno;
     ::close(report[0]);
     ::close(report[1]);
+    for (int fd : sync)
+      if (fd >= 0) ::close(fd);
     return errno_error("clone3 for `" + spec.path + "`", err);
   }
   if (pid == 0) {

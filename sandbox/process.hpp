@@ -91,9 +91,9 @@ struct SpawnSpec {
   std::vector<Rlimit> rlimits;
   std::optional<Identity> identity;  // unset: stays who the caller is
   bool no_new_privs = false;
-  // SIGKILL when the thread that spawned it ends (the daemon killed with -9):
-  // as pid 1 of its namespace, its end ends the whole environment, so a
-  // crashed daemon leaves no environment running.
+  // SIGKILL when the thread that spawned it ends (the daemon killed with -9).
+  // As pid 1 of a pid namespace its end ends every process of it; without
+  // one (--no-sandbox) only this process gets it.
   bool die_with_parent = false;
   bool drop_capabilities = false;    // empty the bounding set (the uid change empties the rest)
   // An init to run as the program instead (lambdad-init, opened O_PATH):

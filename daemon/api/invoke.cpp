@@ -7,8 +7,11 @@
 #include "../logs/format.hpp"
 #include "../util/crypto.hpp"
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
 namespace lambdad::api {
@@ -18,20 +21,39 @@ namespace bhttp = boost::beast::http;
 
 namespace {
 
+// A throttled asynchronous invocation waits and tries again, as Lambda
+// keeps it queued: 1 s, 2 s, 4 s ... up to 60 s between tries, 10 tries.
+constexpr int kThrottleRetries = 10;
 
 asio::awaitable<void> run_event(ControlPlane* plane, exec::Invoker* invoker, exec::FunctionImage fn,
                                 exec::InvokeRequest req) {
   // Lambda retries a failed asynchronous invocation up to two more times.
-  for (int attempt = 1; attempt <= 3; ++attempt) {
+  int throttles = 0;
+  for (int attempt = 1; attempt <= 3;) {
     auto result = co_await invoker->invoke(fn, req);
     plane->record(fn.name, "Event", result);
     if (result.refused) {
       spdlog::warn("function {}: event invocation dropped: {}", fn.name, *result.refused);
       break;
     }
+    if (result.throttled) {
+      if (++throttles > kThrottleRetries) {
+        spdlog::warn("function {}: event invocation dropped: still throttled ({}) after {} tries", fn.name,
+                     *result.throttled, throttles);
+        break;
+      }
+      auto wait = std::chrono::seconds(std::min(60, 1 << std::min(throttles - 1, 6)));
+      spdlog::info("function {}: event invocation throttled ({}); trying again in {} s", fn.name, *result.throttled,
+                   wait.count());
+      asio::steady_timer timer(co_await asio::this_coro::executor);
+      timer.expires_after(wait);
+      [[maybe_unused]] auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+      continue;
+    }
     spdlog::info("function {}: event invocation {} (attempt {}) {}", fn.name, result.request_id, attempt,
-                 result.throttled ? "throttled" : result.function_error ? "failed" : "succeeded");
-    if (!result.function_error && !result.throttled) break;
+                 result.function_error ? "failed" : "succeeded");
+    if (!result.function_error) break;
+    ++attempt;
   }
 }
 

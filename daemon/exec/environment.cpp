@@ -393,11 +393,22 @@ std::optional<StartFailure> Environment::start() {
       return StartFailure{"Runtime.Unknown", "could not create the environment's cgroup: " + cg.error().message()};
     }
     cgroup_ = std::move(*cg);
-    if (cgroup_.version() == 2) {
-      // Started inside it: no migration (see SpawnSpec::cgroup_dir_fd).
+    // On v2 the child starts inside it (see SpawnSpec::cgroup_dir_fd);
+    // otherwise, or where the kernel cannot, it joins first thing.
+    std::optional<Error> failed;
+    if (cgroup_.version() == 2 && clone_into_cgroup_) {
       if (auto fd = cgroup_.open_dir()) spec.cgroup_dir_fd = *fd;
+      else failed = fd.error();
     } else if (auto fds = cgroup_.open_procs()) {
       spec.cgroup_fds = *fds;
+    } else {
+      failed = fds.error();
+    }
+    if (failed) {  // never run outside its limits
+      ::close(pipe_fds[0]);
+      ::close(pipe_fds[1]);
+      apply(EnvEvent::SpawnFailed);
+      return StartFailure{"Runtime.Unknown", "could not open the environment's cgroup: " + failed->message()};
     }
   }
   int status_pipe[2] = {-1, -1};
@@ -412,6 +423,8 @@ std::optional<StartFailure> Environment::start() {
       ::close(pipe_fds[1]);
       for (int fd : spec.cgroup_fds) ::close(fd);
       if (spec.cgroup_dir_fd >= 0) ::close(spec.cgroup_dir_fd);
+      for (int fd : status_pipe)
+        if (fd >= 0) ::close(fd);
       apply(EnvEvent::SpawnFailed);
       return StartFailure{"Runtime.Unknown", "could not create the listener channel"};
     }
@@ -420,6 +433,18 @@ std::optional<StartFailure> Environment::start() {
   }
   spawned_at_ = std::chrono::steady_clock::now();
   auto child = sandbox::spawn(spec);
+  if (!child && spec.cgroup_dir_fd >= 0 &&
+      (child.error().code == std::errc::argument_list_too_long || child.error().code == std::errc::invalid_argument)) {
+    // A kernel before 5.7: no CLONE_INTO_CGROUP. Join by cgroup.procs from now on.
+    spdlog::warn("function {}: clone3 cannot start a process inside its cgroup here ({}); environments move into "
+                 "theirs instead", fn_.name, child.error().message());
+    clone_into_cgroup_ = false;
+    ::close(std::exchange(spec.cgroup_dir_fd, -1));
+    if (auto fds = cgroup_.open_procs()) {
+      spec.cgroup_fds = *fds;
+      child = sandbox::spawn(spec);
+    }
+  }
   ::close(pipe_fds[1]);
   for (int fd : spec.cgroup_fds) ::close(fd);
   if (spec.cgroup_dir_fd >= 0) ::close(spec.cgroup_dir_fd);

@@ -97,6 +97,7 @@ class Environment : public std::enable_shared_from_this<Environment> {
   int status_fd_ = -1;  // lambdad-init writes the bootstrap's wait status here  // host network: the Runtime API's port on 127.0.0.1
   bool frozen_ = false;
   static inline std::uint64_t counter_ = 0;  // names cgroups env-<n>
+  static inline bool clone_into_cgroup_ = true;  // false once the kernel refused CLONE_INTO_CGROUP
   std::optional<InitError> init_error_;
   std::shared_ptr<runtime_api::Endpoint> endpoint_;
   sandbox::Child child_;

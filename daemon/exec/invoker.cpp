@@ -86,10 +86,22 @@ std::shared_ptr<Environment> Invoker::take_idle(FunctionImage const& fn) {
   return nullptr;
 }
 
+void Invoker::drop_dead() {
+  std::vector<std::shared_ptr<Environment>> dead;
+  for (auto const& e : envs_)
+    if (e->state() == EnvState::Dead && !e->claimed) dead.push_back(e);
+  for (auto const& e : dead) {
+    e->retired = true;
+    release(e);
+  }
+}
+
 bool Invoker::make_room() {
   if (opts_.max_environments <= 0) return true;
+  // Every environment with live processes counts, a retired one still
+  // running its last invocation included (those being ended do not).
   auto alive = [&] {
-    return std::count_if(envs_.begin(), envs_.end(), [](auto const& e) { return !e->retired; });
+    return std::count_if(envs_.begin(), envs_.end(), [](auto const& e) { return e->state() != EnvState::Dead; });
   };
   while (alive() >= opts_.max_environments) {
     std::shared_ptr<Environment> oldest;
@@ -279,6 +291,7 @@ asio::awaitable<InvokeResult> Invoker::invoke(FunctionImage fn, InvokeRequest re
       --self->total_in_flight_;
     }
   } in_flight{this, fn.name};
+  drop_dead();  // environments whose processes ended while idle
   auto env = take_idle(fn);
   bool cold = !env;
   result.cold = cold;

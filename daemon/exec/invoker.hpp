@@ -152,6 +152,8 @@ class Invoker {
   // At max_environments: ends the idle environment unused the longest;
   // false if every one is busy.
   bool make_room();
+  // Environments whose runtime ended while nobody used them leave envs_.
+  void drop_dead();
   void release(std::shared_ptr<Environment> const& env);
   // Ends `env` if it is still idle since `since` once the keep-alive passed.
   boost::asio::awaitable<void> reap_when_idle(std::shared_ptr<Environment> env,

@@ -91,13 +91,22 @@ void LogStore::close_stream(std::string const& function, std::string const& stre
   }
 }
 
+bool LogStore::valid_group_name(std::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+  });
+}
+
 bool LogStore::group_exists(std::string const& function) const {
+  if (!valid_group_name(function)) return false;
   std::error_code ec;
   return fs::is_directory(root_ / function, ec);
 }
 
 std::vector<LogEvent> LogStore::read_group(std::string const& function) const {
   std::vector<LogEvent> out;
+  if (!valid_group_name(function)) return out;
   std::error_code ec;
   auto dir = root_ / function;
   for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator();
@@ -107,6 +116,9 @@ std::vector<LogEvent> LogStore::read_group(std::string const& function) const {
     std::ifstream in(it->path());
     std::string line;
     while (std::getline(in, line)) {
+      // A last line without its '\n' is still being written (the io thread
+      // appends while this may run on the pool): left for the next read.
+      if (in.eof()) break;
       auto tab = line.find('\t');
       if (tab == std::string::npos) continue;
       LogEvent e;

@@ -271,10 +271,12 @@ def check_naming_and_limits(c, d, lam):
     code, status, message, _ = h.client_error(lam.invoke, FunctionName="fx-echo", Payload=big)
     c.equal((code, status), ("RequestTooLargeException", 413), f"a sync event of {len(big)} bytes: 413")
     c.check("6291456 bytes" in message, "the message names the sync limit", message)
-    event = b'"' + b"x" * 262144 + b'"'
+    # Lambda's asynchronous limit is 1 MB since October 2025 (it was 256 KB).
+    event = b'"' + b"x" * 1048575 + b'"'
     code, status, message, _ = h.client_error(lam.invoke, FunctionName="fx-echo", Payload=event,
                                               InvocationType="Event")
     c.equal((code, status), ("RequestTooLargeException", 413), f"an async event of {len(event)} bytes: 413")
+    c.check("1048576 bytes" in message, "the message names the async limit", message)
     r = lam.invoke(FunctionName="fx-echo", Payload=b'"' + b"y" * (6291456 - 2) + b'"')
     c.equal(len(r["Payload"].read()), 6291456, "a sync event of exactly 6291456 bytes runs")
     c.equal(open_logs(d, "fx-echo").count(" START RequestId: "), before + 1,

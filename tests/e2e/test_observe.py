@@ -145,10 +145,28 @@ def test(c):
         c.equal(value(samples, "lambdad_init_duration_seconds_bucket", function="tiny", le="0.1"), 0.0,
                 "a function never started has every bucket, at 0")
 
+        # A throttled Event invocation is not lost: it waits (1 s, 2 s, ...) and runs.
+        lam.create_function(FunctionName="one", Runtime="provided.al2023", Role=ROLE, Handler="sleep",
+                            Code={"ZipFile": h.fixture_zip()}, Timeout=10)
+        lam.put_function_concurrency(FunctionName="one", ReservedConcurrentExecutions=1)
+        import threading
+        busy = threading.Thread(target=lambda: lam.invoke(FunctionName="one", Payload=b'{"sleep_ms": 1500}'))
+        busy.start()
+        h.wait_for(lambda: value(scrape(d)[0], "lambdad_invocations_in_flight") == 1.0, timeout=5)
+        lam.invoke(FunctionName="one", Payload=b'{"sleep_ms": 1, "async": true}', InvocationType="Event")
+        busy.join(10)
+        ran = h.wait_for(lambda: len(invocations(d, "?function=one")[1]["Invocations"]) == 2, timeout=8 * h.SLOWDOWN)
+        samples, _, _ = scrape(d)
+        c.check(ran and value(samples, "lambdad_throttles_total", function="one",
+                              reason="ReservedFunctionConcurrentInvocationLimitExceeded") >= 1,
+                "a throttled Event invocation waits and runs once there is room", invocations(d, "?function=one"))
+        c.check("event invocation throttled (ReservedFunctionConcurrentInvocationLimitExceeded); trying again in 1 s"
+                in d.log_text(), "and the daemon says when it tries again")
+
         status, _, body = d.request("POST", "/_lambdad/reset?functions=true")
         out = json.loads(body)
-        c.check(status == 200 and out["functionsDeleted"] == 4 and out["functionsKept"] == [],
-                "reset?functions=true deletes all 4", body)
+        c.check(status == 200 and out["functionsDeleted"] == 5 and out["functionsKept"] == [],
+                "reset?functions=true deletes all 5", body)
         c.equal(lam.list_functions()["Functions"], [], "no function is left")
         ok = h.wait_for(lambda: not d.snapshot().blobs and not d.snapshot().trees, timeout=5)
         c.check(ok, "and their code is collected", (d.snapshot().blobs, d.snapshot().trees))
