@@ -146,6 +146,7 @@ std::string apply_reload(ServeOptions& cur, ServeOptions const& next, http::Serv
   live("max_unzipped_bytes", cur.api.max_unzipped_bytes, next.api.max_unzipped_bytes);
   live("max_payload_bytes", cur.api.max_payload_bytes, next.api.max_payload_bytes);
   live("max_event_payload_bytes", cur.api.max_event_payload_bytes, next.api.max_event_payload_bytes);
+  live("event_retry_delay_ms", cur.api.event_retry_delay_ms, next.api.event_retry_delay_ms);
   live("default_function", cur.api.default_function, next.api.default_function);
   live("auth", cur.api.auth, next.api.auth);
   if (cur.api.auth_keys != next.api.auth_keys) {

@@ -38,6 +38,7 @@ constexpr KeyFlag kKeys[] = {
     {"limits.max_unzipped_bytes", "--max-unzipped-bytes"},
     {"limits.max_payload_bytes", "--max-payload-bytes"},
     {"limits.max_event_payload_bytes", "--max-event-payload-bytes"},
+    {"limits.event_retry_delay_ms", "--event-retry-delay-ms"},
     {"sandbox.enabled", nullptr},  // the inverse of --no-sandbox
     {"sandbox.rootfs", "--rootfs"},
     {"sandbox.runtime_dir", "--runtime-dir"},
@@ -138,6 +139,11 @@ void add_serve_options(CLI::App* serve, Settings& s) {
                     "Largest event of an Event (asynchronous) Invoke (Lambda: 1 MB); a larger one gets 413")
       ->capture_default_str()
       ->check(CLI::Range(std::uint64_t{2}, std::uint64_t{64} << 20));
+  serve->add_option("--event-retry-delay-ms", opts.api.event_retry_delay_ms,
+                    "A failed Event invocation is tried again after this, and a third time after twice this "
+                    "(Lambda: 1 and 2 minutes); lower it in tests")
+      ->capture_default_str()
+      ->check(CLI::Range(std::uint64_t{0}, std::uint64_t{3600000}));
   serve->add_option("--drain-timeout", s.drain,
                     "Seconds in-flight requests and invocations get to finish on SIGTERM; then they fail")
       ->capture_default_str();

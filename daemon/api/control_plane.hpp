@@ -39,6 +39,9 @@ struct Config {
   std::uint64_t max_unzipped_bytes = 262144000;    // function + layers
   std::uint64_t max_payload_bytes = 6291456;       // a RequestResponse (or DryRun) Invoke's event
   std::uint64_t max_event_payload_bytes = 1048576;  // an Event Invoke's (256 KB until October 2025)
+  // A failed Event invocation is tried twice more, after this and after
+  // twice this (Lambda: 1 and 2 minutes).
+  std::uint64_t event_retry_delay_ms = 60000;
   std::string default_function;  // what the RIE path /functions/function/invocations runs
   std::string auth = "none";     // "sigv4": every request must be signed with one of auth_keys
   std::map<std::string, std::string> auth_keys;  // access key id -> secret access key

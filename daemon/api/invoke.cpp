@@ -26,8 +26,9 @@ namespace {
 constexpr int kThrottleRetries = 10;
 
 asio::awaitable<void> run_event(ControlPlane* plane, exec::Invoker* invoker, exec::FunctionImage fn,
-                                exec::InvokeRequest req) {
-  // Lambda retries a failed asynchronous invocation up to two more times.
+                                exec::InvokeRequest req, std::chrono::milliseconds retry_delay) {
+  // Lambda retries a failed asynchronous invocation up to two more times,
+  // one minute and then two minutes later.
   int throttles = 0;
   for (int attempt = 1; attempt <= 3;) {
     auto result = co_await invoker->invoke(fn, req);
@@ -52,7 +53,13 @@ asio::awaitable<void> run_event(ControlPlane* plane, exec::Invoker* invoker, exe
     }
     spdlog::info("function {}: event invocation {} (attempt {}) {}", fn.name, result.request_id, attempt,
                  result.function_error ? "failed" : "succeeded");
-    if (!result.function_error) break;
+    if (!result.function_error || attempt == 3) break;
+    auto wait = retry_delay * attempt;
+    spdlog::info("function {}: event invocation {} failed; attempt {} in {} ms", fn.name, result.request_id,
+                 attempt + 1, wait.count());
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    timer.expires_after(wait);
+    [[maybe_unused]] auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
     ++attempt;
   }
 }
@@ -117,7 +124,7 @@ asio::awaitable<Response> ControlPlane::invoke(Call call, std::string name_text)
   auto fn = image_of(functions_.at(*resolved));
   if (type == "DryRun") co_return empty_response(call, 204);
   if (type == "Event") {
-    asio::co_spawn(co_await asio::this_coro::executor, run_event(this, invoker_, fn, req), asio::detached);
+    asio::co_spawn(co_await asio::this_coro::executor, run_event(this, invoker_, fn, req, std::chrono::milliseconds(cfg_.event_retry_delay_ms)), asio::detached);
     Response res = empty_response(call, 202);
     co_return res;
   }

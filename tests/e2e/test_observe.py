@@ -19,6 +19,7 @@ import json
 import os
 import sys
 import time
+from datetime import datetime
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
@@ -53,7 +54,7 @@ def invocations(d, query=""):
 
 
 def test(c):
-    with h.Daemon(label="observe") as d:
+    with h.Daemon(label="observe", args=["--event-retry-delay-ms", "300"]) as d:
         lam = d.boto3()
         code = {"ZipFile": h.fixture_zip()}
         for name, handler, timeout in (("ok", "echo", 3), ("bad", "error", 3), ("slow", "hang", 1), ("tiny", "echo", 3)):
@@ -145,6 +146,31 @@ def test(c):
         c.equal(value(samples, "lambdad_init_duration_seconds_bucket", function="tiny", le="0.1"), 0.0,
                 "a function never started has every bucket, at 0")
 
+        # A failed Event invocation is tried twice more, after the delay and
+        # after twice the delay (Lambda: 1 and 2 minutes; here 300 ms).
+        lam.invoke(FunctionName="bad", Payload=b'{"async":1}', InvocationType="Event")
+        events = lambda: [r for r in invocations(d, "?function=bad")[1]["Invocations"] if r["invocationType"] == "Event"]
+        c.check(h.wait_for(lambda: len(events()) == 3, timeout=5 * h.SLOWDOWN), "a failing Event invocation runs 3 times",
+                events())
+        starts = [datetime.strptime(r["startTime"], "%Y-%m-%dT%H:%M:%S.%f%z").timestamp() for r in events()]
+        gaps = [b - a for a, b in zip(starts, starts[1:])]
+        c.check(len(gaps) == 2 and gaps[0] >= 0.3 and gaps[1] >= 0.6, f"after 300 ms, then 600 ms: gaps {gaps}")
+        time.sleep(1.0)
+        c.equal(len(events()), 3, "and no more")
+        # One that fails once (its environment keeps a count in /tmp) runs twice.
+        flaky = h.shell_runtime(
+            'N=$(cat /tmp/n 2>/dev/null || echo 0); echo $((N+1)) > /tmp/n\n'
+            '  if [ "$N" = 0 ]; then curl -sS -X POST "$API/invocation/$ID/error" -d \'{"errorType":"Flaky"}\' >/dev/null;\n'
+            '  else curl -sS -X POST "$API/invocation/$ID/response" -d \'{"ok":true}\' >/dev/null; fi')
+        lam.create_function(FunctionName="flaky", Runtime="provided.al2023", Role=ROLE, Handler="x",
+                            Code={"ZipFile": h.make_zip([h.file_entry("bootstrap", flaky, 0o755)])})
+        lam.invoke(FunctionName="flaky", Payload=b"{}", InvocationType="Event")
+        flaky_runs = lambda: invocations(d, "?function=flaky")[1]["Invocations"]
+        c.check(h.wait_for(lambda: len(flaky_runs()) == 2, timeout=5 * h.SLOWDOWN), "a flaky one runs twice")
+        time.sleep(0.8)
+        c.equal([r["status"] for r in flaky_runs()], ["function_error", "success"],
+                "failed once, then succeeded, and no third attempt")
+
         # A throttled Event invocation is not lost: it waits (1 s, 2 s, ...) and runs.
         lam.create_function(FunctionName="one", Runtime="provided.al2023", Role=ROLE, Handler="sleep",
                             Code={"ZipFile": h.fixture_zip()}, Timeout=10)
@@ -165,8 +191,8 @@ def test(c):
 
         status, _, body = d.request("POST", "/_lambdad/reset?functions=true")
         out = json.loads(body)
-        c.check(status == 200 and out["functionsDeleted"] == 5 and out["functionsKept"] == [],
-                "reset?functions=true deletes all 5", body)
+        c.check(status == 200 and out["functionsDeleted"] == 6 and out["functionsKept"] == [],
+                "reset?functions=true deletes all 6", body)
         c.equal(lam.list_functions()["Functions"], [], "no function is left")
         ok = h.wait_for(lambda: not d.snapshot().blobs and not d.snapshot().trees, timeout=5)
         c.check(ok, "and their code is collected", (d.snapshot().blobs, d.snapshot().trees))
