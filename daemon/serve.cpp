@@ -219,7 +219,9 @@ int serve(ServeOptions const& opts) {
   // as `lambdad doctor`), and what follows from it.
   auto caps = sandbox::probe();
   for (auto const& f : caps.features)
-    spdlog::log(f.available || f.name == "user namespaces" ? spdlog::level::info : spdlog::level::warn,
+    spdlog::log(f.available || f.name == "user namespaces" || f.name == "start inside the cgroup"
+                    ? spdlog::level::info
+                    : spdlog::level::warn,
                 "sandbox: {}: {}", f.name, f.detail);
   exec::InvokerOptions invoker_opts = opts.invoker;
   if (!invoker_opts.sandbox.enabled) {

@@ -133,6 +133,11 @@ def test(c):
         raise h.Skip("the sandbox needs root")
     have = doctor()
     c.check(have.get("namespaces (mount, pid, ipc, uts)", (False,))[0], "doctor: namespaces available", have)
+    cg = have.get("cgroups", (False, ""))
+    if cg[0]:
+        inside = have.get("start inside the cgroup")
+        c.check(inside is not None and inside[0] == cg[1].startswith("v2"),
+                "doctor: says whether environments start inside their cgroup (v2) or move into it (v1)", inside)
     cgroups = have.get("memory limit", (False, ""))[0]
     pids = have.get("pids limit", (False, ""))[0]
     freezer = have.get("freezer", (False, ""))[0]
