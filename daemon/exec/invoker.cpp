@@ -192,8 +192,11 @@ std::map<std::string, int> Invoker::environments_by_state() const {
 }
 
 void Invoker::shutdown() {
-  if (!envs_.empty() || !dying_.empty())
-    spdlog::info("ending {} environment(s) and reaping their processes", envs_.size() + dying_.size());
+  auto running = [](auto const& list) {
+    return std::count_if(list.begin(), list.end(), [](auto const& e) { return !e->exit_status().has_value(); });
+  };
+  if (auto n = running(envs_) + running(dying_); n > 0)
+    spdlog::info("ending {} environment(s) and reaping their processes", n);
   for (auto const& env : envs_) env->reap_now();
   for (auto const& env : dying_) env->reap_now();
   envs_.clear();
