@@ -7,8 +7,6 @@
 #include <boost/url/pct_string_view.hpp>
 #include <boost/url/rfc/unreserved_chars.hpp>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include <algorithm>
 #include <array>
@@ -243,20 +241,6 @@ std::string span_text(std::chrono::seconds s) {
 
 // --- crypto -----------------------------------------------------------------
 
-using Mac = std::array<unsigned char, 32>;
-
-Mac hmac(std::string_view key, std::string_view msg) {
-  Mac out{};
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<unsigned char const*>(msg.data()),
-       msg.size(), out.data(), &len);
-  return out;
-}
-
-std::string_view view(Mac const& m) {
-  return {reinterpret_cast<char const*>(m.data()), m.size()};
-}
-
 // --- the parts of a signature, from either place ------------------------------
 
 struct Parts {
@@ -383,11 +367,9 @@ std::string signature_of(SignedRequest const& req, std::string_view raw_path, Pa
                                      '/' + std::string(scope[1]) + '/' + std::string(scope[2]) + '/' +
                                      std::string(scope[3]) + '\n' + util::to_hex(util::sha256(canonical));
   // kSigning = HMAC chain over date, region, service, terminator.
-  Mac k = hmac("AWS4" + secret, scope[0]);
-  k = hmac(view(k), scope[1]);
-  k = hmac(view(k), scope[2]);
-  k = hmac(view(k), scope[3]);
-  return util::to_hex(hmac(view(k), string_to_sign));
+  auto k = util::hmac_sha256("AWS4" + secret, scope[0]);
+  for (std::size_t i = 1; i < scope.size(); ++i) k = util::hmac_sha256(util::bytes(k), scope[i]);
+  return util::to_hex(util::hmac_sha256(util::bytes(k), string_to_sign));
 }
 
 }  // namespace

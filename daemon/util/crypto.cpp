@@ -1,6 +1,7 @@
 #include "crypto.hpp"
 
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 namespace lambdad::util {
 
@@ -8,6 +9,14 @@ Sha256 sha256(std::string_view data) {
   Sha256 out{};
   unsigned int len = 0;
   EVP_Digest(data.data(), data.size(), out.data(), &len, EVP_sha256(), nullptr);
+  return out;
+}
+
+Sha256 hmac_sha256(std::string_view key, std::string_view data) {
+  Sha256 out{};
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<unsigned char const*>(data.data()),
+       data.size(), out.data(), &len);
   return out;
 }
 
