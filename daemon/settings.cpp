@@ -101,6 +101,16 @@ void finish(Settings& s) {
 
 std::string default_config_path() { return LAMBDAD_SYSCONFDIR "/lambdad/lambdad.toml"; }
 
+namespace {
+
+// A number with bounds, its default shown in --help.
+template <class T>
+void bounded(CLI::App* app, std::string const& name, T& value, std::string const& help, T low, T high) {
+  app->add_option(name, value, help)->capture_default_str()->check(CLI::Range(low, high));
+}
+
+}  // namespace
+
 void add_serve_options(CLI::App* serve, Settings& s) {
   auto& opts = s.opts;
   serve->add_option("--config", s.config,
@@ -117,56 +127,46 @@ void add_serve_options(CLI::App* serve, Settings& s) {
         return (v.size() == 12 && v.find_first_not_of("0123456789") == std::string::npos) ? "" : "must be 12 digits";
       });
   serve->add_option("--ready-file", opts.ready_file, "Write HOST:PORT to this file once listening");
-  serve->add_option("--pool-threads", opts.pool_threads, "Threads for unpacking, hashing and fsync")
-      ->capture_default_str()
-      ->check(CLI::Range(1u, 64u));
+  bounded(serve, "--pool-threads", opts.pool_threads, "Threads for unpacking, hashing and fsync", 1u, 64u);
   serve->add_option("--sync-code", opts.sync_code,
                     "Flush zips and unpacked trees to disk before acknowledging (records are always flushed)")
       ->capture_default_str();
   serve->add_option("--max-entries", opts.api.unpack.max_entries, "Most entries a zip may have")->capture_default_str();
-  serve->add_option("--max-zip-bytes", opts.api.max_zip_bytes, "Largest zip accepted in a request (Lambda: 50 MB)")
-      ->capture_default_str()
-      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 40));
-  serve->add_option("--max-unzipped-bytes", opts.api.max_unzipped_bytes,
-                    "Largest unzipped size of a function and its layers (Lambda: 250 MB)")
-      ->capture_default_str()
-      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 40));
-  serve->add_option("--max-payload-bytes", opts.api.max_payload_bytes,
-                    "Largest event of a RequestResponse Invoke (Lambda: 6 MB); a larger one gets 413")
-      ->capture_default_str()
-      ->check(CLI::Range(std::uint64_t{2}, std::uint64_t{64} << 20));
-  serve->add_option("--max-event-payload-bytes", opts.api.max_event_payload_bytes,
-                    "Largest event of an Event (asynchronous) Invoke (Lambda: 1 MB); a larger one gets 413")
-      ->capture_default_str()
-      ->check(CLI::Range(std::uint64_t{2}, std::uint64_t{64} << 20));
-  serve->add_option("--event-retry-delay-ms", opts.api.event_retry_delay_ms,
-                    "A failed Event invocation is tried again after this, and a third time after twice this "
-                    "(Lambda: 1 and 2 minutes); lower it in tests")
-      ->capture_default_str()
-      ->check(CLI::Range(std::uint64_t{0}, std::uint64_t{3600000}));
+  bounded(serve, "--max-zip-bytes", opts.api.max_zip_bytes,
+          "Largest zip accepted in a request (Lambda: 50 MB)",
+          std::uint64_t{1}, std::uint64_t{1} << 40);
+  bounded(serve, "--max-unzipped-bytes", opts.api.max_unzipped_bytes,
+          "Largest unzipped size of a function and its layers (Lambda: 250 MB)",
+          std::uint64_t{1}, std::uint64_t{1} << 40);
+  bounded(serve, "--max-payload-bytes", opts.api.max_payload_bytes,
+          "Largest event of a RequestResponse Invoke (Lambda: 6 MB); a larger one gets 413",
+          std::uint64_t{2}, std::uint64_t{64} << 20);
+  bounded(serve, "--max-event-payload-bytes", opts.api.max_event_payload_bytes,
+          "Largest event of an Event (asynchronous) Invoke (Lambda: 1 MB); a larger one gets 413",
+          std::uint64_t{2}, std::uint64_t{64} << 20);
+  bounded(serve, "--event-retry-delay-ms", opts.api.event_retry_delay_ms,
+          "A failed Event invocation is tried again after this, and a third time after twice this "
+          "(Lambda: 1 and 2 minutes); lower it in tests",
+          std::uint64_t{0}, std::uint64_t{3600000});
   serve->add_option("--drain-timeout", s.drain,
                     "Seconds in-flight requests and invocations get to finish on SIGTERM; then they fail")
       ->capture_default_str();
-  serve->add_option("--shutdown-grace-ms", s.shutdown_grace_ms,
-                    "At stop, how long environments get after SHUTDOWN (extensions) and SIGTERM (runtime) before "
-                    "SIGKILL, as Lambda's shutdown phase")
-      ->capture_default_str()
-      ->check(CLI::Range(0L, 600000L));
+  bounded(serve, "--shutdown-grace-ms", s.shutdown_grace_ms,
+          "At stop, how long environments get after SHUTDOWN (extensions) and SIGTERM (runtime) before "
+          "SIGKILL, as Lambda's shutdown phase",
+          0L, 600000L);
   serve->add_option("--idle-timeout", s.idle, "Seconds an idle keep-alive connection stays open")->capture_default_str();
   serve->add_option("--read-timeout", s.read, "Seconds allowed to read one request body")->capture_default_str();
-  serve->add_option("--keep-alive-ms", s.keep_alive_ms,
-                    "How long an idle environment is kept for reuse (0: a fresh environment for every invoke)")
-      ->capture_default_str()
-      ->check(CLI::Range(0L, 86400000L));
-  serve->add_option("--max-concurrency", opts.invoker.max_concurrency,
-                    "Invocations in flight across all functions; past it Invoke answers 429")
-      ->capture_default_str()
-      ->check(CLI::Range(1, 100000));
-  serve->add_option("--max-environments", opts.invoker.max_environments,
-                    "Environments alive at once, idle ones included (0: bounded by --max-concurrency only); at the "
-                    "bound a cold start ends the idle environment unused the longest")
-      ->capture_default_str()
-      ->check(CLI::Range(0, 100000));
+  bounded(serve, "--keep-alive-ms", s.keep_alive_ms,
+          "How long an idle environment is kept for reuse (0: a fresh environment for every invoke)",
+          0L, 86400000L);
+  bounded(serve, "--max-concurrency", opts.invoker.max_concurrency,
+          "Invocations in flight across all functions; past it Invoke answers 429",
+          1, 100000);
+  bounded(serve, "--max-environments", opts.invoker.max_environments,
+          "Environments alive at once, idle ones included (0: bounded by --max-concurrency only); at the "
+          "bound a cold start ends the idle environment unused the longest",
+          0, 100000);
   serve->add_option("--default-function", opts.api.default_function,
                     "Function the RIE path /2015-03-31/functions/function/invocations runs (default: the only one)");
   serve->add_option("--log-level", opts.log_level, "trace, debug, info, warn, error")
@@ -183,12 +183,8 @@ void add_serve_options(CLI::App* serve, Settings& s) {
                     "default: the host's /usr, /bin and /lib*");
   serve->add_option("--runtime-dir", sb.runtime_dir, "A directory bound read-only at /var/runtime in every environment");
   serve->add_option("--sandbox-user", sb.user, "Name of the user functions run as")->capture_default_str();
-  serve->add_option("--sandbox-uid", s.sandbox_uid, "Its uid (not 0)")
-      ->capture_default_str()
-      ->check(CLI::Range(1u, 4294967294u));
-  serve->add_option("--sandbox-gid", s.sandbox_gid, "Its gid (not 0)")
-      ->capture_default_str()
-      ->check(CLI::Range(1u, 4294967294u));
+  bounded(serve, "--sandbox-uid", s.sandbox_uid, "Its uid (not 0)", 1u, 4294967294u);
+  bounded(serve, "--sandbox-gid", s.sandbox_gid, "Its gid (not 0)", 1u, 4294967294u);
   serve->add_option("--freeze", sb.freeze, "Freeze idle environments (cgroup freezer), as Lambda does")
       ->capture_default_str();
   serve->add_option("--cgroups", opts.use_cgroups, "Put each environment in a cgroup (memory and pids limits)")
