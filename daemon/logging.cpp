@@ -34,8 +34,6 @@ class SyslogPriority final : public spdlog::custom_flag_formatter {
   std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<SyslogPriority>(); }
 };
 
-}  // namespace
-
 bool stderr_is_journal() {
   char const* stream = std::getenv("JOURNAL_STREAM");
   if (!stream) return false;
@@ -45,6 +43,8 @@ bool stderr_is_journal() {
   if (::fstat(2, &st) != 0) return false;
   return st.st_dev == dev && st.st_ino == ino;
 }
+
+}  // namespace
 
 void init_logging(std::string const& level) {
   auto logger = spdlog::stderr_color_mt("lambdad");

@@ -399,7 +399,7 @@ int serve(ServeOptions const& opts) {
     pet();
     spdlog::info("systemd watchdog: every {} ms", watchdog_usec / 2000);
   }
-  ioc.run();  // ends with drain()'s ioc.stop(), whatever is still pending
+  ioc.run();  // ends with stop_all()'s ioc.stop()
   invoker.shutdown();  // every environment's process tree ends and is reaped
   pool.join();
   spdlog::info("lambdad stopped");

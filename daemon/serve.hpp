@@ -40,7 +40,6 @@ int serve(ServeOptions const& opts);
 // The daemon's log on stderr at `level`; with syslog priority prefixes
 // (`<6>`) when stderr is the journal ($JOURNAL_STREAM).
 void init_logging(std::string const& level);
-bool stderr_is_journal();
 // `lambdad doctor`: prints what the machine offers the sandbox; 0 if
 // functions can run here, 1 if not.
 int doctor();

@@ -196,10 +196,7 @@ std::uint64_t CgroupEnv::oom_kills() const {
   return keyed(it->second + "/memory.oom_control", "oom_kill").value_or(0);
 }
 
-bool CgroupEnv::can_freeze() const {
-  if (version_ == 2) return dirs_.count("") && exists(dirs_.at("") + "/cgroup.freeze");
-  return dirs_.count("freezer") > 0;
-}
+bool CgroupEnv::can_freeze() const { return freezable_; }
 
 Result<void> CgroupEnv::freeze(bool frozen) const {
   if (version_ == 2) return write_text(dirs_.at("") + "/cgroup.freeze", frozen ? "1" : "0");
@@ -256,7 +253,7 @@ Result<Cgroups> Cgroups::open(CgroupLayout layout, pid_t self) {
 Result<CgroupEnv> Cgroups::create(std::string const& name, CgroupLimits const& limits) {
   CgroupEnv env;
   env.version_ = layout_.version;
-  env.name_ = name;
+  env.freezable_ = has("freezer");  // v2: detect_cgroups saw cgroup.freeze
   if (layout_.version == 0) return env;
   for (auto const& [c, base] : bases()) {
     std::string dir = base + "/" + name;

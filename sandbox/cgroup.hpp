@@ -60,13 +60,12 @@ class CgroupEnv {
   std::uint64_t oom_kills() const;
   bool can_freeze() const;
   Result<void> freeze(bool frozen) const;
-  std::string const& name() const { return name_; }
   bool empty() const { return dirs_.empty(); }
 
  private:
   friend class Cgroups;
   int version_ = 0;
-  std::string name_;
+  bool freezable_ = false;
   std::map<std::string, std::string> dirs_;  // controller ("" for v2) -> directory
 };
 

@@ -81,7 +81,6 @@ class ControlPlane final : public http::Service {
     cfg_.identity = identity;
     max_concurrency_ = max_concurrency;
   }
-  Config const& config() const { return cfg_; }
   // Counts an invocation for /metrics and keeps it for /_lambdad/invocations.
   void record(std::string const& function, std::string const& type, exec::InvokeResult const& result);
 

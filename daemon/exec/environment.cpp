@@ -177,7 +177,7 @@ bool Environment::owns_connection(std::uint16_t peer_port) const {
 bool Environment::out_of_memory() const { return !cgroup_.empty() && cgroup_.oom_kills() > 0; }
 
 void Environment::freeze(bool frozen) {
-  if (!sb_.freeze || cgroup_.empty() || !cgroup_.can_freeze() || frozen == frozen_) return;
+  if (frozen == frozen_ || !sb_.freeze || !cgroup_.can_freeze()) return;
   if (auto r = cgroup_.freeze(frozen); !r) {
     spdlog::warn("function {}: {} the environment: {}", fn_.name, frozen ? "freezing" : "thawing", r.error().message());
     return;

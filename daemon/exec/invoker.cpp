@@ -409,8 +409,9 @@ asio::awaitable<InvokeResult> Invoker::invoke(FunctionImage fn, InvokeRequest re
         figures.duration_ms = ms(std::chrono::steady_clock::now() - env->spawned_at()).count();
       } else {
         // Killed by the OOM killer at the cgroup's limit: Lambda's OutOfMemory.
-        std::string type = env->out_of_memory() ? "Runtime.OutOfMemory" : "Runtime.ExitError";
-        result.outcome = env->out_of_memory() ? "out_of_memory" : "runtime_exit";
+        bool oom = env->out_of_memory();
+        std::string type = oom ? "Runtime.OutOfMemory" : "Runtime.ExitError";
+        result.outcome = oom ? "out_of_memory" : "runtime_exit";
         std::string message = "RequestId: " + id + " Error: " + exit_reason(env->exit_status());
         result.body = error_body(type, message);
         after_report = message + "\n" + type + "\n";

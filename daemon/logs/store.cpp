@@ -12,6 +12,17 @@
 
 namespace lambdad::logs {
 
+namespace {
+
+bool valid_group_name(std::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+  });
+}
+
+}  // namespace
+
 namespace fs = std::filesystem;
 
 std::string format_event(LogEvent const& e) {
@@ -89,13 +100,6 @@ void LogStore::close_stream(std::string const& function, std::string const& stre
     ::close(f->second);
     it->second.open_fds.erase(f);
   }
-}
-
-bool LogStore::valid_group_name(std::string_view name) {
-  if (name.empty() || name.size() > 64) return false;
-  return std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
-  });
 }
 
 bool LogStore::group_exists(std::string const& function) const {

@@ -44,10 +44,9 @@ class LogStore {
   // The environment of `stream` ended: its file is closed.
   void close_stream(std::string const& function, std::string const& stream);
 
-  // A function's name (letters, digits, '-', '_', at most 64): the only
-  // group names the store takes; anything else (a '/', "..") is refused.
-  static bool valid_group_name(std::string_view name);
   // Every event of the group on disk, in time order (streams merged).
+  // Groups are named by function names (letters, digits, '-', '_', at most
+  // 64): any other name (a '/', "..") is no group, never a path.
   // Any thread: reads only the files (and root_, which never changes).
   std::vector<LogEvent> read_group(std::string const& function) const;
   bool group_exists(std::string const& function) const;

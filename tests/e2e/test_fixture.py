@@ -314,6 +314,12 @@ def check_logs(c, d, lam):
     c.check(all(line.match(ln) for ln in lines), "logs: each line is `time stream message`", lines[:2])
     status, _, _ = d.request("GET", "/_lambdad/logs/nope")
     c.equal(status, 404, "logs: an unknown group is 404")
+    # A group name is a function name, never a path on the host.
+    for target in ("%2Fetc", "..%2F..%2F..%2Fetc", "%2Fproc%2Fself", ".."):
+        for query in ("", "?follow=true"):
+            status, _, body = d.request("GET", f"/_lambdad/logs/{target}{query}", timeout=10)
+            c.check(status == 404 and b"root:" not in body, f"logs: {target}{query} is 404, no host file read",
+                    (status, body[:120]))
 
     # Follow while a function runs: its line arrives before it answers.
     s = follow(d, "fx-sleep")
