@@ -1,8 +1,9 @@
 /* What putting a new process into a cgroup costs, two ways, each after an
  * idle pause (as a cold start after a quiet moment) and back to back:
  *
- *   migrate   fork, then write the child's pid to cgroup.procs (what
- *             lambdad does on cgroup v1: the child writes "0")
+ *   migrate   fork, then the parent writes the child's pid to cgroup.procs
+ *             (on cgroup v1 lambdad's child writes "0" there itself: the
+ *             same move, the same lock)
  *   clone3    clone3 with CLONE_INTO_CGROUP: the child starts inside it
  *             (what lambdad does on cgroup v2)
  *
@@ -68,6 +69,10 @@ int main(int argc, char** argv) {
   }
   snprintf(procs, sizeof procs, "%s/cgroup.procs", dir);
   int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dirfd < 0) {
+    perror("cgroup-join: open the cgroup");
+    return 1;
+  }
   double* t[4];
   for (int k = 0; k < 4; ++k) t[k] = calloc(runs, sizeof(double));
   for (int i = 0; i < runs; ++i) {
@@ -85,7 +90,11 @@ int main(int argc, char** argv) {
         int fd = open(procs, O_WRONLY | O_CLOEXEC);
         char buf[32];
         int n = snprintf(buf, sizeof buf, "%d", (int)pid);
-        if (write(fd, buf, n) != n) perror("write cgroup.procs");
+        if (fd < 0 || write(fd, buf, n) != n) {
+          perror("cgroup-join: move into cgroup.procs"); /* a failed move is no timing */
+          kill(pid, SIGKILL);
+          return 1;
+        }
         close(fd);
       } else {
         struct clone_args args;

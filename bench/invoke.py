@@ -115,7 +115,11 @@ def main():
         ratio = f"{pct(xs, 50) / pct(results[base[name]], 50):.2f}× {base[name]}" if name in base else ""
         print(f"| {name} | {pct(xs, 50):.2f} | {pct(xs, 90):.2f} | {pct(xs, 99):.2f} | {ratio} |")
     total = results["cold invoke"]
-    rest = [t - i for t, i in zip(total, init_ms)]
+    # Each cold invoke started one environment, in order: per sample, what is
+    # neither prepare nor the Init Duration (spawn + runtime init).
+    if len(prepare) != len(total):
+        sys.exit(f"bench: {len(prepare)} environment starts logged for {len(total)} cold invokes")
+    rest = [t - p - i for t, p, i in zip(total, prepare, init_ms)]
     runtime_init = [i - s for i, s in zip(init_ms, spawn)] if len(spawn) == len(init_ms) else []
     print("\ncold invoke by part (ms):                              p50      p90      p99")
     rows = [("prepare (cgroup, spec)", prepare), ("spawn (namespaces, mounts, pivot_root, identity, exec)", spawn)]

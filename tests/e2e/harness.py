@@ -24,6 +24,7 @@ import io
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import stat
@@ -258,6 +259,20 @@ def _proc_alive(pid):
         return state not in ("Z", "X")
     except OSError:
         return False
+
+
+def lambdad_cgroups(pid=None):
+    """Every cgroup directory named lambdad-<pid> (any pid when None), at any
+    depth, in every v1 hierarchy and the v2 one."""
+    name = f"lambdad-{pid}" if pid is not None else "lambdad-*"
+    found = []
+    for top in Path("/sys/fs/cgroup").iterdir() if Path("/sys/fs/cgroup").is_dir() else []:
+        if top.is_dir():
+            found += [str(p) for p in top.rglob(name)]
+    # A v2-only machine has its tree at /sys/fs/cgroup itself.
+    if Path("/sys/fs/cgroup/cgroup.controllers").exists():
+        found += [str(p) for p in Path("/sys/fs/cgroup").glob(name)]
+    return sorted(p for p in set(found) if re.fullmatch(r"lambdad-\d+", Path(p).name))
 
 
 def check_no_leftover_processes():
@@ -619,9 +634,9 @@ class StateSnapshot:
 
 
 def wait_for(pred, timeout=3.0, interval=0.02):
-    """Polls pred() until truthy or timeout; returns its last value.
-    Garbage collection in the daemon runs just after the response."""
-    deadline = time.monotonic() + timeout
+    """Polls pred() until truthy or timeout (times SLOWDOWN); returns its
+    last value. Garbage collection in the daemon runs just after the response."""
+    deadline = time.monotonic() + timeout * SLOWDOWN
     while True:
         v = pred()
         if v or time.monotonic() >= deadline:
@@ -677,7 +692,8 @@ def main(test, budget=85.0):
         test(checker)
     except Skip as e:
         log(f"SKIP: {e}")
-        rc = SKIP
+        # A skip after checks that failed must not hide them.
+        rc = SKIP if not checker.failures else 0
     except Exception as e:  # noqa: BLE001 - report any crash of the test as a failure
         traceback.print_exc()
         checker.failures.append(f"exception: {type(e).__name__}: {e}")

@@ -113,7 +113,8 @@ def test(c):
                 "the histogram's sum is the invocations' durations", (dsum, [r["durationMs"] for r in recs]))
         isum = value(samples, "lambdad_init_duration_seconds_sum", function="ok")
         c.check(abs(isum - first["initDurationMs"] / 1000) < 1e-6, "the init histogram's sum is its Init Duration")
-        c.check(first["maxMemoryUsedMB"] is None or first["maxMemoryUsedMB"] >= 1, "Max Memory Used in MB")
+        c.check(isinstance(first["maxMemoryUsedMB"], int) and first["maxMemoryUsedMB"] >= 1,
+                "Max Memory Used in MB (measured)", first["maxMemoryUsedMB"])
 
         st, bad = invocations(d, "?function=bad")
         c.check(bad["Invocations"][0]["status"] == "function_error" and bad["Invocations"][0]["functionError"],
@@ -150,7 +151,7 @@ def test(c):
         # after twice the delay (Lambda: 1 and 2 minutes; here 300 ms).
         lam.invoke(FunctionName="bad", Payload=b'{"async":1}', InvocationType="Event")
         events = lambda: [r for r in invocations(d, "?function=bad")[1]["Invocations"] if r["invocationType"] == "Event"]
-        c.check(h.wait_for(lambda: len(events()) == 3, timeout=5 * h.SLOWDOWN), "a failing Event invocation runs 3 times",
+        c.check(h.wait_for(lambda: len(events()) == 3, timeout=5), "a failing Event invocation runs 3 times",
                 events())
         starts = [datetime.strptime(r["startTime"], "%Y-%m-%dT%H:%M:%S.%f%z").timestamp() for r in events()]
         gaps = [b - a for a, b in zip(starts, starts[1:])]
@@ -166,7 +167,7 @@ def test(c):
                             Code={"ZipFile": h.make_zip([h.file_entry("bootstrap", flaky, 0o755)])})
         lam.invoke(FunctionName="flaky", Payload=b"{}", InvocationType="Event")
         flaky_runs = lambda: invocations(d, "?function=flaky")[1]["Invocations"]
-        c.check(h.wait_for(lambda: len(flaky_runs()) == 2, timeout=5 * h.SLOWDOWN), "a flaky one runs twice")
+        c.check(h.wait_for(lambda: len(flaky_runs()) == 2, timeout=5), "a flaky one runs twice")
         time.sleep(0.8)
         c.equal([r["status"] for r in flaky_runs()], ["function_error", "success"],
                 "failed once, then succeeded, and no third attempt")
@@ -178,13 +179,14 @@ def test(c):
         import threading
         busy = threading.Thread(target=lambda: lam.invoke(FunctionName="one", Payload=b'{"sleep_ms": 1500}'))
         busy.start()
-        h.wait_for(lambda: value(scrape(d)[0], "lambdad_invocations_in_flight") == 1.0, timeout=5)
+        c.check(h.wait_for(lambda: value(scrape(d)[0], "lambdad_invocations_in_flight") == 1.0, timeout=5),
+                "the busy invocation is in flight")
         lam.invoke(FunctionName="one", Payload=b'{"sleep_ms": 1, "async": true}', InvocationType="Event")
         busy.join(10)
-        ran = h.wait_for(lambda: len(invocations(d, "?function=one")[1]["Invocations"]) == 2, timeout=8 * h.SLOWDOWN)
+        ran = h.wait_for(lambda: len(invocations(d, "?function=one")[1]["Invocations"]) == 2, timeout=8)
         samples, _, _ = scrape(d)
-        c.check(ran and value(samples, "lambdad_throttles_total", function="one",
-                              reason="ReservedFunctionConcurrentInvocationLimitExceeded") >= 1,
+        c.check(ran and (value(samples, "lambdad_throttles_total", function="one",
+                               reason="ReservedFunctionConcurrentInvocationLimitExceeded") or 0) >= 1,
                 "a throttled Event invocation waits and runs once there is room", invocations(d, "?function=one"))
         c.check("event invocation throttled (ReservedFunctionConcurrentInvocationLimitExceeded); trying again in 1 s"
                 in d.log_text(), "and the daemon says when it tries again")

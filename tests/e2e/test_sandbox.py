@@ -315,9 +315,7 @@ def test(c):
         c.check(ticks["false"] >= 8, f"not frozen: the loop made {ticks['false']} ticks in 1 s idle (20 expected)")
     else:
         log(f"  SKIP freezer: {have.get('freezer', (False, 'no freezer'))[1]}")
-    left = [p for p in os.listdir("/sys/fs/cgroup/pids") if p.startswith("lambdad-")] \
-        if os.path.isdir("/sys/fs/cgroup/pids") else []
-    c.equal(left, [], "no lambdad cgroup is left once the daemons stopped")
+    c.equal(h.lambdad_cgroups(), [], "no lambdad cgroup is left once the daemons stopped")
 
 
 if __name__ == "__main__":
