@@ -2,6 +2,7 @@
 
 #include "logs/store.hpp"
 #include "probe.hpp"
+#include "rootfs.hpp"
 #include "util/fsutil.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -263,6 +264,15 @@ int serve(ServeOptions const& opts) {
   if (mkdir_ec) {
     spdlog::critical("sandbox: cannot create {}: {}", invoker_opts.sandbox.root_mount, mkdir_ec.message());
     return 1;
+  }
+  if (auto& sb = invoker_opts.sandbox; sb.enabled && sb.pivot_root) {
+    // The root filesystem reads the host (or --rootfs) once, here.
+    sandbox::RootfsPlan plan;
+    plan.root = sb.root_mount;
+    plan.image = sb.rootfs;
+    plan.user = sb.user;
+    if (sb.identity) std::tie(plan.uid, plan.gid) = *sb.identity;
+    sb.root_ops = std::make_shared<std::vector<sandbox::MountOp> const>(sandbox::rootfs_ops(plan));
   }
   std::optional<sandbox::Cgroups> cgroups;
   if (caps.cgroups.version > 0 && opts.use_cgroups && caps.root) {

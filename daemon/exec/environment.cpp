@@ -272,17 +272,7 @@ void Environment::build_sandbox(sandbox::SpawnSpec& spec) const {
   // Without a root of its own, the environment's mounts go over the host's
   // paths in its private namespace.
   std::string r = sb_.pivot_root ? sb_.root_mount : "";
-  if (sb_.pivot_root) {
-    sandbox::RootfsPlan plan;
-    plan.root = r;
-    plan.image = sb_.rootfs;
-    plan.user = sb_.user;
-    if (sb_.identity) {
-      plan.uid = sb_.identity->first;
-      plan.gid = sb_.identity->second;
-    }
-    spec.mounts = sandbox::rootfs_ops(plan);
-  }
+  if (sb_.pivot_root && sb_.root_ops) spec.mounts = *sb_.root_ops;
   // /opt: the layers, later ones winning (overlayfs takes the top first).
   if (fn_.layer_trees.empty()) {
     spec.mounts.push_back({Op::Kind::Tmpfs, "", r + "/opt", "size=4k,mode=0755"});

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "cgroup.hpp"
+#include "process.hpp"
 #include "logs/format.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -82,6 +83,9 @@ struct SandboxOptions {
   bool overlay = true;
   std::string merged_dir;
   std::string root_mount;            // an empty directory: the new root's mount point
+  // The mounts that build the root filesystem at root_mount (rootfs_ops),
+  // made once at start: the same for every environment.
+  std::shared_ptr<std::vector<sandbox::MountOp> const> root_ops;
   std::string rootfs;                // --rootfs DIR; empty: the host's /usr, /bin, /lib*
   std::string runtime_dir;           // bound read-only at /var/runtime when set
   std::string user = "sbx_user1051";
