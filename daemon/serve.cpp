@@ -178,7 +178,7 @@ std::string apply_reload(ServeOptions& cur, ServeOptions const& next, http::Serv
   limits.idle_timeout = cur.idle_timeout;
   limits.read_timeout = cur.read_timeout;
   server.set_limits(limits);
-  plane.reconfigure(cur.api, cur.invoker.max_concurrency);
+  plane.reconfigure(cur.api);
 
   std::string out = "configuration read again";
   if (!cur.config_file.empty()) out += " from " + cur.config_file;
@@ -303,7 +303,7 @@ int serve(ServeOptions const& opts) {
   api::ControlPlane plane(opts.api, disk, pool);
   plane.load(*loaded);
   exec::Invoker invoker(ioc, invoker_opts, &log_store);
-  plane.set_invoker(&invoker, opts.invoker.max_concurrency);
+  plane.set_invoker(&invoker);
   plane.set_logs(&log_store);
 
   http::Limits limits;

@@ -56,7 +56,8 @@ std::optional<std::string> Endpoint::listen() {
   if (!ec) acceptor_.bind(at, ec);
   if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) return std::nullopt;
-  return "127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port());
+  port_ = acceptor_.local_endpoint().port();
+  return "127.0.0.1:" + std::to_string(port_);
 }
 
 bool Endpoint::adopt(int fd) {

@@ -45,6 +45,8 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
 
   // Binds 127.0.0.1 on a free port; returns "127.0.0.1:PORT".
   std::optional<std::string> listen();
+  // The port listen() took (0 before it, or for an adopted listener).
+  std::uint16_t port() const { return port_; }
   // Serves on a listening socket made elsewhere (inside the environment's
   // network namespace). Takes ownership of `fd`.
   bool adopt(int fd);
@@ -118,6 +120,7 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
 
   boost::asio::io_context& ioc_;
   boost::asio::ip::tcp::acceptor acceptor_;
+  std::uint16_t port_ = 0;
   boost::asio::steady_timer next_signal_;  // wakes a parked /next
   boost::asio::steady_timer done_signal_;  // wakes invoke()
   std::optional<Invocation> pending_;      // handed over, not yet fetched by /next

@@ -16,6 +16,9 @@
 
 namespace lambdad::sandbox {
 
+// Where the Runtime API listens inside an environment of its own network (Lambda's).
+inline constexpr std::uint16_t kIsolatedRuntimeApiPort = 9001;
+
 // One step of building the environment's filesystem, applied in order in
 // the child's private mount namespace (after `/` is made private, so
 // nothing propagates back to the host).
@@ -73,7 +76,7 @@ struct SpawnSpec {
   // the channel (SCM_RIGHTS) before exec: the caller accepts on it.
   bool new_net_ns = false;
   int listener_channel = -1;
-  std::uint16_t listener_port = 9001;
+  std::uint16_t listener_port = kIsolatedRuntimeApiPort;
   std::vector<MountOp> mounts;   // non-empty: a private mount namespace built from these
   // Non-empty: after the mounts, this directory (a mount point built by
   // them) becomes `/` (pivot_root) and the old root is detached.

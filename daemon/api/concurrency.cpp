@@ -21,10 +21,10 @@ asio::awaitable<Response> ControlPlane::put_function_concurrency(Call call, std:
   if (n < 0)
     co_return error_response(call, model::validation(std::to_string(n), "reservedConcurrentExecutions",
                                                      "Member must have value greater than or equal to 0"));
-  if (n > max_concurrency_)
+  if (n > max_concurrency())
     co_return error_response(call, model::invalid_parameter(
         "Specified ReservedConcurrentExecutions for function exceeds the account's concurrency limit of " +
-        std::to_string(max_concurrency_) + "."));
+        std::to_string(max_concurrency()) + "."));
   std::string name = *resolved;
   if (busy_.count(name))
     co_return error_response(call, update_in_progress(name));

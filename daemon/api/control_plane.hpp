@@ -68,18 +68,14 @@ class ControlPlane final : public http::Service {
   // Removes, on the store strand, every blob and tree no record references.
   void collect_garbage();
   // Where invocations run; without one, Invoke answers ServiceException.
-  void set_invoker(exec::Invoker* invoker, int max_concurrency) {
-    invoker_ = invoker;
-    max_concurrency_ = max_concurrency;
-  }
+  void set_invoker(exec::Invoker* invoker) { invoker_ = invoker; }
 
   // SIGHUP: the new limits, default function and authentication (the
   // identity stays: ARNs on disk name it).
-  void reconfigure(Config const& cfg, int max_concurrency) {
+  void reconfigure(Config const& cfg) {
     auto identity = cfg_.identity;
     cfg_ = cfg;
     cfg_.identity = identity;
-    max_concurrency_ = max_concurrency;
   }
   // Counts an invocation for /metrics and keeps it for /_lambdad/invocations.
   void record(std::string const& function, std::string const& type, exec::InvokeResult const& result);
@@ -103,6 +99,8 @@ class ControlPlane final : public http::Service {
   // wrong (Lambda's JSON, or STS's XML for STS), nothing when it is good.
   std::optional<Response> check_signature(Call const& call) const;
   std::optional<auth::Failure> signature_failure(Request const& req) const;
+  // The account's concurrency limit: the invoker's (Lambda's default 1000 without one).
+  long max_concurrency() const { return invoker_ ? invoker_->max_concurrency() : 1000; }
   // functions.cpp
   boost::asio::awaitable<Response> create_function(Call call);
   boost::asio::awaitable<Response> update_function_code(Call call, std::string name);
@@ -193,7 +191,6 @@ class ControlPlane final : public http::Service {
   };
   std::map<std::string, FunctionMetrics> metrics_;
   std::map<std::string, std::deque<InvocationRecord>> history_;  // oldest first
-  int max_concurrency_ = 1000;
 };
 
 // render.cpp: every response of the control plane is built here.

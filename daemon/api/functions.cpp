@@ -308,8 +308,8 @@ Response ControlPlane::get_account_settings(Call const& call) const {
                {{"TotalCodeSize", 80530636800ULL},
                 {"CodeSizeUnzipped", cfg_.max_unzipped_bytes},
                 {"CodeSizeZipped", cfg_.max_zip_bytes},
-                {"ConcurrentExecutions", max_concurrency_},
-                {"UnreservedConcurrentExecutions", std::max(0L, max_concurrency_ - reserved)}}},
+                {"ConcurrentExecutions", max_concurrency()},
+                {"UnreservedConcurrentExecutions", std::max(0L, max_concurrency() - reserved)}}},
               {"AccountUsage", {{"TotalCodeSize", total}, {"FunctionCount", functions_.size()}}}};
   return json_response(call, 200, out);
 }

@@ -158,7 +158,7 @@ Environment::~Environment() {
 
 bool Environment::owns_connection(std::uint16_t peer_port) const {
   if (child_.pid() <= 0 || exit_status_) return false;
-  auto inode = tcp_socket_inode(peer_port, listen_port_);
+  auto inode = tcp_socket_inode(peer_port, endpoint_->port());
   if (!inode) return false;
   std::string want = "socket:[" + std::to_string(*inode) + "]";
   std::vector<std::string> pids;
@@ -330,8 +330,7 @@ std::optional<StartFailure> Environment::start() {
   // Isolated: the listener is made inside the environment's network
   // namespace at spawn; host: a free loopback port here.
   bool isolated = sb_.enabled && sb_.isolated_network;
-  auto api = isolated ? std::optional<std::string>("127.0.0.1:9001") : endpoint_->listen();
-  if (!isolated && api) listen_port_ = static_cast<std::uint16_t>(std::stoi(api->substr(api->rfind(':') + 1)));
+  auto api = isolated ? "127.0.0.1:" + std::to_string(sandbox::kIsolatedRuntimeApiPort) : endpoint_->listen();
   if (!api) {
     apply(EnvEvent::SpawnFailed);
     return StartFailure{"Runtime.Unknown", "could not open a Runtime API listener on 127.0.0.1"};

@@ -77,8 +77,8 @@ class Environment : public std::enable_shared_from_this<Environment> {
  private:
   void build_sandbox(sandbox::SpawnSpec& spec) const;
   // Whether the TCP connection from 127.0.0.1:`peer_port` to this
-  // environment's Runtime API belongs to one of its processes (found through
-  // /proc/net/tcp and the processes' descriptors).
+  // environment's Runtime API belongs to one of its processes (one sock_diag
+  // query for the socket, then the processes' descriptors).
   bool owns_connection(std::uint16_t peer_port) const;
   // Without overlayfs: the layers merged once (hard links) and cached.
   std::optional<std::filesystem::path> merged_layers() const;
@@ -93,8 +93,7 @@ class Environment : public std::enable_shared_from_this<Environment> {
   logs::LogStore* logs_;
   std::string stream_;
   sandbox::CgroupEnv cgroup_;
-  std::uint16_t listen_port_ = 0;
-  int status_fd_ = -1;  // lambdad-init writes the bootstrap's wait status here  // host network: the Runtime API's port on 127.0.0.1
+  int status_fd_ = -1;  // lambdad-init writes the bootstrap's wait status here
   bool frozen_ = false;
   static inline std::uint64_t counter_ = 0;  // names cgroups env-<n>
   static inline bool clone_into_cgroup_ = true;  // false once the kernel refused CLONE_INTO_CGROUP

@@ -150,6 +150,7 @@ class Invoker {
   // or not; "invoking"; "initializing"; ...).
   std::map<std::string, int> environments_by_state() const;
   int in_flight() const { return total_in_flight_; }
+  int max_concurrency() const { return opts_.max_concurrency; }
 
  private:
   std::shared_ptr<Environment> take_idle(FunctionImage const& fn);
