@@ -4,6 +4,8 @@
 
 #include "../auth/sigv4.hpp"
 #include "../util/clock.hpp"
+#include "../util/crypto.hpp"
+#include "../util/offload.hpp"
 
 #include <boost/url/parse.hpp>
 #include <spdlog/spdlog.h>
@@ -97,7 +99,7 @@ asio::awaitable<Response> ControlPlane::handle(Request req) {
   std::string method(call.req.method_string());
   auto target = std::string(call.req.target());
   try {
-    if (auto refused = check_signature(call)) co_return std::move(*refused);
+    if (auto refused = co_await check_signature(call)) co_return std::move(*refused);
     Response res = co_await route(std::move(call));
     spdlog::info("{} {} -> {} (request {})", method, target, res.result_int(),
                  std::string(res["x-amzn-RequestId"]));
@@ -108,8 +110,10 @@ asio::awaitable<Response> ControlPlane::handle(Request req) {
   co_return error_response(11, util::uuid4(), model::service_error("Internal error in lambdad"));
 }
 
-std::optional<auth::Failure> ControlPlane::signature_failure(Request const& req) const {
+std::optional<auth::Failure> ControlPlane::signature_failure(Request const& req,
+                                                             std::optional<std::string> body_sha256) const {
   auth::SignedRequest signed_req;
+  signed_req.body_sha256 = std::move(body_sha256);
   signed_req.method = std::string(req.method_string());
   signed_req.target = std::string(req.target());
   for (auto const& field : req) signed_req.headers.emplace_back(field.name_string(), field.value());
@@ -121,18 +125,24 @@ std::optional<auth::Failure> ControlPlane::signature_failure(Request const& req)
   return failure;
 }
 
-std::optional<Response> ControlPlane::check_signature(Call const& call) const {
-  if (cfg_.auth != "sigv4") return std::nullopt;
+asio::awaitable<std::optional<Response>> ControlPlane::check_signature(Call const& call) const {
+  if (cfg_.auth != "sigv4") co_return std::nullopt;
   auto const& s = call.segs;
   // Health and metrics for probes and scrapers; code archives are named by
   // their SHA-256, which only an authenticated GetFunction hands out.
   bool exempt = (s.size() == 1 && (s[0] == "healthz" || s[0] == "metrics")) ||
                 (s.size() == 3 && s[0] == "_lambdad" && s[1] == "code");
-  if (exempt) return std::nullopt;
-  auto failure = signature_failure(call.req);
-  if (!failure) return std::nullopt;
+  if (exempt) co_return std::nullopt;
+  // A body of up to 70 MB (CreateFunction) is hashed on the pool, not here.
+  std::optional<std::string> body_sha256;
+  if (call.req.body().size() > 64 * 1024) {
+    auto hash = [&body = call.req.body()] { return util::to_hex(util::sha256(body)); };
+    body_sha256 = co_await util::offload(pool_.get_executor(), std::move(hash));
+  }
+  auto failure = signature_failure(call.req, std::move(body_sha256));
+  if (!failure) co_return std::nullopt;
   bool sts = s.empty() || (s.size() == 1 && s[0].empty());
-  if (!sts) return error_response(call, ApiError{failure->status, failure->type, failure->message, {}});
+  if (!sts) co_return error_response(call, ApiError{failure->status, failure->type, failure->message, {}});
   // STS names the same failures its own way.
   static std::map<std::string, std::string> const sts_codes = {
       {"MissingAuthenticationTokenException", "MissingAuthenticationToken"},
@@ -142,7 +152,7 @@ std::optional<Response> ControlPlane::check_signature(Call const& call) const {
   auto code = sts_codes.find(failure->type);
   std::string message = failure->type == "MissingAuthenticationTokenException"
                             ? "Request is missing Authentication Token" : failure->message;
-  return sts_error(call, failure->status, code == sts_codes.end() ? failure->type : code->second, message);
+  co_return sts_error(call, failure->status, code == sts_codes.end() ? failure->type : code->second, message);
 }
 
 asio::awaitable<Response> ControlPlane::route(Call call) {

@@ -97,8 +97,9 @@ class ControlPlane final : public http::Service {
   boost::asio::awaitable<Response> route(Call call);
   // With auth = sigv4: the error for a request whose signature is missing or
   // wrong (Lambda's JSON, or STS's XML for STS), nothing when it is good.
-  std::optional<Response> check_signature(Call const& call) const;
-  std::optional<auth::Failure> signature_failure(Request const& req) const;
+  boost::asio::awaitable<std::optional<Response>> check_signature(Call const& call) const;
+  std::optional<auth::Failure> signature_failure(Request const& req,
+                                                 std::optional<std::string> body_sha256 = std::nullopt) const;
   // The account's concurrency limit: the invoker's (Lambda's default 1000 without one).
   long max_concurrency() const { return invoker_ ? invoker_->max_concurrency() : 1000; }
   // functions.cpp

@@ -444,7 +444,7 @@ std::optional<Failure> verify(SignedRequest const& req, std::map<std::string, st
 
   // 6. The canonical request, as botocore builds it, and its signature.
   auto const content_sha = first_header(req, "x-amz-content-sha256");
-  std::string const body_sha = util::to_hex(util::sha256(req.body));
+  std::string const body_sha = req.body_sha256 ? *req.body_sha256 : util::to_hex(util::sha256(req.body));
   std::string const expected =
       signature_of(req, raw_path, params, p.signed_headers, p.presigned, content_sha ? std::string(*content_sha) : body_sha,
                    timestamp, {scope[1], scope[2], scope[3], scope[4]}, key->second);

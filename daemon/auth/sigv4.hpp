@@ -31,6 +31,9 @@ struct SignedRequest {
   std::string target;
   std::vector<std::pair<std::string, std::string>> headers;  // as received, any case, duplicates kept
   std::string_view body;
+  // hex SHA-256 of `body`, when the caller hashed it already (elsewhere than
+  // on its event loop); verify() hashes `body` itself otherwise.
+  std::optional<std::string> body_sha256 = std::nullopt;
 };
 
 // Maximum distance between the request's date and now (either way) for

@@ -99,6 +99,15 @@ def test(c):
         c.equal(status, 200, "a request signed by botocore's SigV4Auth by hand is served")
         status, _, body = d.request("POST", "/2015-03-31/functions/signed/invocations", b'{"a":2}', hdrs)
         c.check(status == 403 and b"signature" in body.lower(), "the same headers with another body: 403", body)
+        # A body over 64 KB is hashed on the daemon's pool: the same answers.
+        big = b'{"a":"' + b"x" * 200000 + b'"}'
+        req = AWSRequest(method="POST", url=url, data=big)
+        SigV4Auth(Credentials(KEY, SECRET), "lambda", h.REGION).add_auth(req)
+        hdrs = dict(req.headers.items())
+        status, _, body = d.request("POST", "/2015-03-31/functions/signed/invocations", big, hdrs)
+        c.equal(status, 200, "a signed 200 KB event is served")
+        status, _, body = d.request("POST", "/2015-03-31/functions/signed/invocations", big.replace(b"x", b"y", 1), hdrs)
+        c.check(status == 403 and b"signature" in body.lower(), "the same headers with one byte of it changed: 403", body)
 
         # A log follow streams: it is checked before the stream starts.
         status, _, body = d.request("GET", "/_lambdad/logs/signed?follow=true", timeout=10)
