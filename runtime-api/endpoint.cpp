@@ -34,6 +34,12 @@ Reply make_reply(unsigned status, std::string body, unsigned version) {
   return r;
 }
 
+Outcome outcome_of(Outcome::Kind kind) {
+  Outcome o;
+  o.kind = kind;
+  return o;
+}
+
 Reply error_reply(ErrorReply const& e, unsigned version) { return make_reply(e.status, e.body, version); }
 
 std::optional<std::string_view> header(bhttp::request<bhttp::string_body> const& req, std::string_view name) {
@@ -75,7 +81,7 @@ void Endpoint::close() {
   next_signal_.cancel();
   for (auto& [id, e] : extensions_) notify(e.waiters);
   notify(settle_waiters_);
-  if (!outcome_) finish(Outcome{Outcome::Kind::Closed, {}, {}, {}, {}});
+  if (!outcome_) finish(outcome_of(Outcome::Kind::Closed));
 }
 
 asio::awaitable<void> Endpoint::park(Waiters& list, std::chrono::steady_clock::time_point until) {
@@ -112,6 +118,16 @@ std::vector<Endpoint::ExtensionInfo> Endpoint::extensions() const {
   std::vector<ExtensionInfo> out;
   for (auto& [order, info] : ordered) out.push_back(std::move(info));
   return out;
+}
+
+asio::awaitable<Endpoint::PhaseEnd> Endpoint::invoke_phase_over(std::chrono::steady_clock::time_point until) {
+  auto self = shared_from_this();
+  auto over = [&] { return closed_ || (runtime_parked_ && settled()); };
+  while (!over() && std::chrono::steady_clock::now() < until) co_await park(settle_waiters_, until);
+  if (closed_) co_return PhaseEnd::Closed;
+  if (!runtime_parked_) co_return PhaseEnd::RuntimeBusy;
+  if (!settled()) co_return PhaseEnd::ExtensionsBusy;
+  co_return PhaseEnd::Next;
 }
 
 asio::awaitable<bool> Endpoint::extensions_settled(std::chrono::steady_clock::duration limit) {
@@ -205,13 +221,13 @@ void Endpoint::abort(Outcome::Kind kind) {
   if (outcome_) return;
   pending_.reset();
   in_flight_.reset();
-  finish(Outcome{kind, {}, {}, {}, {}});
+  finish(outcome_of(kind));
 }
 
 asio::awaitable<Outcome> Endpoint::invoke(Invocation inv, std::chrono::steady_clock::duration pickup,
                                           std::chrono::steady_clock::duration timeout) {
   auto self = shared_from_this();
-  if (closed_) co_return Outcome{Outcome::Kind::Closed, {}, {}, {}, {}};
+  if (closed_) co_return outcome_of(Outcome::Kind::Closed);
   outcome_.reset();
   dispatched_at_.reset();
   timeout_ = timeout;
@@ -225,7 +241,7 @@ asio::awaitable<Outcome> Endpoint::invoke(Invocation inv, std::chrono::steady_cl
     if (ec == asio::error::operation_aborted) continue;
     pending_.reset();
     in_flight_.reset();
-    finish(Outcome{Outcome::Kind::TimedOut, {}, {}, {}, {}});
+    finish(outcome_of(Outcome::Kind::TimedOut));
   }
   Outcome out = std::move(*outcome_);
   outcome_.reset();
@@ -273,11 +289,15 @@ asio::awaitable<void> Endpoint::session([[maybe_unused]] std::shared_ptr<Endpoin
         reply = error_reply(invalid_state_transition("/next while invocation " + *in_flight_ + " is unanswered"), v);
       } else {
         // Parked until there is an event and init is over (every extension
-        // is ready too).
+        // is ready too). Parked after init, the runtime has ended the
+        // invoke phase of the invocation before.
         while ((!pending_ || !init_done_) && !closed_ && !init_failed_) {
+          runtime_parked_ = init_done_;
+          if (runtime_parked_) notify(settle_waiters_);
           next_signal_.expires_at(std::chrono::steady_clock::time_point::max());
           [[maybe_unused]] auto [wec] = co_await next_signal_.async_wait(use_tuple);
         }
+        runtime_parked_ = false;
         if (closed_) break;
         if (init_failed_) {
           reply = error_reply(invalid_state_transition("/next after an init error"), v);
@@ -305,16 +325,16 @@ asio::awaitable<void> Endpoint::session([[maybe_unused]] std::shared_ptr<Endpoin
         reply = error_reply(payload_too_large(req.body().size()), v);
         remember_answered(std::move(*in_flight_));
         in_flight_.reset();
-        finish(Outcome{Outcome::Kind::TooLarge, {}, "Function.ResponseSizeTooLarge", {}, {}});
+        finish(Outcome{Outcome::Kind::TooLarge, {}, "Function.ResponseSizeTooLarge", req.body().size(), {}, {}});
       } else {
         remember_answered(std::move(*in_flight_));
         in_flight_.reset();
         reply = make_reply(202, R"({"status":"OK"})", v);
         if (target.route == Route::Response) {
-          finish(Outcome{Outcome::Kind::Response, std::move(req.body()), {}, {}, {}});
+          finish(Outcome{Outcome::Kind::Response, std::move(req.body()), {}, 0, {}, {}});
         } else {
           auto type = error_type_of(header(req, "Lambda-Runtime-Function-Error-Type"), req.body());
-          finish(Outcome{Outcome::Kind::FunctionError, std::move(req.body()), std::move(type), {}, {}});
+          finish(Outcome{Outcome::Kind::FunctionError, std::move(req.body()), std::move(type), 0, {}, {}});
         }
       }
     } else if (target.route == Route::ExtRegister) {

@@ -32,6 +32,7 @@ struct Outcome {
   Kind kind = Kind::Closed;
   std::string body;        // the payload, or the runtime's error object
   std::string error_type;  // FunctionError: from the header, trailer or body
+  std::size_t size = 0;    // TooLarge: the size the runtime tried to send
   // When /next handed the invocation over (unset if it never was), and when
   // the answer came: Duration in REPORT is the difference.
   std::optional<std::chrono::steady_clock::time_point> dispatched_at;
@@ -95,11 +96,23 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
 
   // Hands `inv` to the runtime (now, or at its next /next) and waits for its
   // answer: at most `pickup` for the runtime to fetch it (init), then
-  // `timeout` from the moment it did. One invocation at a time.
+  // `timeout` from the moment it did. One invocation at a time. The answer
+  // does not end the invoke phase: see invoke_phase_over.
   boost::asio::awaitable<Outcome> invoke(Invocation inv, std::chrono::steady_clock::duration pickup,
                                          std::chrono::steady_clock::duration timeout);
   // Ends the invocation in flight (the runtime died): invoke returns `kind`.
   void abort(Outcome::Kind kind);
+
+  // After the answer: waits until the invoke phase is over, that is until
+  // the runtime is back in /next and every extension in
+  // /extension/event/next with nothing left to deliver ("Lambda Extensions
+  // API", Invoke phase: it ends once the runtime and all extensions signal
+  // they are done by calling Next), or the endpoint closed (the runtime
+  // exited), or `until`.
+  enum class PhaseEnd { Next, Closed, RuntimeBusy, ExtensionsBusy };
+  boost::asio::awaitable<PhaseEnd> invoke_phase_over(std::chrono::steady_clock::time_point until);
+  // The runtime is waiting in /next (after init).
+  bool runtime_waiting() const { return runtime_parked_; }
 
  private:
   boost::asio::awaitable<void> accept_loop(std::shared_ptr<Endpoint> self);
@@ -145,7 +158,8 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
   std::map<std::string, Extension> extensions_;  // by Lambda-Extension-Identifier
   std::size_t expected_extensions_ = 0;
   FunctionInfo info_;
-  Waiters settle_waiters_;
+  Waiters settle_waiters_;  // woken when an extension or the runtime parks, or one hangs up
+  bool runtime_parked_ = false;  // the runtime waits in /next, init over
   bool init_done_ = false;
   bool first_next_seen_ = false;
   bool init_failed_ = false;  // after /init/error no event is handed out

@@ -73,11 +73,23 @@ case "${1:-}" in
     install_ric
     export LAMBDAD_NODE_MODULES="$root/.cache/npm/node_modules" LAMBDAD_RIC_DIR="$root/.cache/ric"
     build build
+    # A second lambdad with running functions stays up meanwhile: every test
+    # must scope its checks to the daemon it started.
+    neighbour=""
+    if [ "$(id -u)" = 0 ]; then
+      neighbour=$(mktemp)
+      LAMBDAD="$root/build/daemon/lambdad" /usr/bin/python3 tests/e2e/neighbour.py start "$neighbour"
+      trap '/usr/bin/python3 tests/e2e/neighbour.py stop "$neighbour" || true' EXIT
+    fi
     meson test -C build --print-errorlogs --num-processes 2
     # Second pass: the same tests on a sanitized build.
     build build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug
     LAMBDAD_TEST_SLOWDOWN=3 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
       meson test -C build-asan --print-errorlogs --num-processes 2 --timeout-multiplier 3
+    if [ -n "$neighbour" ]; then
+      trap - EXIT
+      /usr/bin/python3 tests/e2e/neighbour.py stop "$neighbour"
+    fi
     ;;
   *)
     echo "usage: tools/dev.sh serve|test" >&2

@@ -68,7 +68,10 @@ class ControlPlane final : public http::Service {
   // Removes, on the store strand, every blob and tree no record references.
   void collect_garbage();
   // Where invocations run; without one, Invoke answers ServiceException.
-  void set_invoker(exec::Invoker* invoker) { invoker_ = invoker; }
+  void set_invoker(exec::Invoker* invoker) {
+    invoker_ = invoker;
+    invoker_->on_finished = [this](exec::InvokeResult const& r) { record(r); };
+  }
 
   // SIGHUP: the new limits, default function and authentication (the
   // identity stays: ARNs on disk name it).
@@ -78,7 +81,7 @@ class ControlPlane final : public http::Service {
     cfg_.identity = identity;
   }
   // Counts an invocation for /metrics and keeps it for /_lambdad/invocations.
-  void record(std::string const& function, std::string const& type, exec::InvokeResult const& result);
+  void record(exec::InvokeResult const& result);
 
   // Where log groups are read from (GET /_lambdad/logs/NAME).
   void set_logs(logs::LogStore* logs) { logs_ = logs; }

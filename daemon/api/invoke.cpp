@@ -25,14 +25,13 @@ namespace {
 // keeps it queued: 1 s, 2 s, 4 s ... up to 60 s between tries, 10 tries.
 constexpr int kThrottleRetries = 10;
 
-asio::awaitable<void> run_event(ControlPlane* plane, exec::Invoker* invoker, exec::FunctionImage fn,
+asio::awaitable<void> run_event(exec::Invoker* invoker, exec::FunctionImage fn,
                                 exec::InvokeRequest req, std::chrono::milliseconds retry_delay) {
   // Lambda retries a failed asynchronous invocation up to two more times,
   // one minute and then two minutes later.
   int throttles = 0;
   for (int attempt = 1; attempt <= 3;) {
     auto result = co_await invoker->invoke(fn, req);
-    plane->record(fn.name, "Event", result);
     if (result.refused) {
       spdlog::warn("function {}: event invocation dropped: {}", fn.name, *result.refused);
       break;
@@ -114,6 +113,7 @@ asio::awaitable<Response> ControlPlane::invoke(Call call, std::string name_text)
     co_return error_response(call, model::invalid_request_content("Could not parse request body into json: the payload is not valid JSON"));
   exec::InvokeRequest req;
   req.payload = std::move(payload);
+  req.invocation_type = type;
   std::string cc(call.req["X-Amz-Client-Context"]);
   if (!cc.empty()) {
     auto decoded = util::base64_decode(cc);
@@ -124,12 +124,11 @@ asio::awaitable<Response> ControlPlane::invoke(Call call, std::string name_text)
   auto fn = image_of(functions_.at(*resolved));
   if (type == "DryRun") co_return empty_response(call, 204);
   if (type == "Event") {
-    asio::co_spawn(co_await asio::this_coro::executor, run_event(this, invoker_, fn, req, std::chrono::milliseconds(cfg_.event_retry_delay_ms)), asio::detached);
+    asio::co_spawn(co_await asio::this_coro::executor, run_event(invoker_, fn, req, std::chrono::milliseconds(cfg_.event_retry_delay_ms)), asio::detached);
     Response res = empty_response(call, 202);
     co_return res;
   }
   auto result = co_await invoker_->invoke(fn, req);
-  record(fn.name, "RequestResponse", result);
   if (result.refused) co_return error_response(call, ApiError{500, "ServiceException", *result.refused, {}});
   if (result.throttled) {
     Response res = error_response(call, ApiError{429, "TooManyRequestsException", "Rate Exceeded.", *result.throttled});
@@ -141,7 +140,13 @@ asio::awaitable<Response> ControlPlane::invoke(Call call, std::string name_text)
   res.set("x-amzn-RequestId", result.request_id);
   res.set("X-Amz-Executed-Version", "$LATEST");
   if (result.function_error) res.set("X-Amz-Function-Error", "Unhandled");
-  if (call.req["X-Amz-Log-Type"] == "Tail") res.set("X-Amz-Log-Result", logs::tail_header(result.log));
+  if (call.req["X-Amz-Log-Type"] == "Tail") {
+    // The Tail ends with END and REPORT, written when the invoke phase is
+    // over: a caller who asks for it waits for that (at most the Timeout);
+    // without Tail the answer goes out the moment the runtime posts it.
+    if (result.phase_end) co_await result.phase_end->wait();
+    res.set("X-Amz-Log-Result", logs::tail_header(result.phase_end ? result.phase_end->result.log : result.log));
+  }
   res.body() = std::move(result.body);
   spdlog::info("function {}: invocation {}{}", fn.name, result.request_id, result.function_error ? " failed" : "");
   co_return res;

@@ -71,7 +71,9 @@ void ControlPlane::Histogram::observe(double seconds) {
   ++count;
 }
 
-void ControlPlane::record(std::string const& function, std::string const& type, exec::InvokeResult const& r) {
+void ControlPlane::record(exec::InvokeResult const& r) {
+  auto const& function = r.function;
+  auto const& type = r.invocation_type;
   if (!functions_.count(function)) return;  // deleted while it ran: its series are gone
   auto& m = metrics_[function];
   if (r.throttled) ++m.throttles[*r.throttled];

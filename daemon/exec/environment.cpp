@@ -189,6 +189,12 @@ void Environment::log_line(std::string_view line) {
   if (logs_) logs_->append(fn_.name, stream_, line);
 }
 
+void Environment::log_pending_start() {
+  if (pending_start.empty()) return;
+  drain_pipe();  // the init output comes first
+  log_line(std::exchange(pending_start, {}));
+}
+
 void Environment::platform_line(std::string_view line) {
   drain_pipe();  // what the runtime wrote before comes first
   captured_.append(line);
@@ -479,6 +485,7 @@ std::optional<StartFailure> Environment::start() {
       env->platform_line("EXTENSION\tName: " + ext.name + "\tState: Ready\tEvents: [" + events + "]");
     }
     // The invocation that started it is handed over by this same /next.
+    env->log_pending_start();
     if (env->claimed) env->apply(EnvEvent::Dispatch);
   };
   // A runtime that reports an init error is expected to exit; one that does

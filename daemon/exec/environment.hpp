@@ -68,10 +68,20 @@ class Environment : public std::enable_shared_from_this<Environment> {
   // process's VmHWM; once the bootstrap has exited, the kernel's ru_maxrss
   // of the largest process it reaped. Nothing if neither can be read.
   std::optional<std::uint64_t> peak_memory_bytes() const;
+  // The START line of the invocation a cold environment was started for:
+  // written once init is over (CloudWatch shows the init output before it).
+  std::string pending_start;
+  void log_pending_start();
   std::chrono::steady_clock::time_point idle_since{};
   // Taken by an invocation (from before its spawn, for a cold start, until
-  // the answer): never handed to another one meanwhile.
+  // the end of its invoke phase): never handed to another one meanwhile.
   bool claimed = false;
+  // Claimed and answered: the invoke phase goes on until the runtime's next /next.
+  bool answered = false;
+  // Spawn to the first /next: what starting another such environment costs.
+  std::chrono::steady_clock::duration startup_cost() const {
+    return first_next_at_ ? *first_next_at_ - spawned_at_ : std::chrono::steady_clock::duration::zero();
+  }
   bool retired = false;
 
  private:

@@ -86,6 +86,25 @@ std::shared_ptr<Environment> Invoker::take_idle(FunctionImage const& fn) {
   return nullptr;
 }
 
+asio::awaitable<void> Invoker::await_finishing(FunctionImage fn) {
+  std::shared_ptr<Environment> finishing;
+  for (auto const& env : envs_) {
+    if (env->image().name != fn.name || env->image().revision != fn.revision || env->retired) continue;
+    if (env->state() == EnvState::Idle && !env->claimed) co_return;  // one is idle already
+    if (env->claimed && env->answered && (!finishing || env->startup_cost() > finishing->startup_cost()))
+      finishing = env;
+  }
+  if (!finishing) co_return;
+  auto until = std::chrono::steady_clock::now() + finishing->startup_cost();
+  asio::steady_timer timer(ioc_);
+  while (finishing->answered && std::chrono::steady_clock::now() < until) {
+    timer.expires_at(until);
+    idle_waiters_.push_back(&timer);
+    [[maybe_unused]] auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    std::erase(idle_waiters_, &timer);
+  }
+}
+
 void Invoker::drop_dead() {
   std::vector<std::shared_ptr<Environment>> dead;
   for (auto const& e : envs_)
@@ -124,7 +143,10 @@ void Invoker::release(std::shared_ptr<Environment> const& env) {
   if (keep) {
     env->freeze(true);  // nothing runs in an idle environment, as on Lambda
     env->idle_since = std::chrono::steady_clock::now();
-    asio::co_spawn(ioc_, reap_when_idle(env, env->idle_since), asio::detached);
+    for (auto* waiter : idle_waiters_) waiter->cancel();
+    // One reaper for all idle environments: a coroutine per release parked
+    // its frame and timer (~2 KB) for the whole keep-alive, every invoke.
+    if (!reaper_) asio::co_spawn(ioc_, reap_idle(), asio::detached);
     return;
   }
   if (env->state() != EnvState::Dead) env->apply(EnvEvent::Retire);
@@ -150,17 +172,30 @@ void Invoker::release(std::shared_ptr<Environment> const& env) {
   asio::co_spawn(ioc_, std::move(task), asio::detached);
 }
 
-asio::awaitable<void> Invoker::reap_when_idle(std::shared_ptr<Environment> env,
-                                              std::chrono::steady_clock::time_point since) {
+asio::awaitable<void> Invoker::reap_idle() {
   asio::steady_timer timer(ioc_);
-  timer.expires_at(since + opts_.keep_alive);
-  [[maybe_unused]] auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-  // Reused meanwhile (idle_since moved on), or already gone: nothing to do.
-  if (env->state() != EnvState::Idle || env->idle_since != since) co_return;
-  if (std::find(envs_.begin(), envs_.end(), env) == envs_.end()) co_return;
-  spdlog::debug("function {}: idle environment ended after the keep-alive", env->image().name);
-  env->retired = true;
-  release(env);
+  reaper_ = &timer;
+  while (!stopping_) {
+    // Ends the environments idle for the keep-alive; waits for the next one due.
+    auto now = std::chrono::steady_clock::now();
+    std::optional<std::chrono::steady_clock::time_point> next;
+    std::vector<std::shared_ptr<Environment>> due;
+    for (auto const& env : envs_) {
+      if (env->state() != EnvState::Idle || env->claimed || env->retired) continue;
+      auto at = env->idle_since + opts_.keep_alive;
+      if (at <= now) due.push_back(env);
+      else if (!next || at < *next) next = at;
+    }
+    for (auto const& env : due) {
+      spdlog::debug("function {}: idle environment ended after the keep-alive", env->image().name);
+      env->retired = true;
+      release(env);
+    }
+    if (!next) break;
+    timer.expires_at(*next);
+    [[maybe_unused]] auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+  reaper_ = nullptr;
 }
 
 std::size_t Invoker::retire_all() {
@@ -210,6 +245,7 @@ void Invoker::shutdown() {
 
 asio::awaitable<void> Invoker::stop(std::chrono::milliseconds drained_for, std::chrono::milliseconds grace) {
   stopping_ = true;
+  if (reaper_) reaper_->cancel();
   asio::steady_timer timer(ioc_);
   auto pause = [&]() -> asio::awaitable<void> {
     timer.expires_after(std::chrono::milliseconds(10));
@@ -260,170 +296,260 @@ asio::awaitable<void> Invoker::stop(std::chrono::milliseconds drained_for, std::
   shutdown();
 }
 
-asio::awaitable<InvokeResult> Invoker::invoke(FunctionImage fn, InvokeRequest req) {
-  InvokeResult result;
-  result.request_id = util::uuid4();
-  std::string const& id = result.request_id;
-  result.started_at = std::chrono::system_clock::now();
+asio::awaitable<void> PhaseEnd::wait() {
+  while (!done) {
+    signal.expires_at(std::chrono::steady_clock::time_point::max());
+    [[maybe_unused]] auto [ec] = co_await signal.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+}
+
+void PhaseEnd::complete(InvokeResult whole) {
+  result = std::move(whole);
+  done = true;
+  signal.cancel();
+}
+
+// Holds an invocation's place in the concurrency counts until its invoke
+// phase is over (an environment busy after its answer is still in use).
+struct Invoker::InFlight {
+  Invoker* self;
+  std::string name;
+  InFlight(Invoker* s, std::string n) : self(s), name(std::move(n)) {
+    ++self->in_flight_[name];
+    ++self->total_in_flight_;
+  }
+  InFlight(InFlight const&) = delete;
+  InFlight& operator=(InFlight const&) = delete;
+  ~InFlight() {
+    if (--self->in_flight_[name] == 0) self->in_flight_.erase(name);
+    --self->total_in_flight_;
+  }
+};
+
+bool Invoker::admit(FunctionImage const& fn, InvokeResult& result) const {
   if (stopping_) {
     result.refused = "lambdad is stopping: it takes no new invocation";
     result.outcome = "refused";
-    co_return result;
+    return false;
   }
   // Concurrency as Lambda counts it: invocations in flight, per function
   // (reserved concurrency) and in all (the daemon's limit).
   auto counted = in_flight_.find(fn.name);
   int mine = counted == in_flight_.end() ? 0 : counted->second;
-  if (fn.reserved_concurrency && mine >= *fn.reserved_concurrency) {
+  if (fn.reserved_concurrency && mine >= *fn.reserved_concurrency)
     result.throttled = "ReservedFunctionConcurrentInvocationLimitExceeded";
-    result.outcome = "throttled";
-    co_return result;
-  }
-  if (total_in_flight_ >= opts_.max_concurrency) {
+  else if (total_in_flight_ >= opts_.max_concurrency)
     result.throttled = "ConcurrentInvocationLimitExceeded";
-    result.outcome = "throttled";
-    co_return result;
-  }
-  ++in_flight_[fn.name];
-  ++total_in_flight_;
-  struct InFlight {
-    Invoker* self;
-    std::string name;
-    ~InFlight() {
-      if (--self->in_flight_[name] == 0) self->in_flight_.erase(name);
-      --self->total_in_flight_;
-    }
-  } in_flight{this, fn.name};
+  if (result.throttled) result.outcome = "throttled";
+  return !result.throttled;
+}
+
+std::shared_ptr<Environment> Invoker::acquire(FunctionImage const& fn, InvokeResult& result) {
+  std::string const& id = result.request_id;
   drop_dead();  // environments whose processes ended while idle
-  auto env = take_idle(fn);
-  bool cold = !env;
-  result.cold = cold;
-  if (cold && !make_room()) {
-    result.throttled = "ConcurrentInvocationLimitExceeded";
-    result.outcome = "throttled";
-    co_return result;
-  }
-  if (cold) {
-    env = std::make_shared<Environment>(ioc_, fn, logs_, opts_.sandbox);
-    env->claimed = true;
-    env->log_line(logs::start_line(id));
-    auto failure = env->start();
-    if (failure) {
-      std::string message = "RequestId: " + id + " Error: " + failure->message;
-      result.function_error = true;
-      result.body = error_body(failure->error_type, message);
-      logs::ReportFigures figures{0.0, std::nullopt, fn.memory_mb, std::nullopt};
-      result.outcome = "runtime_exit";
-      result.figures = figures;
-      result.log = finish_log(*env, id, "", "", figures, message + "\n" + failure->error_type + "\n");
-      co_return result;
-    }
-    envs_.push_back(env);
-  } else {
+  // An environment is idle only once its runtime waits in /next: it takes
+  // the event at once.
+  if (auto env = take_idle(fn)) {
     env->claimed = true;
     env->freeze(false);
     env->log_line(logs::start_line(id));
     env->apply(EnvEvent::Dispatch);
+    return env;
   }
-  // Pick-up: the runtime takes the event at its (first) /next; init time is
-  // bounded by Lambda's 10 s init limit, then the function's Timeout runs.
-  // A cold environment is dispatched to when its init ends (first /next).
-  runtime_api::Invocation inv;
-  inv.request_id = id;
-  inv.payload = req.payload;
-  auto deadline = std::chrono::system_clock::now() + std::chrono::seconds(fn.timeout_s);
-  inv.deadline_epoch_ms = std::chrono::duration_cast<std::chrono::milliseconds>(deadline.time_since_epoch()).count();
-  inv.function_arn = fn.arn;
-  inv.trace_id = trace_id();
-  inv.client_context = req.client_context;
-  auto pickup = cold ? std::chrono::steady_clock::duration(opts_.init_limit) : std::chrono::seconds(1);
-  Outcome out = co_await env->endpoint().invoke(inv, pickup, std::chrono::seconds(fn.timeout_s));
+  result.cold = true;
+  if (!make_room()) {
+    result.throttled = "ConcurrentInvocationLimitExceeded";
+    result.outcome = "throttled";
+    return nullptr;
+  }
+  auto env = std::make_shared<Environment>(ioc_, fn, logs_, opts_.sandbox);
+  env->claimed = true;
+  // CloudWatch's order for a cold start: INIT_START, the init output, then
+  // START when the invocation is handed over (Environment::on_first_next).
+  env->log_line(logs::init_start_line(fn.runtime, fn.region));
+  env->pending_start = logs::start_line(id);
+  if (auto failure = env->start()) {
+    env->log_pending_start();
+    std::string message = "RequestId: " + id + " Error: " + failure->message;
+    result.function_error = true;
+    result.body = error_body(failure->error_type, message);
+    result.outcome = "runtime_exit";
+    result.figures = logs::ReportFigures{0.0, std::nullopt, fn.memory_mb, std::nullopt};
+    result.log = finish_log(*env, id, "", "", result.figures, message + "\n" + failure->error_type + "\n");
+    return nullptr;
+  }
+  envs_.push_back(env);
+  return env;
+}
 
-  // With extensions, the environment is free again once each is back in
-  // /extension/event/next (their post-invoke work), within the Timeout.
-  bool answered = out.kind == Outcome::Kind::Response || out.kind == Outcome::Kind::FunctionError ||
-                  out.kind == Outcome::Kind::TooLarge;
-  if (answered && env->endpoint().has_extensions()) {
-    auto used = std::chrono::steady_clock::now() - out.dispatched_at.value_or(out.finished_at);
-    auto left = std::max<std::chrono::steady_clock::duration>(std::chrono::seconds(fn.timeout_s) - used,
-                                                              std::chrono::milliseconds(0));
-    if (!co_await env->endpoint().extensions_settled(left)) {
-      spdlog::warn("function {}: extensions still busy after invocation {} at the Timeout; environment ended",
-                   fn.name, id);
-      env->retired = true;
-    }
-  }
-  logs::ReportFigures figures;
-  figures.memory_size_mb = fn.memory_mb;
-  auto end = out.finished_at;
-  figures.duration_ms = out.dispatched_at ? ms(end - *out.dispatched_at).count() : 0.0;
-  if (cold && env->first_next_at()) figures.init_ms = ms(*env->first_next_at() - env->spawned_at()).count();
-  figures.max_memory_bytes = env->peak_memory_bytes();
-  std::string before_end, after_report;
+void Invoker::answer(Outcome& out, FunctionImage const& fn, InvokeResult& result) {
   switch (out.kind) {
     case Outcome::Kind::Response:
       result.body = std::move(out.body);
-      env->apply(EnvEvent::Respond);
       break;
     case Outcome::Kind::FunctionError:
       result.function_error = true;
       result.outcome = "function_error";
       result.body = std::move(out.body);
-      env->apply(EnvEvent::Respond);
       break;
     case Outcome::Kind::TooLarge:
       result.function_error = true;
       result.outcome = "function_error";
       result.body = error_body("Function.ResponseSizeTooLarge",
-                               "Response payload size exceeded maximum allowed payload size (6291556 bytes).");
-      env->apply(EnvEvent::Respond);
+                               "Response payload size (" + std::to_string(out.size) +
+                                   " bytes) exceeded maximum allowed payload size (" +
+                                   std::to_string(runtime_api::kMaxResponseBytes) + " bytes).");
       break;
-    case Outcome::Kind::TimedOut: {
-      result.function_error = true;
-      result.outcome = "timeout";
-      std::string seconds = std::to_string(fn.timeout_s) + ".00";
-      result.body = error_body("Sandbox.Timedout", "RequestId: " + id + " Error: Task timed out after " + seconds + " seconds");
-      before_end = logs::timeout_line(std::chrono::system_clock::now(), id, fn.timeout_s) + "\n";
-      env->apply(EnvEvent::Timeout);
-      env->kill();
-      break;
-    }
-    case Outcome::Kind::Aborted:
-    case Outcome::Kind::Closed: {
-      result.function_error = true;
-      if (aborted_after_) {
-        // stop() ended it: say so, not what the kill looks like.
-        std::string message = "RequestId: " + id + " Error: lambdad is stopping and the invocation did not finish " +
-                              "within the drain time (" + std::to_string(aborted_after_->count()) + " ms)";
-        result.body = error_body("Sandbox.Stopped", message);
-        after_report = message + "\nSandbox.Stopped\n";
-        result.outcome = "stopped";
-        spdlog::warn("function {}: invocation {} failed: the daemon is stopping", fn.name, id);
-      } else if (auto const& init = env->init_error(); init && cold) {
-        // The runtime reported its init error on /init/error: the caller
-        // gets the runtime's error object, the log an INIT_REPORT.
-        auto type = init->type.empty() ? std::string("Runtime.Unknown") : init->type;
-        result.outcome = "init_error";
-        result.body = json::accept(init->body) ? init->body : error_body(type, init->body);
-        before_end = logs::init_report_line(ms(init->at - env->spawned_at()).count(), type) + "\n";
-        figures.duration_ms = ms(std::chrono::steady_clock::now() - env->spawned_at()).count();
-      } else {
-        // Killed by the OOM killer at the cgroup's limit: Lambda's OutOfMemory.
-        bool oom = env->out_of_memory();
-        std::string type = oom ? "Runtime.OutOfMemory" : "Runtime.ExitError";
-        result.outcome = oom ? "out_of_memory" : "runtime_exit";
-        std::string message = "RequestId: " + id + " Error: " + exit_reason(env->exit_status());
-        result.body = error_body(type, message);
-        after_report = message + "\n" + type + "\n";
-        if (!figures.init_ms && cold)
-          figures.duration_ms = ms(std::chrono::steady_clock::now() - env->spawned_at()).count();
-      }
-      break;
-    }
+    default:
+      spdlog::error("function {}: answer() called for an invocation without an answer", fn.name);
+  }
+}
+
+logs::ReportFigures Invoker::figures_of(Environment& env, FunctionImage const& fn, Outcome const& out,
+                                        std::chrono::steady_clock::time_point end, bool cold) const {
+  logs::ReportFigures figures;
+  figures.memory_size_mb = fn.memory_mb;
+  figures.duration_ms = out.dispatched_at ? ms(end - *out.dispatched_at).count() : 0.0;
+  if (cold && env.first_next_at()) figures.init_ms = ms(*env.first_next_at() - env.spawned_at()).count();
+  figures.max_memory_bytes = env.peak_memory_bytes();
+  return figures;
+}
+
+asio::awaitable<void> Invoker::end_phase(std::shared_ptr<Environment> env, FunctionImage fn, InvokeResult result,
+                                         Outcome out, std::chrono::steady_clock::time_point began,
+                                         std::shared_ptr<InFlight> counted) {
+  std::string const& id = result.request_id;
+  // Bounded by the function's Timeout, from the start of the invocation
+  // (its dispatch: a cold start's init has its own limit).
+  auto until = out.dispatched_at.value_or(began) + std::chrono::seconds(fn.timeout_s);
+  using End = runtime_api::Endpoint::PhaseEnd;
+  End how = co_await env->endpoint().invoke_phase_over(until);
+  env->answered = false;
+  // REPORT's Duration covers the whole invoke phase, the runtime's and the
+  // extensions' work after the answer included ("Lambda Telemetry API":
+  // platform.report's durationMs is the invoke phase; platform.runtimeDone's
+  // is the runtime's part).
+  auto end = std::chrono::steady_clock::now();
+  auto figures = figures_of(*env, fn, out, end, result.cold);
+  std::string before_end;
+  if (how == End::Next) {
+    env->apply(EnvEvent::Respond);
+  } else if (how == End::RuntimeBusy) {
+    spdlog::warn("function {}: the runtime did not ask for its next event after invocation {} within the Timeout; "
+                 "environment ended", fn.name, id);
+    before_end = logs::timeout_line(std::chrono::system_clock::now(), id, fn.timeout_s) + "\n";
+    env->apply(EnvEvent::Timeout);
+    env->kill();
+  } else if (how == End::ExtensionsBusy) {
+    spdlog::warn("function {}: extensions still busy after invocation {} at the Timeout; environment ended", fn.name,
+                 id);
+    env->apply(EnvEvent::Respond);
+    env->retired = true;
+  }
+  // End::Closed: the runtime exited after answering; the environment is
+  // Dead and leaves the pool below, and the next invocation starts cold.
+  result.figures = figures;
+  result.log = finish_log(*env, id, env->take_output(), before_end, figures, "");
+  release(env);
+  counted.reset();
+  finished(result);
+  if (result.phase_end) result.phase_end->complete(std::move(result));
+}
+
+void Invoker::fail(Environment& env, std::shared_ptr<Environment> const& ref, FunctionImage const& fn,
+                   Outcome const& out, bool cold, InvokeResult& result) {
+  std::string const& id = result.request_id;
+  env.log_pending_start();  // init never ended: START still goes before END
+  auto figures = figures_of(env, fn, out, out.finished_at, cold);
+  std::string before_end, after_report;
+  result.function_error = true;
+  if (out.kind == Outcome::Kind::TimedOut) {
+    result.outcome = "timeout";
+    std::string seconds = std::to_string(fn.timeout_s) + ".00";
+    result.body = error_body("Sandbox.Timedout", "RequestId: " + id + " Error: Task timed out after " + seconds + " seconds");
+    before_end = logs::timeout_line(std::chrono::system_clock::now(), id, fn.timeout_s) + "\n";
+    env.apply(EnvEvent::Timeout);
+    env.kill();
+  } else if (aborted_after_) {
+    // stop() ended it: say so, not what the kill looks like.
+    std::string message = "RequestId: " + id + " Error: lambdad is stopping and the invocation did not finish " +
+                          "within the drain time (" + std::to_string(aborted_after_->count()) + " ms)";
+    result.body = error_body("Sandbox.Stopped", message);
+    after_report = message + "\nSandbox.Stopped\n";
+    result.outcome = "stopped";
+    spdlog::warn("function {}: invocation {} failed: the daemon is stopping", fn.name, id);
+  } else if (auto const& init = env.init_error(); init && cold) {
+    // The runtime reported its init error on /init/error: the caller
+    // gets the runtime's error object, the log an INIT_REPORT.
+    auto type = init->type.empty() ? std::string("Runtime.Unknown") : init->type;
+    result.outcome = "init_error";
+    result.body = json::accept(init->body) ? init->body : error_body(type, init->body);
+    before_end = logs::init_report_line(ms(init->at - env.spawned_at()).count(), type) + "\n";
+    figures.duration_ms = ms(std::chrono::steady_clock::now() - env.spawned_at()).count();
+  } else {
+    // Killed by the OOM killer at the cgroup's limit: Lambda's OutOfMemory.
+    bool oom = env.out_of_memory();
+    std::string type = oom ? "Runtime.OutOfMemory" : "Runtime.ExitError";
+    result.outcome = oom ? "out_of_memory" : "runtime_exit";
+    std::string message = "RequestId: " + id + " Error: " + exit_reason(env.exit_status());
+    result.body = error_body(type, message);
+    after_report = message + "\n" + type + "\n";
+    if (!figures.init_ms && cold) figures.duration_ms = ms(std::chrono::steady_clock::now() - env.spawned_at()).count();
   }
   result.figures = figures;
-  result.log = finish_log(*env, id, env->take_output(), before_end, figures, after_report);
-  release(env);
+  result.log = finish_log(env, id, env.take_output(), before_end, figures, after_report);
+  release(ref);
+}
+
+asio::awaitable<InvokeResult> Invoker::invoke(FunctionImage fn, InvokeRequest req) {
+  InvokeResult result;
+  result.function = fn.name;
+  result.invocation_type = req.invocation_type;
+  result.request_id = util::uuid4();
+  result.started_at = std::chrono::system_clock::now();
+  auto began = std::chrono::steady_clock::now();
+  co_await await_finishing(fn);
+  if (!admit(fn, result)) {
+    finished(result);
+    co_return result;
+  }
+  auto counted = std::make_shared<InFlight>(this, fn.name);
+  auto env = acquire(fn, result);
+  if (!env) {
+    counted.reset();
+    finished(result);
+    co_return result;
+  }
+  runtime_api::Invocation inv;
+  inv.request_id = result.request_id;
+  inv.payload = std::move(req.payload);
+  auto deadline = std::chrono::system_clock::now() + std::chrono::seconds(fn.timeout_s);
+  inv.deadline_epoch_ms = std::chrono::duration_cast<std::chrono::milliseconds>(deadline.time_since_epoch()).count();
+  inv.function_arn = fn.arn;
+  inv.trace_id = trace_id();
+  inv.client_context = std::move(req.client_context);
+  // A cold environment takes the event at its first /next, within Lambda's
+  // init limit; a warm one waits in /next already. Then the Timeout runs.
+  auto timeout = std::chrono::seconds(fn.timeout_s);
+  auto pickup = result.cold ? std::chrono::steady_clock::duration(opts_.init_limit) : timeout;
+  Outcome out = co_await env->endpoint().invoke(std::move(inv), pickup, timeout);
+  bool answered = out.kind == Outcome::Kind::Response || out.kind == Outcome::Kind::FunctionError ||
+                  out.kind == Outcome::Kind::TooLarge;
+  if (!answered) {
+    fail(*env, env, fn, out, result.cold, result);
+    counted.reset();
+    finished(result);
+    co_return result;
+  }
+  // The caller has its answer now; the invoke phase ends when the runtime
+  // is back in /next.
+  answer(out, fn, result);
+  env->answered = true;
+  result.phase_end = std::make_shared<PhaseEnd>(ioc_.get_executor());
+  InvokeResult kept = result;
+  kept.body.clear();  // the finished result keeps no payload
+  auto task = end_phase(env, fn, std::move(kept), std::move(out), began, std::move(counted));
+  asio::co_spawn(ioc_, std::move(task), asio::detached);
   co_return result;
 }
 

@@ -6,14 +6,18 @@
 #pragma once
 
 #include "cgroup.hpp"
+#include "endpoint.hpp"
 #include "process.hpp"
 #include "logs/format.hpp"
 
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -43,9 +47,14 @@ struct FunctionImage {
 struct InvokeRequest {
   std::string payload;
   std::optional<std::string> client_context;  // JSON, decoded
+  std::string invocation_type = "RequestResponse";  // or "Event": for the history
 };
 
+struct PhaseEnd;
+
 struct InvokeResult {
+  std::string function;
+  std::string invocation_type;
   std::string request_id;
   // Set when the invoke was refused for concurrency: TooManyRequestsException's Reason.
   std::optional<std::string> throttled;
@@ -62,6 +71,24 @@ struct InvokeResult {
   bool cold = false;
   logs::ReportFigures figures;
   std::chrono::system_clock::time_point started_at{};
+  // Set when invoke() returned at the runtime's answer while the invoke
+  // phase goes on (until the runtime is back in /next): `log` and
+  // `figures` above are then empty, and phase_end holds the whole result
+  // once it is over.
+  std::shared_ptr<PhaseEnd> phase_end;
+};
+
+// The end of an invoke phase that outlasts the answer ("Lambda execution
+// environment lifecycle": the phase ends when the runtime and every
+// extension call Next again). On the io_context thread.
+struct PhaseEnd {
+  explicit PhaseEnd(boost::asio::any_io_executor ex) : signal(std::move(ex)) {}
+  // Until the phase is over; then `result` is whole (log to REPORT, figures).
+  boost::asio::awaitable<void> wait();
+  void complete(InvokeResult whole);
+  bool done = false;
+  InvokeResult result;
+  boost::asio::steady_timer signal;
 };
 
 // How environments are isolated (the sandbox issue): plain data the
@@ -124,7 +151,13 @@ class Invoker {
   Invoker(boost::asio::io_context& ioc, InvokerOptions opts, logs::LogStore* logs = nullptr);
   ~Invoker();
 
+  // Runs one invocation; returns when the runtime answers (or the
+  // invocation fails). The environment stays busy until the invoke phase
+  // ends; then END and REPORT are written and on_finished is called.
   boost::asio::awaitable<InvokeResult> invoke(FunctionImage fn, InvokeRequest req);
+  // Called once for every invocation, with its whole result (throttled and
+  // refused ones too): for metrics and the invocation history.
+  std::function<void(InvokeResult const&)> on_finished;
   // Idle environments of `name` end now; busy ones end after their invoke.
   void retire_function(std::string const& name);
   // Every environment ends (idle ones now, busy ones after their invoke):
@@ -144,6 +177,7 @@ class Invoker {
     opts_.keep_alive = keep_alive;
     opts_.max_concurrency = max_concurrency;
     opts_.max_environments = max_environments;
+    if (reaper_) reaper_->cancel();  // a shorter keep-alive counts now
   }
   std::size_t environment_count() const { return envs_.size(); }
   // How many environments are in each state ("idle" ones waiting, frozen
@@ -153,26 +187,55 @@ class Invoker {
   int max_concurrency() const { return opts_.max_concurrency; }
 
  private:
+  struct InFlight;
+  // Concurrency as Lambda counts it; false (and `result` says why) if refused.
+  bool admit(FunctionImage const& fn, InvokeResult& result) const;
+  // An idle environment, or a new one started; null if none (`result` says why).
+  std::shared_ptr<Environment> acquire(FunctionImage const& fn, InvokeResult& result);
+  // Fills the caller's part of `result` from the runtime's answer.
+  void answer(runtime_api::Outcome& out, FunctionImage const& fn, InvokeResult& result);
+  // After the answer: waits for the invoke phase to end, then writes END and
+  // REPORT and frees the environment.
+  boost::asio::awaitable<void> end_phase(std::shared_ptr<Environment> env, FunctionImage fn, InvokeResult result,
+                                         runtime_api::Outcome out, std::chrono::steady_clock::time_point began,
+                                         std::shared_ptr<InFlight> counted);
+  // The invocation failed without an answer (timeout, exit, stop): its
+  // body, log and figures; frees the environment.
+  void fail(Environment& env, std::shared_ptr<Environment> const& ref, FunctionImage const& fn,
+            runtime_api::Outcome const& out, bool cold, InvokeResult& result);
+  logs::ReportFigures figures_of(Environment& env, FunctionImage const& fn, runtime_api::Outcome const& out,
+                                 std::chrono::steady_clock::time_point end, bool cold) const;
+  void finished(InvokeResult const& result) const {
+    if (on_finished) on_finished(result);
+  }
   std::shared_ptr<Environment> take_idle(FunctionImage const& fn);
+  // With no idle environment of `fn` but one that has answered and is not
+  // yet back in /next: waits for it to become idle, at most as long as its
+  // own cold start took (waiting longer would be slower than starting
+  // another). A client invoking back to back over loopback is faster than
+  // the runtime's next /next; on Lambda the network is not.
+  boost::asio::awaitable<void> await_finishing(FunctionImage fn);
   // At max_environments: ends the idle environment unused the longest;
   // false if every one is busy.
   bool make_room();
   // Environments whose runtime ended while nobody used them leave envs_.
   void drop_dead();
   void release(std::shared_ptr<Environment> const& env);
-  // Ends `env` if it is still idle since `since` once the keep-alive passed.
-  boost::asio::awaitable<void> reap_when_idle(std::shared_ptr<Environment> env,
-                                              std::chrono::steady_clock::time_point since);
+  // Ends the idle environments whose keep-alive passed, then sleeps until the
+  // next one is due; ends when none is idle. One at most (reaper_ set).
+  boost::asio::awaitable<void> reap_idle();
 
   boost::asio::io_context& ioc_;
   InvokerOptions opts_;
   logs::LogStore* logs_;
   std::vector<std::shared_ptr<Environment>> envs_;
+  std::vector<boost::asio::steady_timer*> idle_waiters_;  // woken when an environment becomes idle
   // Killed, not yet reaped: shutdown reaps these too, so none outlives us.
   std::vector<std::shared_ptr<Environment>> dying_;
   std::map<std::string, int> in_flight_;  // per function
   int total_in_flight_ = 0;
   bool stopping_ = false;
+  boost::asio::steady_timer* reaper_ = nullptr;  // reap_idle's timer while it runs
   // Set while stop() fails the invocations still running: how long they had.
   std::optional<std::chrono::milliseconds> aborted_after_;
 };

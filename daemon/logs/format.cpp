@@ -27,6 +27,15 @@ std::tm utc(std::chrono::system_clock::time_point at) {
 
 }  // namespace
 
+std::string init_start_line(std::string_view runtime, std::string_view region) {
+  // "provided.al2023" -> "provided:al2023", as AWS writes runtime versions.
+  std::string family(runtime);
+  if (auto dot = family.find('.'); dot != std::string::npos) family[dot] = ':';
+  std::string version = family + ".lambdad-" LAMBDAD_VERSION;
+  return "INIT_START Runtime Version: " + version + "\tRuntime Version ARN: arn:aws:lambda:" + std::string(region) +
+         "::runtime:" + util::to_hex(util::sha256(version));
+}
+
 std::string start_line(std::string_view request_id, std::string_view version) {
   return "START RequestId: " + std::string(request_id) + " Version: " + std::string(version);
 }

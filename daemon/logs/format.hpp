@@ -19,6 +19,11 @@ struct ReportFigures {
   std::optional<std::uint64_t> max_memory_bytes;  // peak of the environment, if it could be measured
 };
 
+// "INIT_START Runtime Version: provided:al2023.lambdad-0.1.0\tRuntime Version ARN: arn:aws:lambda:REGION::runtime:<64 hex>",
+// written before a cold start's init output, as CloudWatch shows it. The
+// version names the runtime identifier and lambdad's own version (what
+// actually serves the runtime here); the ARN's hash is of that string.
+std::string init_start_line(std::string_view runtime, std::string_view region);
 std::string start_line(std::string_view request_id, std::string_view version = "$LATEST");
 std::string end_line(std::string_view request_id);
 // "REPORT RequestId: <id>\tDuration: 109.60 ms\tBilled Duration: 559 ms\tMemory Size: 128 MB\t

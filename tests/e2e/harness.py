@@ -275,6 +275,34 @@ def lambdad_cgroups(pid=None):
     return sorted(p for p in set(found) if re.fullmatch(r"lambdad-\d+", Path(p).name))
 
 
+def environment_processes(daemon_pid):
+    """The live processes of one daemon's environments: those in one of its
+    cgroups (lambdad-<pid>/env-N: they stay there after the daemon is gone)
+    and its descendants. Other daemons' processes on this host are not."""
+    mark = f"/lambdad-{daemon_pid}/"
+    children = {}
+    found = set()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cgroup") as f:
+                if mark in f.read():
+                    found.add(int(entry))
+            with open(f"/proc/{entry}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            children.setdefault(ppid, []).append(int(entry))
+        except (OSError, ValueError, IndexError):
+            continue
+    todo = list(children.get(daemon_pid, []))
+    while todo:
+        pid = todo.pop()
+        if pid not in found:
+            found.add(pid)
+            todo += children.get(pid, [])
+    return sorted(p for p in found if _proc_alive(p))
+
+
 def check_no_leftover_processes():
     """Fails if any daemon we started, or any lambdad using one of our temp
     dirs (an orphan), is still alive. Returns the list of problems."""

@@ -51,14 +51,13 @@ def burst(d, calls):
     return results
 
 
-def bootstrap_pids(function, with_init=False):
-    """Host pids of the processes whose environment names `function` (not
-    counting its lambdad-init, pid 1 of the namespace, unless asked)."""
+def bootstrap_pids(daemon_pid, function, with_init=False):
+    """Host pids of the processes of `daemon_pid`'s environments whose
+    environment names `function` (not counting its lambdad-init, pid 1 of
+    the namespace, unless asked). Other daemons' processes are never seen."""
     pids = []
     want = f"AWS_LAMBDA_FUNCTION_NAME={function}".encode()
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
+    for entry in map(str, h.environment_processes(daemon_pid)):
         try:
             with open(f"/proc/{entry}/environ", "rb") as f:
                 if want not in f.read().split(b"\0"):
@@ -113,7 +112,7 @@ def test(c):
         t = threading.Thread(target=lambda: result.update(r=raw_invoke(d, "victim", {})))
         t.start()
         pids = []
-        h.wait_for(lambda: bool(pids.extend(bootstrap_pids("victim")) or pids), timeout=5)
+        h.wait_for(lambda: bool(pids.extend(bootstrap_pids(d.proc.pid, "victim")) or pids), timeout=5)
         c.check(len(pids) == 1, "the victim's bootstrap is found by its environment", pids)
         t0 = time.monotonic()
         for pid in pids:
@@ -160,7 +159,7 @@ def test(c):
         refused = [ln for ln in d.log_text().splitlines() if "environment refused" in ln]
         c.equal(refused, [], "every lifecycle transition the daemon made was one the state machine allows")
         c.equal(d.stop(), 0, "SIGTERM: daemon exits 0")
-    left = [pid for n in names + ["victim"] for pid in bootstrap_pids(n, with_init=True)]
+    left = [pid for n in names + ["victim"] for pid in bootstrap_pids(d.proc.pid, n, with_init=True)]
     c.equal(left, [], "after SIGTERM: no process of any environment is left")
 
 

@@ -70,24 +70,25 @@ def concurrent(lam, name, n):
     return out
 
 
-def bootstrap_processes():
+def bootstrap_processes(daemon_pids):
+    """The processes named bootstrap of these daemons' environments (other
+    daemons may run on this host meanwhile)."""
     found = []
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            comm = open(f"/proc/{pid}/comm").read().strip()
-        except OSError:
-            continue
-        if comm == "bootstrap":
-            found.append(pid)
+    for daemon_pid in daemon_pids:
+        for pid in h.environment_processes(daemon_pid):
+            try:
+                comm = open(f"/proc/{pid}/comm").read().strip()
+            except OSError:
+                continue
+            if comm == "bootstrap":
+                found.append(pid)
     return found
 
 
 def test(c):
     if os.geteuid() != 0:
         raise h.Skip("running bootstraps in mount and pid namespaces needs root until the sandbox issue lands")
-    before = set(bootstrap_processes())
+    keep_daemons = []
     with h.Daemon(label="invoke") as d:
         lam = d.boto3()
         role = f"arn:aws:iam::{h.ACCOUNT}:role/r"
@@ -196,7 +197,7 @@ def test(c):
         time.sleep(0.5)
         c.equal(d.stop(), 0, "SIGTERM: daemon exits 0")
     time.sleep(0.2)
-    left = [p for p in bootstrap_processes() if p not in before]
+    left = bootstrap_processes([d.proc.pid])
     c.equal(left, [], "no bootstrap process (or zombie) left after the daemon stopped")
 
     log("\n== the daemon-wide limit; the RIE path")
@@ -215,6 +216,7 @@ def test(c):
     log("\n== keep-alive: 0 means a fresh environment every time; 400 ms reaps idle ones")
     for keep in ("0", "400"):
         with h.Daemon(label=f"keep{keep}", args=["--keep-alive-ms", keep]) as d:
+            keep_daemons.append(d.proc.pid)
             lam = d.boto3()
             lam.create_function(FunctionName="echo", Runtime="provided.al2", Handler="h",
                                 Role=f"arn:aws:iam::{h.ACCOUNT}:role/r", Code={"ZipFile": code_zip(ECHO)})
@@ -224,13 +226,13 @@ def test(c):
                 colds.append("Init Duration" in logtext)
                 if keep == "400" and i == 1:
                     time.sleep(1.0)  # past the keep-alive: the idle environment is ended
-                    alive = [p for p in bootstrap_processes() if p not in before]
+                    alive = bootstrap_processes([d.proc.pid])
                     c.equal(alive, [], "keep-alive 400 ms: the idle environment is gone after 1 s")
             want = [True, True, True] if keep == "0" else [True, False, True]
             c.equal(colds, want, f"keep-alive {keep}: cold starts {want}")
             c.equal(d.stop(), 0, "SIGTERM: daemon exits 0")
     time.sleep(0.2)
-    left = [p for p in bootstrap_processes() if p not in before]
+    left = bootstrap_processes(keep_daemons)
     c.equal(left, [], "no bootstrap process (or zombie) left")
 
 
