@@ -73,7 +73,7 @@ std::string operation_for(http::RequestHeader const& h) {
 Response ControlPlane::too_large(http::RequestHeader const& h) const {
   if (std::string_view(h.target()).find("/invocations") != std::string_view::npos)
     return error_response(h.version(), util::uuid4(),
-                          {413, "RequestTooLargeException",
+                          {413, "RequestEntityTooLargeException",
                            "Request must be smaller than " +
                                std::to_string(std::max(cfg_.max_payload_bytes, cfg_.max_event_payload_bytes)) +
                                " bytes for the InvokeFunction operation",

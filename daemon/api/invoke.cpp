@@ -104,10 +104,17 @@ asio::awaitable<Response> ControlPlane::invoke(Call call, std::string name_text)
                                                      "Member must satisfy enum value set: [Event, RequestResponse, DryRun]"));
   auto& payload = call.req.body();
   std::uint64_t limit = type == "Event" ? cfg_.max_event_payload_bytes : cfg_.max_payload_bytes;
+  // The code and sentences real Lambda answers with (botocore's model names the
+  // shape RequestTooLargeException, but the service sends this code); an Event
+  // over its own, smaller limit is told so in other words.
   if (payload.size() > limit)
-    co_return error_response(call, ApiError{413, "RequestTooLargeException",
-                                            "Request must be smaller than " + std::to_string(limit) +
-                                                " bytes for the InvokeFunction operation", {}});
+    co_return error_response(call, ApiError{413, "RequestEntityTooLargeException",
+                                            type == "Event" ? std::to_string(payload.size()) +
+                                                                  " byte payload is too large for the Event invocation "
+                                                                  "type (limit " + std::to_string(limit) + " bytes)"
+                                                            : "Request must be smaller than " + std::to_string(limit) +
+                                                                  " bytes for the InvokeFunction operation",
+                                            {}});
   if (payload.empty()) payload = "{}";
   if (!json::accept(payload))
     co_return error_response(call, model::invalid_request_content("Could not parse request body into json: the payload is not valid JSON"));

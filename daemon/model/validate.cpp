@@ -128,15 +128,27 @@ std::optional<ApiError> apply_architectures(json const& archs, FunctionRecord& r
   return std::nullopt;
 }
 
+// A string field with the model's maximum length and, if `pattern` is given,
+// its pattern (checked by `matches`); both are reported when both break.
 std::optional<ApiError> apply_string(json const& body, char const* key, char const* wire, std::size_t max,
-                                     std::string& out) {
+                                     std::string& out, bool (*matches)(std::string const&) = nullptr,
+                                     char const* pattern = nullptr) {
   if (!body.contains(key) || body[key].is_null()) return std::nullopt;
   if (!body[key].is_string()) return type_error(key, "a string");
   auto s = body[key].get<std::string>();
-  if (s.size() > max)
-    return validation(s, wire, "Member must have length less than or equal to " + std::to_string(max));
+  std::vector<std::string> broken;
+  if (matches && !matches(s)) broken.push_back(std::string("Member must satisfy regular expression pattern: ") + pattern);
+  if (s.size() > max) broken.push_back("Member must have length less than or equal to " + std::to_string(max));
+  if (!broken.empty()) return validation_errors(s, wire, broken);
   out = std::move(s);
   return std::nullopt;
+}
+
+bool no_space(std::string const& s) {
+  // [^\s]+ (an empty Handler is Lambda's "mandatory parameter" error instead)
+  for (char c : s)
+    if (std::isspace(static_cast<unsigned char>(c))) return false;
+  return true;
 }
 
 }  // namespace
@@ -163,14 +175,17 @@ bool is_reserved_env_key(std::string const& k) {
 
 std::optional<ApiError> apply_function_config(json const& body, FunctionRecord& rec, bool create, Identity const& id,
                                               HostInfo const& host) {
+  if (create && body.contains("FunctionName") && body["FunctionName"].is_string()) {
+    // CreateFunction's own FunctionName shape (max 140, then the 64 of a name);
+    // the control plane has already resolved it with the lookup shape.
+    auto ref = parse_new_function_name(body["FunctionName"].get<std::string>());
+    if (!ref) return ref.error();
+  }
   if (body.contains("Role") && !body["Role"].is_null()) {
-    if (!body["Role"].is_string()) return type_error("Role", "a string");
-    auto role = body["Role"].get<std::string>();
-    if (!valid_role(role))
-      return validation(role, "role",
-                        "Member must satisfy regular expression pattern: "
-                        "arn:(aws[a-zA-Z-]*)?:iam::\\d{12}:role/?[a-zA-Z_0-9+=,.@\\-_/]+");
-    rec.role = role;
+    // RoleArn: max 10000 and this pattern.
+    if (auto e = apply_string(body, "Role", "role", 10000, rec.role, valid_role,
+                              "arn:(aws[a-zA-Z-]*)?:iam::\\d{12}:role/?[a-zA-Z_0-9+=,.@\\-_/]+"))
+      return e;
   } else if (create) {
     return validation("null", "role", "Member must not be null");
   }
@@ -186,10 +201,7 @@ std::optional<ApiError> apply_function_config(json const& body, FunctionRecord& 
                                "provided.al2023.");
     rec.runtime = rt;
   }
-  if (auto e = apply_string(body, "Handler", "handler", 128, rec.handler)) return e;
-  for (char c : rec.handler)
-    if (std::isspace(static_cast<unsigned char>(c)))
-      return validation(rec.handler, "handler", "Member must satisfy regular expression pattern: [^\\s]+");
+  if (auto e = apply_string(body, "Handler", "handler", 128, rec.handler, no_space, "[^\\s]+")) return e;
   if (create && (rec.runtime.empty() || rec.handler.empty()))
     return invalid_parameter("Runtime and Handler are mandatory parameters for functions created with deployment "
                              "packages.");

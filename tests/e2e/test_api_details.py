@@ -3,6 +3,8 @@
 
 * a function named by name, name:$LATEST, partial ARN and full ARN; a
   qualifier other than $LATEST, another account or another region -> 404;
+* FunctionName lengths (141 -> the model's 140, 65 -> the 64 of a name) and
+  Invoke payloads over the limits -> 413, each in AWS's exact words;
 * LastModified / CreatedDate in AWS's format (2020-04-10T19:06:32.563+0000);
 * an architecture the host cannot run is refused with a message that says so;
 * HTTP limits: request headers over 16 KB -> 431, keep-alive serves several
@@ -57,6 +59,36 @@ def test(c):
             c.equal((code, status), ("ResourceNotFoundException", 404), f"GetFunction({why})")
         code, status, msg, _ = h.client_error(lam.get_function, FunctionName="bad name!")
         c.equal((code, status), ("ValidationException", 400), "GetFunction('bad name!') is a ValidationException")
+
+        log("\n== name lengths, as AWS words them")
+        for name, want in (
+                # The model's FunctionName: at most 140 characters.
+                ("a" * 141, ("ValidationException", 400, "1 validation error detected: Value '" + "a" * 141 +
+                             "' at 'functionName' failed to satisfy constraint: Member must have length less than "
+                             "or equal to 140")),
+                # Within 140, a name is held to 64: AWS says so as an InvalidParameterValueException.
+                ("a" * 65, ("InvalidParameterValueException", 400, "1 validation error detected: Value '" + "a" * 65 +
+                            "' at 'functionName' failed to satisfy constraint: Member must have length less than "
+                            "or equal to 64"))):
+            got = h.client_error(lam.create_function, FunctionName=name, Runtime="provided.al2", Handler="h",
+                                 Role=role, Code={"ZipFile": zip_bytes})[:3]
+            c.equal(got, want, f"CreateFunction with a {len(name)}-character name")
+        # Looking one up is not held to 64 or 140 (NamespacedFunctionName, 256): AWS says not found.
+        code, status, msg, _ = h.client_error(lam.get_function, FunctionName="a" * 141)
+        c.equal((code, status, msg), ("ResourceNotFoundException", 404, f"Function not found: {arn[:-5]}{'a' * 141}"),
+                "GetFunction of a 141-character name: not found")
+
+        log("\n== payload limits, as AWS words them")
+        code, status, msg, _ = h.client_error(lam.invoke, FunctionName="named", Payload=b'"' + b"x" * 6291455 + b'"')
+        c.equal((code, status, msg), ("RequestEntityTooLargeException", 413,
+                                      "Request must be smaller than 6291456 bytes for the InvokeFunction operation"),
+                "a 6291457-byte RequestResponse event: 413")
+        code, status, msg, _ = h.client_error(lam.invoke, FunctionName="named", InvocationType="Event",
+                                              Payload=b'"' + b"x" * 1048575 + b'"')
+        c.equal((code, status, msg), ("RequestEntityTooLargeException", 413,
+                                      "1048577 byte payload is too large for the Event invocation type "
+                                      "(limit 1048576 bytes)"),
+                "a 1048577-byte Event: 413")
         lam.delete_function(FunctionName=f"{h.ACCOUNT}:function:named")
         code, _, _, _ = h.client_error(lam.get_function, FunctionName="named")
         c.equal(code, "ResourceNotFoundException", "DeleteFunction by partial ARN deleted it")

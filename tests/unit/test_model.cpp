@@ -30,9 +30,23 @@ TEST_CASE("function names: bare, qualified, partial ARN, full ARN") {
   CHECK(*full->region == "eu-west-1");
   CHECK(*full->qualifier == "prod");
 
+  // A name no function can have (65 characters, a '.') still matches the
+  // lookup shape: AWS answers GetFunction/Invoke for it with "not found".
+  CHECK(model::parse_function_ref(std::string(65, 'a')).has_value());
+  CHECK(model::parse_function_ref("my.fn").has_value());
+  auto named_function = model::parse_function_ref("arn:aws:lambda:us-east-1:123456789012:function");
+  REQUIRE(named_function.has_value());
+  CHECK(named_function->name == "function");
+  auto gov = model::parse_function_ref("arn:aws-us-gov:lambda:us-gov-west-1:123456789012:function:f:$LATEST.PUBLISHED");
+  REQUIRE(gov.has_value());
+  CHECK(*gov->region == "us-gov-west-1");
+  CHECK(*gov->qualifier == "$LATEST.PUBLISHED");
+
   std::vector<std::string> bads = {"", "a b", "f:g:h", "arn:aws:lambda:eu-west-1:12345:function:f",
-                                   "arn:aws:s3:::bucket", "12345678901x:function:f", std::string(65, 'a'),
-                                   "f:bad qual"};
+                                   "arn:aws:s3:::bucket", "12345678901x:function:f", "my-function!",
+                                   "f:bad qual", "arn:aws:lambda::123456789012:function:f",
+                                   "arn:aws:lambda:invalid-region:123456789012:function:f",
+                                   "function:f:$LATEST:extra"};
   for (auto const& bad : bads) {
     CAPTURE(bad);
     auto r = model::parse_function_ref(bad);
@@ -57,6 +71,102 @@ TEST_CASE("layer ARNs") {
   REQUIRE(name.has_value());
   CHECK(*name == "rt");
   CHECK_FALSE(model::parse_layer_name("bad name", id).has_value());
+}
+
+namespace {
+
+std::string const kCreatePattern =
+    "Member must satisfy regular expression pattern: "
+    "(arn:(aws[a-zA-Z-]*)?:lambda:)?((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:)?(\\d{12}:)?"
+    "(function:)?([a-zA-Z0-9-_]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?";
+std::string const kNamespacedPattern =
+    "Member must satisfy regular expression pattern: "
+    "(arn:(aws[a-zA-Z-]*)?:lambda:)?((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:)?(\\d{12}:)?"
+    "(function:)?([a-zA-Z0-9-_\\.]+)(:(\\$LATEST(\\.PUBLISHED)?|[a-zA-Z0-9-_]+))?";
+
+std::string one(std::string const& value, std::string const& field, std::string const& constraint) {
+  return "1 validation error detected: Value '" + value + "' at '" + field + "' failed to satisfy constraint: " +
+         constraint;
+}
+
+std::string at(std::string const& value, std::string const& field, std::string const& constraint) {
+  return "Value '" + value + "' at '" + field + "' failed to satisfy constraint: " + constraint;
+}
+
+}  // namespace
+
+TEST_CASE("CreateFunction's FunctionName: 140 for the value, 64 for the name, AWS's words") {
+  std::string const arn_prefix = "arn:aws:lambda:us-east-1:000000000000:function:";
+  // 140 characters pass the model (here an ARN, a 64-character name and a
+  // qualifier); the name itself is then held to 64.
+  std::string name64(64, 'a');
+  auto at_140 = model::parse_new_function_name(arn_prefix + name64 + ":" +
+                                               std::string(140 - arn_prefix.size() - 65, 'q'));
+  CHECK(at_140.has_value());
+  CHECK(model::parse_new_function_name(std::string(64, 'a')).has_value());
+
+  std::string n65(65, 'a');
+  auto r65 = model::parse_new_function_name(n65);
+  REQUIRE_FALSE(r65.has_value());
+  CHECK(r65.error().type == "InvalidParameterValueException");
+  CHECK(r65.error().message == one(n65, "functionName", "Member must have length less than or equal to 64"));
+
+  std::string n141(141, 'a');
+  auto r141 = model::parse_new_function_name(n141);
+  REQUIRE_FALSE(r141.has_value());
+  CHECK(r141.error().type == "ValidationException");
+  CHECK(r141.error().status == 400);
+  CHECK(r141.error().message == one(n141, "functionName", "Member must have length less than or equal to 140"));
+
+  std::string arn141 = arn_prefix + std::string(141 - arn_prefix.size(), 'a');
+  CHECK(model::parse_new_function_name(arn141).error().message ==
+        one(arn141, "functionName", "Member must have length less than or equal to 140"));
+
+  // The create shape has no '.' in a name and no $LATEST.PUBLISHED.
+  CHECK(model::parse_new_function_name("my.fn").error().message == one("my.fn", "functionName", kCreatePattern));
+  CHECK_FALSE(model::parse_new_function_name("f:$LATEST.PUBLISHED").has_value());
+
+  // Both broken: both listed, pattern first.
+  std::string both = std::string(141, 'a') + "!";
+  CHECK(model::parse_new_function_name(both).error().message ==
+        "2 validation errors detected: " + at(both, "functionName", kCreatePattern) + "; " +
+            at(both, "functionName", "Member must have length less than or equal to 140"));
+}
+
+TEST_CASE("a looked-up FunctionName (GetFunction, Invoke): 256, then the pattern") {
+  std::string n256(256, 'a'), n257(257, 'a');
+  CHECK(model::parse_function_ref(n256).has_value());
+  auto r = model::parse_function_ref(n257);
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error().type == "ValidationException");
+  CHECK(r.error().message == one(n257, "functionName", "Member must have length less than or equal to 256"));
+  CHECK(model::parse_function_ref("my-function!").error().message ==
+        one("my-function!", "functionName", kNamespacedPattern));
+  // The FunctionName shape, as UpdateFunction* and the concurrency calls take it.
+  CHECK(model::parse_function_ref(std::string(140, 'a'), model::NameShape::function_name).has_value());
+  CHECK(model::parse_function_ref(std::string(141, 'a'), model::NameShape::function_name).error().message ==
+        one(std::string(141, 'a'), "functionName", "Member must have length less than or equal to 140"));
+}
+
+TEST_CASE("LayerName: 140, then the pattern") {
+  model::Identity id;
+  CHECK(model::parse_layer_name(std::string(140, 'l'), id).has_value());
+  std::string l141(141, 'l');
+  auto r = model::parse_layer_name(l141, id);
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error().type == "ValidationException");
+  CHECK(r.error().message == one(l141, "layerName", "Member must have length less than or equal to 140"));
+  std::string const pattern =
+      "Member must satisfy regular expression pattern: "
+      "(arn:(aws[a-zA-Z-]*)?:lambda:(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:\\d{12}:"
+      "layer:[a-zA-Z0-9-_]+)|[a-zA-Z0-9-_]+";
+  CHECK(model::parse_layer_name("bad name", id).error().message == one("bad name", "layerName", pattern));
+  std::string both = l141 + "!";
+  CHECK(model::parse_layer_name(both, id).error().message ==
+        "2 validation errors detected: " + at(both, "layerName", pattern) + "; " +
+            at(both, "layerName", "Member must have length less than or equal to 140"));
+  CHECK(model::parse_layer_name("arn:aws:lambda:eu-west-1:000000000000:layer:rt", id).error().type ==
+        "ResourceNotFoundException");
 }
 
 namespace {
@@ -148,6 +258,46 @@ TEST_CASE("each invalid field is refused with AWS's error type and a message nam
       CHECK_FALSE(apply_body(body, false).has_value());  // an update may leave them out
     }
   }
+}
+
+TEST_CASE("string fields at and one over the model's limits, in AWS's words") {
+  struct Case {
+    char const* key;
+    char const* wire;
+    std::size_t max;
+    char fill;
+    std::string prefix;
+  };
+  std::string const role = "arn:aws:iam::123456789012:role/";
+  std::vector<Case> cases = {{"FunctionName", "functionName", 140, 'q',
+                              "arn:aws:lambda:us-east-1:000000000000:function:" + std::string(64, 'a') + ":"},
+                             {"Handler", "handler", 128, 'h', ""},
+                             {"Description", "description", 256, 'd', ""},
+                             {"Role", "role", 10000, 'r', role}};
+  for (auto const& c : cases) {
+    CAPTURE(c.key);
+    auto body = create_body();
+    body[c.key] = c.prefix + std::string(c.max - c.prefix.size(), c.fill);
+    CHECK_FALSE(apply_body(body).has_value());
+    std::string over = c.prefix + std::string(c.max + 1 - c.prefix.size(), c.fill);
+    body[c.key] = over;
+    auto e = apply_body(body);
+    REQUIRE(e.has_value());
+    CHECK(e->type == "ValidationException");
+    CHECK(e->message == one(over, c.wire, "Member must have length less than or equal to " + std::to_string(c.max)));
+  }
+  auto body = create_body();
+  body["FunctionName"] = std::string(65, 'a');
+  auto e = apply_body(body);
+  REQUIRE(e.has_value());
+  CHECK(e->type == "InvalidParameterValueException");
+  CHECK(e->message == one(std::string(65, 'a'), "functionName", "Member must have length less than or equal to 64"));
+  body = create_body();
+  std::string spaced = std::string(128, 'h') + " ";
+  body["Handler"] = spaced;
+  CHECK(apply_body(body)->message == "2 validation errors detected: " +
+                                         at(spaced, "handler", "Member must satisfy regular expression pattern: [^\\s]+") +
+                                         "; " + at(spaced, "handler", "Member must have length less than or equal to 128"));
 }
 
 TEST_CASE("errors render in the AWS shape") {
