@@ -101,17 +101,19 @@ asio::awaitable<void> ControlPlane::stream(Request req, boost::beast::tcp_stream
     auto [ec, n] = co_await asio::async_write(out, bufs, use_tuple);
     co_return !ec;
   };
-  // Everything up to `seen` comes from disk; newer lines from memory.
-  std::uint64_t seen = logs_->last_seq(name);
-  std::string backlog = text_of(logs_->read_group(name));
-  if (auto [ec, n] = co_await asio::async_write(out, asio::buffer(head), use_tuple); ec) co_return;
-  if (!co_await send_chunk(backlog)) co_return;
+  // Subscribed first: the store keeps a group's lines in memory only while
+  // it is followed. Everything up to `seen` comes from disk; newer lines
+  // (those written while the backlog is sent too) from memory.
   int sub = logs_->subscribe(name, [st] { st->wake.cancel(); });
   struct Unsubscribe {
     logs::LogStore* logs;
     int id;
     ~Unsubscribe() { logs->unsubscribe(id); }
   } unsubscribe{logs_, sub};
+  std::uint64_t seen = logs_->last_seq(name);
+  std::string backlog = text_of(logs_->read_group(name));
+  if (auto [ec, n] = co_await asio::async_write(out, asio::buffer(head), use_tuple); ec) co_return;
+  if (!co_await send_chunk(backlog)) co_return;
   // The client hanging up shows as the end of its (empty) request stream.
   auto watch = [](std::shared_ptr<State> st, boost::beast::tcp_stream& s) -> asio::awaitable<void> {
     char byte;

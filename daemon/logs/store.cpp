@@ -84,6 +84,7 @@ void LogStore::append(std::string const& function, std::string const& stream, st
       rest.remove_prefix(static_cast<std::size_t>(n));
     }
   }
+  if (g.followers == 0) return;  // nobody reads the lines from memory
   g.recent.push_back(std::move(e));
   while (g.recent.size() > keep_) g.recent.pop_front();
   // Copy first: a wake may unsubscribe.
@@ -100,6 +101,19 @@ void LogStore::close_stream(std::string const& function, std::string const& stre
     ::close(f->second);
     it->second.open_fds.erase(f);
   }
+  forget_if_unused(function);
+}
+
+void LogStore::forget_if_unused(std::string const& function) {
+  // Its sequence numbers start again at 1: no follower holds one.
+  auto it = groups_.find(function);
+  if (it != groups_.end() && it->second.followers == 0 && it->second.open_fds.empty()) groups_.erase(it);
+}
+
+std::size_t LogStore::kept_events() const {
+  std::size_t n = 0;
+  for (auto const& [name, g] : groups_) n += g.recent.size();
+  return n;
 }
 
 bool LogStore::group_exists(std::string const& function) const {
@@ -155,11 +169,23 @@ std::uint64_t LogStore::last_seq(std::string const& function) const {
 
 int LogStore::subscribe(std::string const& function, std::function<void()> wake) {
   int id = next_subscriber_++;
+  ++groups_[function].followers;
   subscribers_[id] = Subscriber{function, std::move(wake)};
   return id;
 }
 
-void LogStore::unsubscribe(int id) { subscribers_.erase(id); }
+void LogStore::unsubscribe(int id) {
+  auto it = subscribers_.find(id);
+  if (it == subscribers_.end()) return;
+  auto function = std::move(it->second.function);
+  subscribers_.erase(it);
+  auto g = groups_.find(function);
+  if (g == groups_.end() || --g->second.followers > 0) return;
+  // The last follower left: its lines are nobody's now (a deque keeps its
+  // blocks until destroyed, hence the swap).
+  std::deque<LogEvent>().swap(g->second.recent);
+  forget_if_unused(function);
+}
 
 void LogStore::wake_all() {
   std::vector<std::function<void()>> wakes;

@@ -2,9 +2,12 @@
 // function (/aws/lambda/NAME), one stream per execution environment
 // (YYYY/MM/DD/[$LATEST]<hex>), one event per line with its time. Lines are
 // written to disk as they come (no buffering, so a follower sees them at
-// once) and the most recent ones are also kept in memory with a sequence
-// number, for followers. On the io_context thread; no locks, no Asio: a
-// follower subscribes with a callback that wakes it.
+// once); while a group has followers its most recent lines are also kept in
+// memory with a sequence number, for them. On the io_context thread; no
+// locks, no Asio: a follower subscribes with a callback that wakes it.
+// Memory: a group without followers keeps no lines, and a group without
+// followers or open streams is forgotten (a daemon of many functions and
+// long runs must stay flat).
 //
 // On disk: <root>/<function>/<YYYY>/<MM>/<DD>/[$LATEST]<hex>, each line
 // "<epoch ms>\t<message>".
@@ -50,14 +53,20 @@ class LogStore {
   // Any thread: reads only the files (and root_, which never changes).
   std::vector<LogEvent> read_group(std::string const& function) const;
   bool group_exists(std::string const& function) const;
-  // Events newer than `after` still in memory; `lost` is set when some of
-  // them were already dropped (the follower fell behind).
+  // Events newer than `after` still in memory (kept from the group's first
+  // subscriber on: subscribe before taking last_seq); `lost` is set when
+  // some of them were already dropped (the follower fell behind).
   std::vector<LogEvent> since(std::string const& function, std::uint64_t after, bool& lost) const;
   std::uint64_t last_seq(std::string const& function) const;
 
-  // `wake` runs after every append to `function`'s group.
+  // `wake` runs after every append to `function`'s group; the group keeps
+  // its recent lines in memory while it has a subscriber.
   int subscribe(std::string const& function, std::function<void()> wake);
   void unsubscribe(int id);
+  // Groups in memory (those with a follower or an open stream), and lines
+  // they keep: for tests of the bounds.
+  std::size_t group_count() const { return groups_.size(); }
+  std::size_t kept_events() const;
   // Wakes every subscriber (the daemon is stopping).
   void wake_all();
 
@@ -66,7 +75,10 @@ class LogStore {
     std::deque<LogEvent> recent;
     std::uint64_t next_seq = 1;
     std::map<std::string, int> open_fds;  // stream -> fd
+    int followers = 0;
   };
+  // Forgets `function`'s group once nothing needs it (no follower, no open stream).
+  void forget_if_unused(std::string const& function);
   std::filesystem::path stream_path(std::string const& function, std::string const& stream) const;
   int fd_for(std::string const& function, Group& g, std::string const& stream);
 

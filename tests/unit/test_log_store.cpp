@@ -1,6 +1,7 @@
 // Log groups on disk: streams written as lines come, read back merged in
-// time order, the in-memory tail followers read by sequence number, and
-// the wake-ups that drive a follow.
+// time order, the in-memory tail followers read by sequence number (kept
+// only while followed, so memory stays flat), and the wake-ups that drive
+// a follow.
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
@@ -60,6 +61,7 @@ TEST_CASE("a new store on the same directory reads what an earlier one wrote") {
 TEST_CASE("followers read by sequence number and learn when they fell behind") {
   TempDir dir("lambdad-logstore");
   LogStore store(dir.path, 3);
+  store.subscribe("f", [] {});
   bool lost = true;
   CHECK(store.since("f", 0, lost).empty());
   CHECK_FALSE(lost);
@@ -113,9 +115,43 @@ TEST_CASE("an unwritable directory loses the disk copy, not the daemon") {
   // A file where the group's directory should be.
   REQUIRE(lambdad::util::write_file_atomic(dir.path / "f", "x", dir.path, false).has_value());
   LogStore store(dir.path);
+  store.subscribe("f", [] {});
   store.append("f", "s", "still followed");
   bool lost = false;
   auto got = store.since("f", 0, lost);
   REQUIRE(got.size() == 1);
   CHECK(got[0].message == "still followed");
+}
+
+TEST_CASE("lines are kept in memory only while the group is followed, and idle groups are forgotten") {
+  TempDir dir("lambdad-logstore");
+  LogStore store(dir.path, 100);
+  // Nobody follows: every line goes to disk only, however many.
+  for (int i = 0; i < 1000; ++i) store.append("f", "s", "line " + std::to_string(i));
+  CHECK(store.kept_events() == 0);
+  CHECK(store.read_group("f").size() == 1000);
+  CHECK(store.group_count() == 1);  // its stream is open
+  store.close_stream("f", "s");
+  CHECK(store.group_count() == 0);
+  // A follower: the window (100) fills, and empties once it leaves.
+  int sub = store.subscribe("f", [] {});
+  std::uint64_t seen = store.last_seq("f");
+  for (int i = 0; i < 250; ++i) store.append("f", "s2", "followed " + std::to_string(i));
+  CHECK(store.kept_events() == 100);
+  bool lost = false;
+  auto got = store.since("f", seen, lost);
+  CHECK(lost);
+  REQUIRE(got.size() == 100);
+  CHECK(got.back().message == "followed 249");
+  // Two followers: the lines stay until the last one leaves.
+  int second = store.subscribe("f", [] {});
+  store.unsubscribe(sub);
+  CHECK(store.kept_events() == 100);
+  store.unsubscribe(second);
+  CHECK(store.kept_events() == 0);
+  CHECK(store.group_count() == 1);  // s2 is still open
+  store.close_stream("f", "s2");
+  CHECK(store.group_count() == 0);
+  CHECK(store.read_group("f").size() == 1250);
+  store.unsubscribe(second);  // twice: nothing
 }
