@@ -142,7 +142,7 @@ asio::awaitable<Response> ControlPlane::create_function(Call call) {
   json const& body = up.doc;
   if (!body.contains("FunctionName") || !body["FunctionName"].is_string())
     co_return error_response(call, model::validation("null", "functionName", "Member must not be null"));
-  auto ref = model::parse_function_ref(body["FunctionName"].get<std::string>());
+  auto ref = model::parse_new_function_name(body["FunctionName"].get<std::string>());
   if (!ref) co_return error_response(call, ref.error());
   std::string name = ref->name;
   if (functions_.count(name) || busy_.count(name))
