@@ -3,6 +3,7 @@
 #include "logs/store.hpp"
 #include "probe.hpp"
 #include "rootfs.hpp"
+#include "settings.hpp"
 #include "util/fsutil.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -14,8 +15,10 @@
 #include <spdlog/spdlog.h>
 #include <fcntl.h>
 #include <sys/mount.h>
+#include <sys/utsname.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -59,6 +62,54 @@ std::pair<int, std::string> open_init() {
     if (fd >= 0) return {fd, c};
   }
   return {-1, ""};
+}
+
+// Linux `major.minor` or later (uname's release).
+bool kernel_at_least(int major, int minor) {
+  utsname u{};
+  int ma = 0, mi = 0;
+  if (::uname(&u) != 0 || std::sscanf(u.release, "%d.%d", &ma, &mi) != 2) return false;
+  return ma > major || (ma == major && mi >= minor);
+}
+
+// The root filesystem's plan, made once at start. /etc is the host's,
+// read-only, through one overlay mount per environment (its top layer
+// written here), unless overlayfs is not to be used or cannot be mounted
+// in a user namespace (Linux 5.11); then only a few of the host's files.
+sandbox::RootfsPlan root_plan(exec::SandboxOptions const& sb, std::filesystem::path const& state,
+                              std::string const& config_file) {
+  sandbox::RootfsPlan plan;
+  plan.root = sb.root_mount;
+  plan.image = sb.rootfs;
+  plan.user = sb.user;
+  plan.hostname = sb.hostname;
+  if (sb.identity) std::tie(plan.uid, plan.gid) = *sb.identity;
+  // The daemon's configuration (SigV4 keys), wherever the image shows it.
+  plan.hidden = {"/etc/lambdad", std::filesystem::path(default_config_path()).parent_path().string()};
+  if (!config_file.empty()) plan.hidden.push_back(std::filesystem::absolute(config_file).string());
+  if (!sb.rootfs.empty()) {
+    spdlog::info("sandbox: /etc: the image's, without the sandbox's own files and the hidden ones");
+    return plan;
+  }
+  std::string why;
+  if (!sb.overlay) why = "no overlayfs (or --overlay false)";
+  else if (sb.rootless && !kernel_at_least(5, 11)) why = "rootless before Linux 5.11 (no overlayfs in a user namespace)";
+  if (why.empty()) {
+    plan.etc_layer = (state / "sandbox" / "etc").string();
+    auto hidden = sandbox::write_etc_layer(plan);
+    if (hidden) {
+      std::string names;
+      for (auto const& h : *hidden) names += (names.empty() ? "" : ", ") + h;
+      spdlog::info("sandbox: /etc: the host's, read-only (an overlay), with the sandbox's own passwd, group, hosts, "
+                   "hostname and resolv.conf; hidden: {}", names);
+      return plan;
+    }
+    why = hidden.error().message();
+    plan.etc_layer.clear();
+  }
+  spdlog::warn("sandbox: /etc: {}: only a few of the host's files (the loader cache, ssl, alternatives, localtime, "
+               "...); runtimes that read more there (Java's /etc/java-*, Python's /etc/python3.*) may fail", why);
+  return plan;
 }
 
 asio::awaitable<void> pause(asio::steady_timer& timer) {
@@ -232,7 +283,7 @@ int serve(ServeOptions const& opts) {
   } else if (!caps.root && caps.namespaces) {
     invoker_opts.sandbox.rootless = true;
     spdlog::warn("sandbox: not root: rootless mode, each environment in a user namespace of its own (uid {} inside "
-                 "is uid {} outside); no cgroups: MemorySize and the pids limit are not enforced, nothing is frozen, "
+                 "is uid {} outside); no cgroups: MemorySize is not enforced, processes only by RLIMIT_NPROC, nothing is frozen, "
                  "Max Memory Used comes from /proc",
                  invoker_opts.sandbox.identity ? invoker_opts.sandbox.identity->first : 0, ::getuid());
   } else if (!caps.root || !caps.namespaces) {
@@ -267,11 +318,7 @@ int serve(ServeOptions const& opts) {
   }
   if (auto& sb = invoker_opts.sandbox; sb.enabled && sb.pivot_root) {
     // The root filesystem reads the host (or --rootfs) once, here.
-    sandbox::RootfsPlan plan;
-    plan.root = sb.root_mount;
-    plan.image = sb.rootfs;
-    plan.user = sb.user;
-    if (sb.identity) std::tie(plan.uid, plan.gid) = *sb.identity;
+    auto plan = root_plan(sb, disk.root(), opts.config_file);
     sb.root_ops = std::make_shared<std::vector<sandbox::MountOp> const>(sandbox::rootfs_ops(plan));
   }
   std::optional<sandbox::Cgroups> cgroups;
@@ -288,6 +335,11 @@ int serve(ServeOptions const& opts) {
   } else if (!opts.use_cgroups) {
     spdlog::warn("sandbox: --cgroups=false: no memory or pids limit, no freezing, Max Memory Used from /proc");
   }
+  if (auto const& sb = invoker_opts.sandbox; sb.enabled && !(cgroups && cgroups->has("pids")))
+    spdlog::warn("sandbox: no pids cgroup: processes are limited by RLIMIT_NPROC 1024 instead, a degraded fallback: "
+                 "it counts every process of uid {} on this host, so all environments (of every daemon running "
+                 "them as that uid) share one budget of 1024",
+                 sb.rootless || !sb.identity ? ::getuid() : sb.identity->first);
   struct CloseCgroups {
     std::optional<sandbox::Cgroups>& cg;
     ~CloseCgroups() {

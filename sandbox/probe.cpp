@@ -87,7 +87,9 @@ Capabilities probe() {
                                : "MemorySize is not enforced; Max Memory Used is measured from /proc"});
   bool pids = c.cgroups.controllers.count("pids") > 0;
   c.features.push_back({"pids limit", pids, pids ? "1024 processes per environment"
-                                                 : "no per-environment process limit (RLIMIT_NPROC only)"});
+                                                 : "no per-environment process limit: RLIMIT_NPROC 1024 instead, a "
+                                                   "degraded fallback shared by every process of the sandbox's uid "
+                                                   "on this host"});
   bool freezer = c.cgroups.controllers.count("freezer") > 0;
   c.features.push_back({"freezer", freezer, freezer ? "idle environments are frozen between invokes"
                                                     : "idle environments keep running between invokes"});

@@ -265,8 +265,9 @@ void Environment::build_sandbox(sandbox::SpawnSpec& spec) const {
   spec.new_ipc_ns = true;
   spec.new_uts_ns = true;
   spec.hostname = sb_.hostname;
-  // Lambda's: 1024 open files, 1024 processes and threads.
-  spec.rlimits = {{RLIMIT_NOFILE, 1024}, {RLIMIT_NPROC, 1024}};
+  // Lambda's: 1024 open files, 1024 processes: pids.max, or RLIMIT_NPROC (a fallback: per uid on the host).
+  spec.rlimits = {{RLIMIT_NOFILE, 1024}};
+  if (!sb_.cgroups || !sb_.cgroups->has("pids")) spec.rlimits.push_back({RLIMIT_NPROC, 1024});
   if (sb_.identity) spec.identity = sandbox::Identity{sb_.identity->first, sb_.identity->second};
   if (sb_.rootless) {
     spec.new_user_ns = true;

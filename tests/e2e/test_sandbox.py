@@ -2,8 +2,12 @@
 """Escapes tried from inside real functions, and held: writing /var/task,
 /opt or HOME; reading the daemon's state directory or another function's
 code; seeing or signalling a host process; becoming root; a fork bomb
-(the pids limit); filling /tmp (ENOSPC, the daemon unharmed); allocating
-past MemorySize (Runtime.OutOfMemory, Max Memory Used at about the limit);
+(each environment's own pids limit, not one per uid shared with the
+others; RLIMIT_NPROC only without a pids cgroup, named as a fallback);
+reading /etc/shadow or the daemon's configuration while Java, Python and
+Node find what they read in the host's /etc; filling /tmp (ENOSPC, the
+daemon unharmed); allocating past MemorySize (Runtime.OutOfMemory, Max
+Memory Used at about the limit);
 and a background loop that makes no progress between invokes while the
 environment is frozen. Each part that needs a kernel feature this machine
 lacks is skipped with the reason (from `lambdad doctor`).
@@ -47,6 +51,7 @@ PROBES = r'''
     echo "cap_eff=$(sed -n 's/^CapEff:\t*//p' /proc/self/status)"
     echo "no_new_privs=$(sed -n 's/^NoNewPrivs:\t*//p' /proc/self/status)"
     echo "nofile=$(ulimit -n)"
+    echo "nproc=$(awk '/^Max processes/ {print $3}' /proc/self/limits)"
     echo "fds=$(ls /proc/$$/fd | sort -n | tr '\n' ' ')"
     echo "hostname=$(cat /proc/sys/kernel/hostname)"
   } | sed 's/"/\\"/g; s/^\([^=]*\)=\(.*\)$/"\1":"\2",/' | tr -d '\n' | sed 's/^/{/; s/,$/}/' > "$OUT"
@@ -79,6 +84,14 @@ def doctor():
         if m:
             have[m.group(1)] = (m.group(2) == "yes", m.group(3))
     return have
+
+
+def daemon_nproc(pid):
+    """The daemon's own RLIMIT_NPROC (soft), as /proc/PID/limits shows it."""
+    for line in Path(f"/proc/{pid}/limits").read_text().splitlines():
+        if line.startswith("Max processes"):
+            return line.split()[2]
+    return None
 
 
 def invoke(lam, name, payload=None):
@@ -127,6 +140,117 @@ def check_rootfs(c):
         if not os.path.ismount(usr):
             shutil.rmtree(image, ignore_errors=True)
 
+# Each command is run from inside the function; "name=rc" lines, the last
+# lines of its output in the log. A path's state: read (its bytes, or a
+# directory's entries, counted), denied (there, but open fails), absent.
+ETC_PROBE = r"""
+  run() { n=$1; shift; out=$("$@" 2>&1); rc=$?; echo "$n: $out" | tail -3 >&2; echo "\"$n\":\"$rc\","; }
+  state() {
+    if [ -d "$2" ]; then
+      if ls -A "$2" >/dev/null 2>&1; then echo "\"$1\":\"read $(ls -A "$2" | wc -l)\","; else echo "\"$1\":\"denied\","; fi
+    elif [ -e "$2" ] || [ -L "$2" ]; then
+      if n=$(cat "$2" 2>/dev/null | wc -c) && cat "$2" >/dev/null 2>&1; then echo "\"$1\":\"read $n\",";
+      else echo "\"$1\":\"denied\","; fi
+    else echo "\"$1\":\"absent\","; fi
+  }
+  {
+    run java java -version
+    run keytool keytool -list -cacerts -storepass changeit
+    run python python3 -c 'import sitecustomize, ssl, json, zoneinfo; zoneinfo.ZoneInfo("Europe/Paris"); ssl.create_default_context()'
+    run node node -e "require('tls').createSecureContext(); if (!(require('crypto').getCiphers().length > 0)) process.exit(3)"
+    state shadow /etc/shadow
+    state gshadow /etc/gshadow
+    state sudoers /etc/sudoers
+    state ssl_private /etc/ssl/private
+    state machine_id /etc/machine-id
+    state config "$CONFIG"
+    state sysconf "$SYSCONF_FILE"
+    state sysconf_dir "$(dirname "$SYSCONF_FILE")"
+    echo "\"hostname\":\"$(cat /etc/hostname)\","
+    echo "\"whoami\":\"$(id -un)\","
+    echo "\"leaks\":\"$(grep -rlsF -e "$SECRET" /etc /usr/local/etc | tr '\n' ' ')\"" 
+  } | tr -d '\n' | sed 's/^/{/; s/$/}/' > "$OUT"
+"""
+
+
+def sysconfdir():
+    """Where this build looks for lambdad.toml (its --config default)."""
+    p = subprocess.run([h.LAMBDAD, "serve", "--help"], capture_output=True, text=True, timeout=30)
+    m = re.search(r"(/\S+)/lambdad/lambdad\.toml", p.stdout)
+    return Path(m.group(1)) if m else None
+
+
+def check_etc(c):
+    """The host's /etc, read-only, without what a function must not read;
+    the daemon's configuration (SigV4 keys) out of reach wherever it is."""
+    secret = "e2e-fake-secret-" + os.urandom(8).hex()
+    config = f'[auth]\nmode = "sigv4"\n[[auth.keys]]\naccess_key_id = "test"\nsecret_access_key = "test"\n' \
+             f'[[auth.keys]]\naccess_key_id = "AKIAE2EFAKE"\nsecret_access_key = "{secret}"\n'
+    # Under /usr, which environments see: a temp dir (not the default
+    # path, so no other daemon on this host reads it), readable by all.
+    conf_dir = Path(tempfile.mkdtemp(prefix="lambdad-e2e-", dir="/usr/local/etc"))
+    conf_dir.chmod(0o755)
+    (conf_dir / "lambdad.toml").write_text(config)
+    (conf_dir / "lambdad.toml").chmod(0o644)
+    # The build's own configuration directory: made for the test if absent,
+    # holding a file other than lambdad.toml (which every daemon here would read).
+    sysconf = sysconfdir()
+    made_sysconf = False
+    sysconf_file = None
+    if sysconf is not None:
+        made_sysconf = not (sysconf / "lambdad").exists()
+        (sysconf / "lambdad").mkdir(mode=0o755, parents=True, exist_ok=True)
+        sysconf_file = sysconf / "lambdad" / f"e2e-{os.getpid()}.toml"
+        sysconf_file.write_text(config)
+        sysconf_file.chmod(0o644)
+    try:
+        c.check(sysconf is not None, "the build's configuration directory is known (lambdad serve --help)")
+        with h.Daemon(label="etc", args=["--config", str(conf_dir / "lambdad.toml")]) as d:
+            lam = d.boto3()
+            env = {"CONFIG": str(conf_dir / "lambdad.toml"), "SECRET": secret,
+                   "SYSCONF_FILE": str(sysconf_file)}
+            lam.create_function(FunctionName="etc", Runtime="provided.al2023", Role=ROLE, Handler="x",
+                                MemorySize=1024, Timeout=30, Code={"ZipFile": shell_zip("", ETC_PROBE)},
+                                Environment={"Variables": env})
+            r, body, logtext = invoke(lam, "etc")
+            got = json.loads(body) if body.startswith("{") else {}
+            log(f"  probes: {got}")
+            runs = {"java": ("java", "java -version"),
+                    "keytool": ("keytool", "keytool -list -cacerts: Java's security (Debian links conf/security/"
+                                "java.security into /etc/java-*) and its CA certificates"),
+                    "python": ("python3", "python3: sitecustomize (/etc/python3.*), ssl, json, zoneinfo Europe/Paris"),
+                    "node": ("node", "node: tls.createSecureContext() and crypto.getCiphers()")}
+            for key, (program, what) in runs.items():
+                if shutil.which(program, path="/usr/bin:/bin") is None:
+                    log(f"  SKIP {what}: no {program} in /usr/bin on this host")
+                elif key == "python" and not Path("/usr/share/zoneinfo/Europe/Paris").exists():
+                    log(f"  SKIP {what}: no tzdata on this host")
+                else:
+                    c.equal(got.get(key), "0", what, logtext[-1500:])
+            for key, path in (("shadow", "shadow"), ("gshadow", "gshadow"), ("sudoers", "sudoers"),
+                              ("ssl_private", "ssl/private"), ("machine_id", "machine-id")):
+                if os.path.lexists(f"/etc/{path}"):
+                    c.equal(got.get(key), "denied", f"/etc/{path}: there, but an empty file of mode 0: EACCES")
+                else:
+                    log(f"  SKIP /etc/{path}: not on this host")
+            c.equal(got.get("config"), "denied", "the --config file (under /usr/local/etc, which environments "
+                    "see): /dev/null on a nodev mount, EACCES")
+            c.check(sysconf_file is None or (got.get("sysconf") == "absent" and got.get("sysconf_dir") == "denied"),
+                    f"the build's configuration directory {sysconf}/lambdad: an empty tmpfs of mode 0, EACCES", got)
+            c.equal(got.get("leaks"), "", "the fake SigV4 secret is in no file of /etc or /usr/local/etc inside")
+            c.equal(got.get("hostname"), "lambdad-sandbox", "/etc/hostname is the sandbox's")
+            c.equal(got.get("whoami"), "sbx_user1051", "/etc/passwd is the sandbox's")
+            c.equal(d.stop(), 0, "/etc: daemon exits 0")
+    finally:
+        shutil.rmtree(conf_dir, ignore_errors=True)
+        if sysconf_file is not None:
+            sysconf_file.unlink(missing_ok=True)
+            if made_sysconf:
+                try:
+                    (sysconf / "lambdad").rmdir()
+                except OSError:
+                    pass  # another run's file is in it: that run removes it
+
 
 def test(c):
     if os.geteuid() != 0:
@@ -163,6 +287,13 @@ def test(c):
         c.equal(got.get("cap_eff"), "0000000000000000", "no capabilities")
         c.equal(got.get("no_new_privs"), "1", "no_new_privs is set")
         c.equal(got.get("nofile"), "1024", "1024 open files")
+        # RLIMIT_NPROC counts every process of the uid on the host (all
+        # environments of all daemons): with a pids cgroup it is not set.
+        if pids:
+            c.equal(got.get("nproc"), daemon_nproc(d.proc.pid), "no RLIMIT_NPROC (the pids cgroup limits processes): "
+                    "the daemon's own, not 1024")
+        else:
+            c.equal(got.get("nproc"), "1024", "no pids cgroup: RLIMIT_NPROC 1024, the fallback")
         # The shell's own: 0-2, plus what it opened itself (the response file
         # redirection and the pipe into sed); nothing inherited from the daemon.
         c.check(set(got.get("fds", "").split()) <= {"0", "1", "2", "3", "10"},
@@ -190,18 +321,26 @@ def test(c):
         c.check("Init Duration" not in logtext and json.loads(body)["env"]["AWS_LAMBDA_RUNTIME_API"] == peer_api,
                 "the peer environment is unharmed and still serves its own runtime")
 
-        log("\n== fork bomb")
+        log("\n== fork bomb, while another environment of the same uid holds 600 processes")
         if pids:
             # Enough memory that the pids limit, not the OOM killer, stops it.
-            lam.create_function(FunctionName="bomb", Runtime="provided.al2023", Role=ROLE, Handler="fork-bomb",
-                                Timeout=20, MemorySize=3008, Code={"ZipFile": h.fixture_zip()})
+            # Both run as uid 993: a per-uid limit would stop the bomb at
+            # about 1024 - 600; each environment's own pids.max does not.
+            for name in ("holder", "bomb"):
+                lam.create_function(FunctionName=name, Runtime="provided.al2023", Role=ROLE, Handler="fork-bomb",
+                                    Timeout=20, MemorySize=3008, Code={"ZipFile": h.fixture_zip()})
+            r, body, logtext = invoke(lam, "holder", {"n": 600})
+            c.equal(json.loads(body) if body.startswith("{") else body, {"started": 600, "error": ""},
+                    "the holder starts 600 processes and keeps them")
             r, body, logtext = invoke(lam, "bomb", {"n": 1100})
             got = json.loads(body) if body.startswith("{") else {}
             c.check(1000 <= got.get("started", 0) < 1024 and got.get("error") == "Resource temporarily unavailable",
-                    f"the pids limit (1024) stops a fork bomb: {got.get('started')} of 1100 forks, then EAGAIN", body)
+                    f"the bomb's own pids limit (1024) stops it, not the holder's processes: {got.get('started')} "
+                    "of 1100 forks, then EAGAIN", body)
             status, _, _ = d.request("GET", "/2015-03-31/functions/bomb")
             c.equal(status, 200, "the daemon answers during the bomb")
-            lam.delete_function(FunctionName="bomb")  # retires the environment and its sleepers
+            for name in ("holder", "bomb"):
+                lam.delete_function(FunctionName=name)  # retires the environment and its sleepers
         else:
             log(f"  SKIP fork bomb: {have.get('pids limit', (False, 'pids controller missing'))[1]}")
 
@@ -262,6 +401,9 @@ def test(c):
         c.check("Init Duration" not in logtext, "isolated: warm reuse works through the namespace's listener")
         c.equal(d.stop(), 0, "isolated: daemon exits 0")
 
+    log("\n== the host's /etc")
+    check_etc(c)
+
     log("\n== --rootfs DIR")
     check_rootfs(c)
 
@@ -298,6 +440,20 @@ def test(c):
         c.check("BOOTSTRAPS RUN AS PLAIN PROCESSES" in d.log_text(), "--no-sandbox: the daemon says so loudly")
         c.equal(d.stop(), 0, "--no-sandbox: daemon exits 0")
 
+    log("\n== --cgroups false: RLIMIT_NPROC, the named fallback")
+    with h.Daemon(label="nocgroups", args=["--cgroups", "false"]) as d:
+        lam = d.boto3()
+        probe = r'''
+  echo "\"$(awk '/^Max processes/ {print $3}' /proc/self/limits)\"" > "$OUT"
+'''
+        lam.create_function(FunctionName="nproc", Runtime="provided.al2023", Role=ROLE, Handler="x",
+                            Code={"ZipFile": shell_zip("", probe)})
+        r, body, logtext = invoke(lam, "nproc")
+        c.equal(body.strip(), '"1024"', "--cgroups false: RLIMIT_NPROC 1024 in place of the pids cgroup", logtext[-300:])
+        c.check("no pids cgroup: processes are limited by RLIMIT_NPROC 1024 instead, a degraded fallback"
+                in d.log_text(), "--cgroups false: the start-up log names RLIMIT_NPROC a degraded fallback")
+        c.equal(d.stop(), 0, "--cgroups false: daemon exits 0")
+
     log("\n== a background loop between invokes")
     if freezer:
         ticks = {}
@@ -315,7 +471,9 @@ def test(c):
         c.check(ticks["false"] >= 8, f"not frozen: the loop made {ticks['false']} ticks in 1 s idle (20 expected)")
     else:
         log(f"  SKIP freezer: {have.get('freezer', (False, 'no freezer'))[1]}")
-    c.equal(h.lambdad_cgroups(), [], "no lambdad cgroup is left once the daemons stopped")
+    # Only this test's daemons: others may run on this host meanwhile.
+    left = [cg for p in h._STARTED for cg in h.lambdad_cgroups(p.pid)]
+    c.equal(left, [], "no cgroup of this test's daemons is left once they stopped")
 
 
 if __name__ == "__main__":
