@@ -452,8 +452,11 @@ asio::awaitable<void> Invoker::end_phase(std::shared_ptr<Environment> env, Funct
   result.log = finish_log(*env, id, env->take_output(), before_end, figures, "");
   release(env);
   counted.reset();
+  // The whole result goes to the waiter without its own phase_end: a
+  // PhaseEnd holding a pointer to itself would never be freed.
+  auto phase = std::move(result.phase_end);
   finished(result);
-  if (result.phase_end) result.phase_end->complete(std::move(result));
+  if (phase) phase->complete(std::move(result));
 }
 
 void Invoker::fail(Environment& env, std::shared_ptr<Environment> const& ref, FunctionImage const& fn,

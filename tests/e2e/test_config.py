@@ -80,9 +80,10 @@ def test(c):
                 "and what needs a restart", line)
         c.equal(concurrency(d), 9, "the new concurrency limit is in force")
         c.equal(account(d), "111122223333", "the identity did not change")
-        # The idle environment is used once more, then keep-alive 0 ends each.
-        c.check([cold(lam, "f") for _ in range(3)] == [False, True, True],
-                "the new keep-alive (0) is in force: every later invoke starts fresh")
+        # Keep-alive 0 counts at once: the idle environment is ended, and so is each after its invoke.
+        colds = [cold(lam, "f") for _ in range(3)]
+        c.check(colds == [True, True, True],
+                "the new keep-alive (0) is in force: every later invoke starts fresh", colds)
         c.check(re.search(r"debug .*function f: environment started", d.log_text()) is not None,
                 "the new log level is in force (debug lines appear)")
 
@@ -106,7 +107,7 @@ def test(c):
                 "limits.max_payload_bytes = 1000: a 1002-byte event gets 413", (status, body[:200]))
         c.equal(d.request("POST", path, small)[0], 200, "a 998-byte event runs")
         status, _, body = d.request("POST", path, small, {"X-Amz-Invocation-Type": "Event"})
-        c.check(status == 413 and b"smaller than 500 bytes" in body, "limits.max_event_payload_bytes = 500 for Event",
+        c.check(status == 413 and b"too large for the Event invocation type (limit 500 bytes)" in body, "limits.max_event_payload_bytes = 500 for Event",
                 (status, body[:200]))
         cfg.write_text(GOOD)
         d.proc.send_signal(1)
