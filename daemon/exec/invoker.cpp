@@ -143,7 +143,6 @@ void Invoker::release(std::shared_ptr<Environment> const& env) {
   if (keep) {
     env->freeze(true);  // nothing runs in an idle environment, as on Lambda
     env->idle_since = std::chrono::steady_clock::now();
-    for (auto* waiter : idle_waiters_) waiter->cancel();
     // One reaper for all idle environments: a coroutine per release parked
     // its frame and timer (~2 KB) for the whole keep-alive, every invoke.
     if (!reaper_) asio::co_spawn(ioc_, reap_idle(), asio::detached);
@@ -451,6 +450,7 @@ asio::awaitable<void> Invoker::end_phase(std::shared_ptr<Environment> env, Funct
   result.figures = figures;
   result.log = finish_log(*env, id, env->take_output(), before_end, figures, "");
   release(env);
+  for (auto* waiter : idle_waiters_) waiter->cancel();  // idle now, or gone: an invoke waiting for it goes on
   counted.reset();
   // The whole result goes to the waiter without its own phase_end: a
   // PhaseEnd holding a pointer to itself would never be freed.
