@@ -1,5 +1,6 @@
 // Unpacks a zip archive (function code or layer) into a fresh directory with
-// libarchive, refusing hostile input with an error that names the entry and
+// libarchive, read through its central directory (which must be whole),
+// refusing hostile input with an error that names the entry or offset and
 // the reason. Blocking: runs on the pool. Knows nothing of HTTP or records.
 #pragma once
 

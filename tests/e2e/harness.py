@@ -507,6 +507,25 @@ def _corrupt():
     return bytes(z)
 
 
+def _small_function_zip():
+    return make_zip([file_entry("bootstrap", "#!/bin/sh\necho hi\n", 0o755),
+                     file_entry("data/info.txt", "payload\n")])
+
+
+def _cd_truncated():
+    # The central directory's last 20 bytes removed, the end record kept as
+    # it was: it now claims more directory than there is before it. Read from
+    # the local headers instead, `bootstrap` would lose its mode (0444).
+    z = _small_function_zip()
+    eocd = z.rfind(b"PK\x05\x06")
+    return z[:eocd - 20] + z[eocd:]
+
+
+def _eocd_cut():
+    # The last 8 bytes of the end-of-central-directory record cut off.
+    return _small_function_zip()[:-8]
+
+
 def _too_many():
     return make_zip([file_entry(f"f{i:03d}.txt", f"{i}\n") for i in range(HOSTILE_MAX_ENTRIES + 1)])
 
@@ -556,6 +575,10 @@ HOSTILE_CASES = [
     dict(name="block-device", what="entry `dev/sda` with mode S_IFBLK",
          build=lambda: make_zip([special_entry("dev/sda", stat.S_IFBLK)]),
          type="InvalidParameterValueException", expect=[UNZIP, "dev/sda", "device"]),
+    dict(name="fifo", what="entry `pipe` with mode S_IFIFO (libarchive would make it an empty file)",
+         build=lambda: make_zip([file_entry("bootstrap", "#!/bin/sh\n", 0o755),
+                                 special_entry("pipe", stat.S_IFIFO)]),
+         type="InvalidParameterValueException", expect=[UNZIP, "`pipe`", "special file (FIFO)"]),
     dict(name="too-many-entries", what=f"{HOSTILE_MAX_ENTRIES + 1} entries (daemon runs with "
                                        f"--max-entries {HOSTILE_MAX_ENTRIES})",
          build=_too_many,
@@ -572,6 +595,13 @@ HOSTILE_CASES = [
     dict(name="truncated", what="a valid zip cut in half",
          build=_truncated,
          type="InvalidParameterValueException", expect=[UNZIP, ("runcat", "corrupt", "not a zip")]),
+    dict(name="truncated-central-directory", what="20 bytes cut from the end of the central directory, end record kept",
+         build=_cd_truncated,
+         type="InvalidParameterValueException",
+         expect=[UNZIP, "central directory truncated", "end-of-central-directory record at offset"]),
+    dict(name="eocd-cut", what="the last 8 bytes of the end-of-central-directory record cut off",
+         build=_eocd_cut,
+         type="InvalidParameterValueException", expect=[UNZIP, "no end-of-central-directory record"]),
     dict(name="corrupt-data", what="16 flipped bytes inside a deflated member",
          build=_corrupt,
          type="InvalidParameterValueException", expect=[UNZIP, "bootstrap", ("corrupt", "CRC", "crc")]),
