@@ -111,8 +111,6 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
   // exited), or `until`.
   enum class PhaseEnd { Next, Closed, RuntimeBusy, ExtensionsBusy };
   boost::asio::awaitable<PhaseEnd> invoke_phase_over(std::chrono::steady_clock::time_point until);
-  // The runtime is waiting in /next (after init).
-  bool runtime_waiting() const { return runtime_parked_; }
 
  private:
   boost::asio::awaitable<void> accept_loop(std::shared_ptr<Endpoint> self);
