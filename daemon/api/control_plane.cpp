@@ -14,6 +14,11 @@
 
 namespace lambdad::api {
 
+namespace {
+// How long the history and /metrics wait for invocations still ending.
+constexpr auto kRecordWait = std::chrono::seconds(10);
+}  // namespace
+
 namespace asio = boost::asio;
 namespace bhttp = boost::beast::http;
 using bhttp::verb;
@@ -217,8 +222,19 @@ asio::awaitable<Response> ControlPlane::route(Call call) {
     co_return co_await get_logs(std::move(call), std::move(name));
   }
   if (s[0] == "_lambdad" && n == 2 && s[1] == "reset" && m == verb::post) co_return co_await reset(std::move(call));
-  if (s[0] == "_lambdad" && n == 2 && s[1] == "invocations" && m == verb::get) co_return invocations(call);
-  if (s[0] == "metrics" && n == 1 && m == verb::get) co_return metrics(call);
+  // An invocation is recorded when its invoke phase ends, a moment after its
+  // answer: these wait for the ones that answered (at most kRecordWait), so
+  // a test suite that invokes and then asks sees what it just ran.
+  if (s[0] == "_lambdad" && n == 2 && s[1] == "invocations" && m == verb::get) {
+    std::string function;
+    if (auto f = call.query.find("function"); f != call.query.end()) function = f->second;
+    if (invoker_) co_await invoker_->answered_recorded(function, kRecordWait);
+    co_return invocations(call);
+  }
+  if (s[0] == "metrics" && n == 1 && m == verb::get) {
+    if (invoker_) co_await invoker_->answered_recorded("", kRecordWait);
+    co_return metrics(call);
+  }
   if (s[0] == "healthz" && n == 1 && m == verb::get) {
     co_return json_response(call, 200, json{{"status", "ok"},
                                             {"functions", functions_.size()},

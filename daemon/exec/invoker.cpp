@@ -105,6 +105,22 @@ asio::awaitable<void> Invoker::await_finishing(FunctionImage fn) {
   }
 }
 
+asio::awaitable<void> Invoker::answered_recorded(std::string function, std::chrono::steady_clock::duration limit) {
+  auto until = std::chrono::steady_clock::now() + limit;
+  auto ending = [&] {
+    return std::any_of(envs_.begin(), envs_.end(), [&](auto const& env) {
+      return env->answered && (function.empty() || env->image().name == function);
+    });
+  };
+  asio::steady_timer timer(ioc_);
+  while (ending() && std::chrono::steady_clock::now() < until) {
+    timer.expires_at(until);
+    idle_waiters_.push_back(&timer);
+    [[maybe_unused]] auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    std::erase(idle_waiters_, &timer);
+  }
+}
+
 void Invoker::drop_dead() {
   std::vector<std::shared_ptr<Environment>> dead;
   for (auto const& e : envs_)

@@ -155,6 +155,10 @@ class Invoker {
   // invocation fails). The environment stays busy until the invoke phase
   // ends; then END and REPORT are written and on_finished is called.
   boost::asio::awaitable<InvokeResult> invoke(FunctionImage fn, InvokeRequest req);
+  // Until every invocation of `function` (of any, if empty) that has
+  // answered has ended its invoke phase, and so been passed to on_finished;
+  // at most `limit`.
+  boost::asio::awaitable<void> answered_recorded(std::string function, std::chrono::steady_clock::duration limit);
   // Called once for every invocation, with its whole result (throttled and
   // refused ones too): for metrics and the invocation history.
   std::function<void(InvokeResult const&)> on_finished;
