@@ -86,6 +86,14 @@ std::shared_ptr<Environment> Invoker::take_idle(FunctionImage const& fn) {
   return nullptr;
 }
 
+asio::awaitable<void> Invoker::next_phase_end(std::chrono::steady_clock::time_point until) {
+  asio::steady_timer timer(ioc_);
+  timer.expires_at(until);
+  phase_waiters_.push_back(&timer);
+  [[maybe_unused]] auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  std::erase(phase_waiters_, &timer);
+}
+
 asio::awaitable<void> Invoker::await_finishing(FunctionImage fn) {
   std::shared_ptr<Environment> finishing;
   for (auto const& env : envs_) {
@@ -96,13 +104,7 @@ asio::awaitable<void> Invoker::await_finishing(FunctionImage fn) {
   }
   if (!finishing) co_return;
   auto until = std::chrono::steady_clock::now() + finishing->startup_cost();
-  asio::steady_timer timer(ioc_);
-  while (finishing->answered && std::chrono::steady_clock::now() < until) {
-    timer.expires_at(until);
-    idle_waiters_.push_back(&timer);
-    [[maybe_unused]] auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-    std::erase(idle_waiters_, &timer);
-  }
+  while (finishing->answered && std::chrono::steady_clock::now() < until) co_await next_phase_end(until);
 }
 
 asio::awaitable<void> Invoker::answered_recorded(std::string function, std::chrono::steady_clock::duration limit) {
@@ -112,13 +114,7 @@ asio::awaitable<void> Invoker::answered_recorded(std::string function, std::chro
       return env->answered && (function.empty() || env->image().name == function);
     });
   };
-  asio::steady_timer timer(ioc_);
-  while (ending() && std::chrono::steady_clock::now() < until) {
-    timer.expires_at(until);
-    idle_waiters_.push_back(&timer);
-    [[maybe_unused]] auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-    std::erase(idle_waiters_, &timer);
-  }
+  while (ending() && std::chrono::steady_clock::now() < until) co_await next_phase_end(until);
 }
 
 void Invoker::drop_dead() {
@@ -466,7 +462,7 @@ asio::awaitable<void> Invoker::end_phase(std::shared_ptr<Environment> env, Funct
   result.figures = figures;
   result.log = finish_log(*env, id, env->take_output(), before_end, figures, "");
   release(env);
-  for (auto* waiter : idle_waiters_) waiter->cancel();  // idle now, or gone: an invoke waiting for it goes on
+  for (auto* waiter : phase_waiters_) waiter->cancel();  // idle now, or gone: an invoke waiting for it goes on
   counted.reset();
   // The whole result goes to the waiter without its own phase_end: a
   // PhaseEnd holding a pointer to itself would never be freed.

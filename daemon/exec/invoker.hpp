@@ -219,6 +219,8 @@ class Invoker {
   // another). A client invoking back to back over loopback is faster than
   // the runtime's next /next; on Lambda the network is not.
   boost::asio::awaitable<void> await_finishing(FunctionImage fn);
+  // Until the next invoke phase ends (any environment's), or `until`.
+  boost::asio::awaitable<void> next_phase_end(std::chrono::steady_clock::time_point until);
   // At max_environments: ends the idle environment unused the longest;
   // false if every one is busy.
   bool make_room();
@@ -233,7 +235,7 @@ class Invoker {
   InvokerOptions opts_;
   logs::LogStore* logs_;
   std::vector<std::shared_ptr<Environment>> envs_;
-  std::vector<boost::asio::steady_timer*> idle_waiters_;  // woken when an environment becomes idle
+  std::vector<boost::asio::steady_timer*> phase_waiters_;  // woken whenever an invoke phase ends
   // Killed, not yet reaped: shutdown reaps these too, so none outlives us.
   std::vector<std::shared_ptr<Environment>> dying_;
   std::map<std::string, int> in_flight_;  // per function
