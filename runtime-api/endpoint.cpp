@@ -1,6 +1,6 @@
 #include "endpoint.hpp"
 
-#include "../daemon/util/clock.hpp"
+#include "util/clock.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>

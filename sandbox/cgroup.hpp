@@ -11,7 +11,7 @@
 // the caller serialises.
 #pragma once
 
-#include "../daemon/util/result.hpp"
+#include "util/result.hpp"
 
 #include <sys/types.h>
 

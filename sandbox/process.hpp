@@ -5,7 +5,7 @@
 // Callable from any thread; the child runs only async-signal-safe code.
 #pragma once
 
-#include "../daemon/util/result.hpp"
+#include "util/result.hpp"
 
 #include <sys/types.h>
 

@@ -26,7 +26,7 @@
 
 #include "process.hpp"
 
-#include "../daemon/util/result.hpp"
+#include "util/result.hpp"
 
 #include <string>
 #include <vector>

@@ -3,9 +3,9 @@
 #include "control_plane.hpp"
 
 #include "../auth/sigv4.hpp"
-#include "../util/clock.hpp"
-#include "../util/crypto.hpp"
-#include "../util/offload.hpp"
+#include "util/clock.hpp"
+#include "util/crypto.hpp"
+#include "util/offload.hpp"
 
 #include <boost/url/parse.hpp>
 #include <spdlog/spdlog.h>

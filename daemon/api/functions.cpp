@@ -4,10 +4,10 @@
 #include "control_plane.hpp"
 #include "upload.hpp"
 
-#include "../util/clock.hpp"
-#include "../util/crypto.hpp"
-#include "../util/fsutil.hpp"
-#include "../util/offload.hpp"
+#include "util/clock.hpp"
+#include "util/crypto.hpp"
+#include "util/fsutil.hpp"
+#include "util/offload.hpp"
 
 #include <spdlog/spdlog.h>
 

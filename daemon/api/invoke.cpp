@@ -5,7 +5,7 @@
 #include "control_plane.hpp"
 
 #include "../logs/format.hpp"
-#include "../util/crypto.hpp"
+#include "util/crypto.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>

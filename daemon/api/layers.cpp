@@ -4,9 +4,9 @@
 #include "control_plane.hpp"
 #include "upload.hpp"
 
-#include "../util/clock.hpp"
-#include "../util/crypto.hpp"
-#include "../util/offload.hpp"
+#include "util/clock.hpp"
+#include "util/crypto.hpp"
+#include "util/offload.hpp"
 
 #include <spdlog/spdlog.h>
 

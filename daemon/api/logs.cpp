@@ -5,7 +5,7 @@
 // daemon stops. On the io_context thread.
 #include "control_plane.hpp"
 
-#include "../util/offload.hpp"
+#include "util/offload.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>

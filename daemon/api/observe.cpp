@@ -3,7 +3,7 @@
 // POST /_lambdad/reset. On the io_context thread, like the registry.
 #include "control_plane.hpp"
 
-#include "../util/clock.hpp"
+#include "util/clock.hpp"
 
 #include <spdlog/spdlog.h>
 

@@ -1,6 +1,6 @@
 #include "upload.hpp"
 
-#include "../util/crypto.hpp"
+#include "util/crypto.hpp"
 
 namespace lambdad::api {
 

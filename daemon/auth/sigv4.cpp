@@ -1,6 +1,6 @@
 #include "sigv4.hpp"
 
-#include "../util/crypto.hpp"
+#include "util/crypto.hpp"
 
 #include <boost/url/encode.hpp>
 #include <boost/url/grammar/lut_chars.hpp>

@@ -1,7 +1,7 @@
 #include "client.hpp"
 
 #include "../auth/sigv4.hpp"
-#include "../util/crypto.hpp"
+#include "util/crypto.hpp"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>

@@ -4,7 +4,7 @@
 // Lambda: requests go to a Service. Runs on the io_context thread.
 #pragma once
 
-#include "../util/result.hpp"
+#include "util/result.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>

@@ -1,6 +1,6 @@
 #include "format.hpp"
 
-#include "../util/crypto.hpp"
+#include "util/crypto.hpp"
 
 #include <openssl/rand.h>
 

@@ -1,7 +1,7 @@
 #include "state_dir.hpp"
 
-#include "../util/clock.hpp"
-#include "../util/fsutil.hpp"
+#include "util/clock.hpp"
+#include "util/fsutil.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>

@@ -5,7 +5,7 @@
 #pragma once
 
 #include "../model/records.hpp"
-#include "../util/result.hpp"
+#include "util/result.hpp"
 #include "unpack.hpp"
 
 #include <filesystem>

@@ -1,6 +1,6 @@
 #include "unpack.hpp"
 
-#include "../util/fsutil.hpp"
+#include "util/fsutil.hpp"
 
 #include <archive.h>
 #include <archive_entry.h>

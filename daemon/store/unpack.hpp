@@ -4,7 +4,7 @@
 // the reason. Blocking: runs on the pool. Knows nothing of HTTP or records.
 #pragma once
 
-#include "../util/result.hpp"
+#include "util/result.hpp"
 
 #include <cstdint>
 #include <filesystem>
