@@ -201,6 +201,7 @@ std::string apply_reload(ServeOptions& cur, ServeOptions const& next, http::Serv
   live("event_retry_delay_ms", cur.api.event_retry_delay_ms, next.api.event_retry_delay_ms);
   live("default_function", cur.api.default_function, next.api.default_function);
   live("auth", cur.api.auth, next.api.auth);
+  live("url_permissions", cur.api.url_permissions, next.api.url_permissions);
   if (cur.api.auth_keys != next.api.auth_keys) {
     applied.push_back("auth.keys (" + std::to_string(next.api.auth_keys.size()) + " key(s))");
     cur.api.auth_keys = next.api.auth_keys;

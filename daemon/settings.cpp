@@ -50,6 +50,7 @@ constexpr KeyFlag kKeys[] = {
     {"sandbox.network", "--network"},
     {"sandbox.overlay", "--overlay"},
     {"auth.mode", "--auth"},
+    {"auth.url_permissions", "--url-permissions"},
     {"auth.keys", nullptr},  // [[auth.keys]] access_key_id, secret_access_key
 };
 constexpr char const* kSections[] = {"limits", "sandbox", "auth"};
@@ -177,6 +178,12 @@ void add_serve_options(CLI::App* serve, Settings& s) {
                     "of the [[auth.keys]] of the configuration file")
       ->capture_default_str()
       ->check(CLI::IsMember({"none", "sigv4"}));
+  serve->add_option("--url-permissions", opts.api.url_permissions,
+                    "What a function URL of AuthType NONE needs in the function's policy: aws (AWS since October "
+                    "2025: lambda:InvokeFunctionUrl and lambda:InvokeFunction for principal *), url-only "
+                    "(lambda:InvokeFunctionUrl, AWS before), off (nothing: for test suites that add no permission)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"aws", "url-only", "off"}));
   auto& sb = opts.invoker.sandbox;
   serve->add_option("--rootfs", sb.rootfs,
                     "A root filesystem directory (e.g. an unpacked Amazon Linux 2023) for the environments; "

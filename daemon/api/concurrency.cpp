@@ -9,8 +9,8 @@ namespace lambdad::api {
 
 namespace asio = boost::asio;
 
-asio::awaitable<Response> ControlPlane::put_function_concurrency(Call call, std::string name_text) {
-  auto resolved = resolve_function(name_text, std::nullopt);
+asio::awaitable<Response> ControlPlane::put_function_concurrency(Call call) {
+  auto resolved = functions_.resolve_unqualified(call.param("name"));
   if (!resolved) co_return error_response(call, resolved.error());
   json body;
   if (auto e = parse_json_body(call.req.body(), body)) co_return error_response(call, *e);
@@ -26,31 +26,31 @@ asio::awaitable<Response> ControlPlane::put_function_concurrency(Call call, std:
         "Specified ReservedConcurrentExecutions for function exceeds the account's concurrency limit of " +
         std::to_string(max_concurrency()) + "."));
   std::string name = *resolved;
-  if (busy_.count(name))
+  if (functions_.busy(name))
     co_return error_response(call, update_in_progress(name));
-  model::FunctionRecord rec = functions_.at(name);
+  model::FunctionRecord rec = functions_.find(name)->latest;
   rec.reserved_concurrency = static_cast<int>(n);
   auto failed = co_await save_record(rec);
   if (failed) co_return error_response(call, *failed);
   co_return json_response(call, 200, {{"ReservedConcurrentExecutions", n}});
 }
 
-Response ControlPlane::get_function_concurrency(Call const& call, std::string const& name_text) const {
-  auto resolved = resolve_function(name_text, std::nullopt);
-  if (!resolved) return error_response(call, resolved.error());
-  auto const& rec = functions_.at(*resolved);
+asio::awaitable<Response> ControlPlane::get_function_concurrency(Call call) {
+  auto resolved = functions_.resolve_unqualified(call.param("name"));
+  if (!resolved) co_return error_response(call, resolved.error());
+  auto const& rec = functions_.find(*resolved)->latest;
   json out = json::object();
   if (rec.reserved_concurrency) out["ReservedConcurrentExecutions"] = *rec.reserved_concurrency;
-  return json_response(call, 200, out);
+  co_return json_response(call, 200, out);
 }
 
-asio::awaitable<Response> ControlPlane::delete_function_concurrency(Call call, std::string name_text) {
-  auto resolved = resolve_function(name_text, std::nullopt);
+asio::awaitable<Response> ControlPlane::delete_function_concurrency(Call call) {
+  auto resolved = functions_.resolve_unqualified(call.param("name"));
   if (!resolved) co_return error_response(call, resolved.error());
   std::string name = *resolved;
-  if (busy_.count(name))
+  if (functions_.busy(name))
     co_return error_response(call, update_in_progress(name));
-  model::FunctionRecord rec = functions_.at(name);
+  model::FunctionRecord rec = functions_.find(name)->latest;
   rec.reserved_concurrency.reset();
   auto failed = co_await save_record(rec);
   if (failed) co_return error_response(call, *failed);

@@ -13,6 +13,7 @@
 #include "../auth/sigv4.hpp"
 #include "../exec/invoker.hpp"
 #include "../logs/store.hpp"
+#include "../registry/registry.hpp"
 
 #include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
@@ -45,14 +46,30 @@ struct Config {
   std::string default_function;  // what the RIE path /functions/function/invocations runs
   std::string auth = "none";     // "sigv4": every request must be signed with one of auth_keys
   std::map<std::string, std::string> auth_keys;  // access key id -> secret access key
+  // What a function URL of AuthType NONE needs in the policy: "aws" (both
+  // lambda:InvokeFunctionUrl and lambda:InvokeFunction, AWS since October
+  // 2025), "url-only" (lambda:InvokeFunctionUrl), "off" (nothing).
+  std::string url_permissions = "aws";
 };
 
-// One request as the handlers see it: decoded path segments and query.
+// One request as the handlers see it: decoded path segments, the route's
+// parameters ({name} in its pattern), and the query.
 struct Call {
   Request req;
   std::string request_id;
   std::vector<std::string> segs;
+  std::map<std::string, std::string> params;
   std::map<std::string, std::string> query;
+  std::string const& param(std::string const& key) const { return params.at(key); }
+};
+
+struct Route;
+
+// A request for a function URL: its url-id and the target the function
+// sees (the path form's prefix stripped).
+struct UrlHit {
+  std::string url_id;
+  std::string target;
 };
 
 class ControlPlane final : public http::Service {
@@ -92,12 +109,14 @@ class ControlPlane final : public http::Service {
   bool streams(Request const& req) const override;
   boost::asio::awaitable<void> stream(Request req, boost::beast::tcp_stream& out) override;
   Response too_large(http::RequestHeader const& header) const override;
-  boost::asio::awaitable<Response> handle(Request req) override;
+  boost::asio::awaitable<Response> handle(Request req, http::Peer peer) override;
 
  private:
   using Strand = boost::asio::strand<boost::asio::thread_pool::executor_type>;
 
   boost::asio::awaitable<Response> route(Call call);
+  // The operation a request names, for its body limit and refusal (by path alone).
+  Route const* route_of(http::RequestHeader const& header) const;
   // With auth = sigv4: the error for a request whose signature is missing or
   // wrong (Lambda's JSON, or STS's XML for STS), nothing when it is good.
   boost::asio::awaitable<std::optional<Response>> check_signature(Call const& call) const;
@@ -105,57 +124,109 @@ class ControlPlane final : public http::Service {
                                                  std::optional<std::string> body_sha256 = std::nullopt) const;
   // The account's concurrency limit: the invoker's (Lambda's default 1000 without one).
   long max_concurrency() const { return invoker_ ? invoker_->max_concurrency() : 1000; }
+  // Every handler: a coroutine taking the call (path parameters in
+  // call.params), found through the route table (routes.cpp).
+  using Handler = boost::asio::awaitable<Response> (ControlPlane::*)(Call);
+  // The route table: every operation, its method and path pattern (routes.cpp).
+  static std::vector<Route> const& routes();
   // functions.cpp
   boost::asio::awaitable<Response> create_function(Call call);
-  boost::asio::awaitable<Response> update_function_code(Call call, std::string name);
-  boost::asio::awaitable<Response> update_function_configuration(Call call, std::string name);
-  boost::asio::awaitable<Response> delete_function(Call call, std::string name);
-  Response get_function(Call const& call, std::string const& name) const;
-  Response get_function_configuration(Call const& call, std::string const& name) const;
-  Response list_functions(Call const& call) const;
-  Response get_account_settings(Call const& call) const;
+  boost::asio::awaitable<Response> update_function_code(Call call);
+  boost::asio::awaitable<Response> update_function_configuration(Call call);
+  boost::asio::awaitable<Response> delete_function(Call call);
+  boost::asio::awaitable<Response> get_function(Call call);
+  boost::asio::awaitable<Response> get_function_configuration(Call call);
+  boost::asio::awaitable<Response> list_functions(Call call);
+  boost::asio::awaitable<Response> get_account_settings(Call call);
   boost::asio::awaitable<Response> get_code(Call call);
+  // versions.cpp
+  boost::asio::awaitable<Response> publish_version(Call call);
+  boost::asio::awaitable<Response> list_versions(Call call);
+  boost::asio::awaitable<Response> create_alias(Call call);
+  boost::asio::awaitable<Response> get_alias(Call call);
+  boost::asio::awaitable<Response> update_alias(Call call);
+  boost::asio::awaitable<Response> delete_alias(Call call);
+  boost::asio::awaitable<Response> list_aliases(Call call);
+  // policy.cpp: resource policy and tags
+  boost::asio::awaitable<Response> add_permission(Call call);
+  boost::asio::awaitable<Response> get_policy(Call call);
+  boost::asio::awaitable<Response> remove_permission(Call call);
+  boost::asio::awaitable<Response> tag_resource(Call call);
+  boost::asio::awaitable<Response> untag_resource(Call call);
+  boost::asio::awaitable<Response> list_tags(Call call);
   // layers.cpp
-  boost::asio::awaitable<Response> publish_layer_version(Call call, std::string layer);
-  boost::asio::awaitable<Response> delete_layer_version(Call call, std::string layer, std::string version);
-  Response list_layer_versions(Call const& call, std::string const& layer) const;
-  Response get_layer_version(Call const& call, std::string const& layer, std::string const& version) const;
-  Response get_layer_version_by_arn(Call const& call) const;
-  Response list_layers(Call const& call) const;
+  boost::asio::awaitable<Response> publish_layer_version(Call call);
+  boost::asio::awaitable<Response> delete_layer_version(Call call);
+  boost::asio::awaitable<Response> list_layer_versions(Call call);
+  boost::asio::awaitable<Response> get_layer_version(Call call);
+  boost::asio::awaitable<Response> list_layers(Call call);
+  Response layer_version_response(Call const& call, std::string const& layer, std::string const& version) const;
+  Response layer_version_by_arn(Call const& call) const;
   // concurrency.cpp
-  boost::asio::awaitable<Response> put_function_concurrency(Call call, std::string name);
-  Response get_function_concurrency(Call const& call, std::string const& name) const;
-  boost::asio::awaitable<Response> delete_function_concurrency(Call call, std::string name);
+  boost::asio::awaitable<Response> put_function_concurrency(Call call);
+  boost::asio::awaitable<Response> get_function_concurrency(Call call);
+  boost::asio::awaitable<Response> delete_function_concurrency(Call call);
   // invoke.cpp
-  boost::asio::awaitable<Response> invoke(Call call, std::string name);
-  exec::FunctionImage image_of(model::FunctionRecord const& rec) const;
+  boost::asio::awaitable<Response> invoke(Call call);
   // sts.cpp
-  Response sts(Call const& call) const;
+  boost::asio::awaitable<Response> sts(Call call);
   // logs.cpp
-  boost::asio::awaitable<Response> get_logs(Call call, std::string name);
-  // observe.cpp: GET /metrics, GET /_lambdad/invocations, POST /_lambdad/reset
-  Response metrics(Call const& call) const;
-  Response invocations(Call const& call) const;
+  boost::asio::awaitable<Response> get_logs(Call call);
+  // observe.cpp: GET /metrics, GET /_lambdad/invocations, POST /_lambdad/reset, GET /healthz
+  boost::asio::awaitable<Response> metrics(Call call);
+  boost::asio::awaitable<Response> invocations(Call call);
   boost::asio::awaitable<Response> reset(Call call);
+  boost::asio::awaitable<Response> healthz(Call call);
+  // DeleteFunction with a version (or alias) as its Qualifier (versions.cpp).
+  boost::asio::awaitable<std::optional<ApiError>> delete_version(registry::Target target);
+  // url_config.cpp: CreateFunctionUrlConfig ... ListFunctionUrlConfigs
+  boost::asio::awaitable<Response> create_url_config(Call call);
+  boost::asio::awaitable<Response> get_url_config(Call call);
+  boost::asio::awaitable<Response> update_url_config(Call call);
+  boost::asio::awaitable<Response> delete_url_config(Call call);
+  boost::asio::awaitable<Response> list_url_configs(Call call);
   // Removes a function's record and code (DeleteFunction, reset).
   boost::asio::awaitable<std::optional<ApiError>> remove_function(std::string name);
 
   // Shared pieces.
-  model::ApiResult<std::string> resolve_function(std::string const& text, std::optional<std::string> qualifier) const;
+  // The Qualifier query parameter, if given.
+  static std::optional<std::string> qualifier_of(Call const& call);
   std::optional<ApiError> resolve_layers(model::FunctionRecord& rec) const;
-  json function_configuration(model::FunctionRecord const& rec) const;
+  // FunctionConfiguration of a version (`version` "$LATEST" or a number),
+  // its FunctionArn as `arn` (unqualified for a bare name, as AWS renders it).
+  json function_configuration(model::FunctionRecord const& rec, std::string const& version = "$LATEST",
+                              std::string const& arn = "") const;
+  json target_configuration(registry::Target const& t) const;
+  model::ApiResult<std::string> tagged_function(std::string const& arn) const;
+  // url_invoke.cpp: a function URL request, by host or by path.
+  std::optional<UrlHit> url_hit(http::RequestHeader const& header) const;
+  bool url_permitted(std::string const& function, std::string const& qualifier) const;
+  boost::asio::awaitable<Response> serve_url(Request req, http::Peer peer, UrlHit hit);
+  // url_config.cpp: the URL a config is reached at, and its API shape.
+  std::string function_url(Call const& call, std::string const& url_id) const;
+  model::ApiResult<registry::Target> url_target(Call const& call) const;
+  json url_config_json(Call const& call, std::string const& function, model::UrlConfigRecord const& u,
+                       bool with_modified) const;
+  std::optional<ApiError> check_alias(model::FunctionState const& state, json const& body,
+                                      model::AliasRecord& alias) const;
+  json alias_json(std::string const& function, model::AliasRecord const& a) const;
   json layer_version_json(model::LayerVersionRecord const& rec, bool with_content, Call const& call) const;
   std::string code_location(Call const& call, std::string const& sha_hex) const;
   std::uint64_t layers_unzipped(model::FunctionRecord const& rec) const;
   std::set<std::string> referenced_shas() const;
+  // The function's whole state with `latest` as its $LATEST.
+  model::FunctionState with_latest(model::FunctionRecord latest) const;
   ApiError unzipped_too_large() const;
   ApiError update_in_progress(std::string const& name) const;
-  // Writes `rec` (the function marked busy meanwhile) and, once it is on
-  // disk, makes it the function's configuration.
-  boost::asio::awaitable<std::optional<ApiError>> save_record(model::FunctionRecord rec);
+  // Writes `state` (the function marked busy meanwhile) and, once it is on
+  // disk, makes it current; `code_changed`: its environments end.
+  boost::asio::awaitable<std::optional<ApiError>> save_state(model::FunctionState state, bool code_changed);
+  boost::asio::awaitable<std::optional<ApiError>> save_record(model::FunctionRecord rec) {
+    return save_state(with_latest(std::move(rec)), true);
+  }
   // Unpacks and stores the code of `rec` and then its record, marking the
   // function busy meanwhile; the record as stored, or the API error.
-  boost::asio::awaitable<model::ApiResult<model::FunctionRecord>> store_code(model::FunctionRecord rec,
+  boost::asio::awaitable<model::ApiResult<model::FunctionState>> store_code(model::FunctionState state,
                                                                              std::string zip);
 
   Config cfg_;
@@ -163,11 +234,10 @@ class ControlPlane final : public http::Service {
   store::StateDir& disk_;
   boost::asio::thread_pool& pool_;
   Strand strand_;  // every StateDir call runs here, one at a time
-  std::map<std::string, model::FunctionRecord> functions_;
-  std::set<std::string> busy_;  // functions being created, updated or deleted
+  registry::FunctionRegistry functions_;
   std::map<std::string, std::map<int, model::LayerVersionRecord>> layers_;
   std::map<std::string, int> layer_watermarks_;
-  std::multiset<std::string> pending_shas_;  // code being stored: never collected
+  std::multiset<std::string> pending_shas_;  // layer code being stored: never collected
   exec::Invoker* invoker_ = nullptr;
   logs::LogStore* logs_ = nullptr;
   bool streams_stopped_ = false;

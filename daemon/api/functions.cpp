@@ -20,22 +20,18 @@ namespace {
 
 // Stores the code (unless an identical tree exists) and then the record.
 // On the strand. `budget` is what the function's own code may unzip to.
-Result<model::FunctionRecord> store_function(store::StateDir& disk, std::string const& zip,
-                                             model::FunctionRecord rec, store::UnpackLimits limits,
-                                             std::uint64_t budget) {
+Result<model::FunctionState> store_function(store::StateDir& disk, std::string const& zip,
+                                            model::FunctionState state, store::UnpackLimits limits,
+                                            std::uint64_t budget) {
+  auto& rec = state.latest;
   limits.max_bytes = budget;
   auto stored = disk.put_code(zip, rec.code_sha256_hex, limits);
   if (!stored) return stored.error();
   if (stored->unzipped_size > budget) return store::over_budget(stored->unzipped_size, budget);  // a reused tree
   rec.unzipped_size = stored->unzipped_size;
   if (stored->reused) spdlog::info("function {}: code {} already unpacked, reused", rec.name, rec.code_sha256_hex);
-  if (auto w = disk.write_function(rec); !w) return w.error();
-  return rec;
-}
-
-void release(std::multiset<std::string>& pending, std::string const& sha) {
-  auto it = pending.find(sha);
-  if (it != pending.end()) pending.erase(it);
+  if (auto w = disk.write_function(state); !w) return w.error();
+  return state;
 }
 
 std::optional<ApiError> check_revision(json const& body, model::FunctionRecord const& rec) {
@@ -54,14 +50,14 @@ ApiError ControlPlane::update_in_progress(std::string const& name) const {
                          model::function_arn(cfg_.identity, name));
 }
 
-asio::awaitable<std::optional<ApiError>> ControlPlane::save_record(model::FunctionRecord rec) {
-  std::string name = rec.name;
-  busy_.insert(name);
-  auto write = [this, rec] { return disk_.write_function(rec); };
+asio::awaitable<std::optional<ApiError>> ControlPlane::save_state(model::FunctionState state, bool code_changed) {
+  std::string name = state.latest.name;
+  functions_.mark_busy(name);
+  auto write = [this, state] { return disk_.write_function(state); };
   auto written = co_await util::offload(strand_, std::move(write));
-  busy_.erase(name);
+  functions_.unmark_busy(name);
   if (!written) co_return model::service_error("lambdad could not store the function: " + written.error().message());
-  functions_[name] = std::move(rec);
+  functions_.put(std::move(state), code_changed);
   co_return std::nullopt;
 }
 
@@ -70,22 +66,23 @@ ApiError ControlPlane::unzipped_too_large() const {
                                   " bytes");
 }
 
-asio::awaitable<model::ApiResult<model::FunctionRecord>> ControlPlane::store_code(model::FunctionRecord rec,
-                                                                                  std::string zip) {
+asio::awaitable<model::ApiResult<model::FunctionState>> ControlPlane::store_code(model::FunctionState state,
+                                                                                 std::string zip) {
+  auto const& rec = state.latest;
   std::uint64_t layers_size = layers_unzipped(rec);
   if (layers_size >= cfg_.max_unzipped_bytes) co_return unzipped_too_large();
   std::uint64_t budget = cfg_.max_unzipped_bytes - layers_size;
   std::string name = rec.name;
   std::string sha = rec.code_sha256_hex;
-  busy_.insert(name);
-  pending_shas_.insert(sha);
+  functions_.mark_busy(name);
+  functions_.hold(sha);
   auto limits = cfg_.unpack;
-  auto job = [this, zip = std::move(zip), rec, limits, budget] {
-    return store_function(disk_, zip, rec, limits, budget);
+  auto job = [this, zip = std::move(zip), state, limits, budget] {
+    return store_function(disk_, zip, state, limits, budget);
   };
   auto stored = co_await util::offload(strand_, std::move(job));
-  busy_.erase(name);
-  release(pending_shas_, sha);
+  functions_.unmark_busy(name);
+  functions_.release(sha);
   if (!stored) {
     collect_garbage();  // a tree may have been unpacked for the refused request
     auto const& err = stored.error();
@@ -95,9 +92,10 @@ asio::awaitable<model::ApiResult<model::FunctionRecord>> ControlPlane::store_cod
   co_return *stored;
 }
 
-json ControlPlane::function_configuration(model::FunctionRecord const& r) const {
+json ControlPlane::function_configuration(model::FunctionRecord const& r, std::string const& version,
+                                          std::string const& arn) const {
   json j = {{"FunctionName", r.name},
-            {"FunctionArn", model::function_arn(cfg_.identity, r.name)},
+            {"FunctionArn", arn.empty() ? model::function_arn(cfg_.identity, r.name) : arn},
             {"Runtime", r.runtime},
             {"Role", r.role},
             {"Handler", r.handler},
@@ -107,7 +105,7 @@ json ControlPlane::function_configuration(model::FunctionRecord const& r) const 
             {"MemorySize", r.memory_size},
             {"LastModified", r.last_modified},
             {"CodeSha256", util::base64_encode(util::from_hex(r.code_sha256_hex))},
-            {"Version", "$LATEST"},
+            {"Version", version},
             {"TracingConfig", {{"Mode", "PassThrough"}}},
             {"RevisionId", r.revision_id},
             {"State", "Active"},
@@ -145,9 +143,10 @@ asio::awaitable<Response> ControlPlane::create_function(Call call) {
   auto ref = model::parse_new_function_name(body["FunctionName"].get<std::string>());
   if (!ref) co_return error_response(call, ref.error());
   std::string name = ref->name;
-  if (functions_.count(name) || busy_.count(name))
+  if (functions_.exists_or_busy(name))
     co_return error_response(call, model::conflict("Function already exist: " + name));
-  model::FunctionRecord rec;
+  model::FunctionState state;
+  auto& rec = state.latest;
   rec.name = name;
   if (auto e = model::apply_function_config(body, rec, true, cfg_.identity, host_)) co_return error_response(call, *e);
   if (auto e = resolve_layers(rec)) co_return error_response(call, *e);
@@ -158,15 +157,23 @@ asio::awaitable<Response> ControlPlane::create_function(Call call) {
   rec.code_size = up.zip.size();
   rec.last_modified = util::aws_timestamp_now();
   rec.revision_id = util::uuid4();
-  auto stored = co_await store_code(rec, std::move(up.zip));
+  bool publish = body.value("Publish", false);
+  // Publish: true makes version 1 at once; the answer is $LATEST's
+  // configuration naming that version (AWS-recorded, LocalStack's snapshots).
+  if (publish) registry::publish_version(state, std::nullopt, util::uuid4(), rec.last_modified);
+  std::size_t code_size = rec.code_size;
+  auto stored = co_await store_code(std::move(state), std::move(up.zip));
   if (!stored) co_return error_response(call, stored.error());
-  functions_[name] = *stored;
-  spdlog::info("function {}: created (code {} bytes, sha256 {})", name, rec.code_size, rec.code_sha256_hex);
-  co_return json_response(call, 201, function_configuration(*stored));
+  functions_.put(*stored);
+  spdlog::info("function {}: created (code {} bytes, sha256 {}){}", name, code_size, up.sha_hex,
+               publish ? ", version 1 published" : "");
+  json out = function_configuration(stored->latest);
+  if (publish) out["Version"] = "1";
+  co_return json_response(call, 201, out);
 }
 
-asio::awaitable<Response> ControlPlane::update_function_code(Call call, std::string name_text) {
-  auto resolved = resolve_function(name_text, std::nullopt);
+asio::awaitable<Response> ControlPlane::update_function_code(Call call) {
+  auto resolved = functions_.resolve_unqualified(call.param("name"));
   if (!resolved) co_return error_response(call, resolved.error());
   std::string name = *resolved;
   std::uint64_t max_zip = cfg_.max_zip_bytes;
@@ -175,15 +182,16 @@ asio::awaitable<Response> ControlPlane::update_function_code(Call call, std::str
   };
   Upload up = co_await util::offload(pool_.get_executor(), std::move(decode));
   if (up.error) co_return error_response(call, *up.error);
-  auto it = functions_.find(name);  // looked up again: the function may have gone meanwhile
-  if (it == functions_.end())
-    co_return error_response(call, model::not_found("Function not found: " + model::function_arn(cfg_.identity, name)));
-  if (busy_.count(name))
+  auto const* current = functions_.find(name);  // looked up again: the function may have gone meanwhile
+  if (!current)
+    co_return error_response(call, model::not_found("Function not found: " + functions_.arn(name)));
+  if (functions_.busy(name))
     co_return error_response(call, update_in_progress(name));
-  if (auto e = check_revision(up.doc, it->second)) co_return error_response(call, *e);
+  if (auto e = check_revision(up.doc, current->latest)) co_return error_response(call, *e);
   if (!up.has_zip)
     co_return error_response(call, model::invalid_parameter("Please provide a source for function code."));
-  model::FunctionRecord rec = it->second;
+  model::FunctionState state = *current;
+  auto& rec = state.latest;
   if (up.doc.contains("Architectures"))
     if (auto e = model::apply_function_config(json{{"Architectures", up.doc["Architectures"]}}, rec, false,
                                               cfg_.identity, host_))
@@ -193,24 +201,32 @@ asio::awaitable<Response> ControlPlane::update_function_code(Call call, std::str
   rec.code_size = up.zip.size();
   rec.last_modified = util::aws_timestamp_now();
   rec.revision_id = util::uuid4();
-  auto stored = co_await store_code(rec, std::move(up.zip));
+  // Publish: true answers with the new version (AWS-recorded).
+  std::optional<int> published;
+  if (up.doc.value("Publish", false))
+    published = registry::publish_version(state, std::nullopt, util::uuid4(), rec.last_modified);
+  auto stored = co_await store_code(std::move(state), std::move(up.zip));
   if (!stored) co_return error_response(call, stored.error());
-  functions_[name] = *stored;
-  if (invoker_) invoker_->retire_function(name);
+  functions_.put(*stored);
   collect_garbage();
-  spdlog::info("function {}: code updated (sha256 {})", name, rec.code_sha256_hex);
-  co_return json_response(call, 200, function_configuration(*stored));
+  spdlog::info("function {}: code updated (sha256 {})", name, up.sha_hex);
+  if (published) {
+    auto v = std::to_string(*published);
+    co_return json_response(call, 200,
+                            function_configuration(stored->versions.at(*published), v, functions_.arn(name, v)));
+  }
+  co_return json_response(call, 200, function_configuration(stored->latest));
 }
 
-asio::awaitable<Response> ControlPlane::update_function_configuration(Call call, std::string name_text) {
-  auto resolved = resolve_function(name_text, std::nullopt);
+asio::awaitable<Response> ControlPlane::update_function_configuration(Call call) {
+  auto resolved = functions_.resolve_unqualified(call.param("name"));
   if (!resolved) co_return error_response(call, resolved.error());
   std::string name = *resolved;
   json body;
   if (auto e = parse_json_body(call.req.body(), body)) co_return error_response(call, *e);
-  if (busy_.count(name))
+  if (functions_.busy(name))
     co_return error_response(call, update_in_progress(name));
-  model::FunctionRecord rec = functions_.at(name);
+  model::FunctionRecord rec = functions_.find(name)->latest;
   if (auto e = check_revision(body, rec)) co_return error_response(call, *e);
   if (auto e = model::apply_function_config(body, rec, false, cfg_.identity, host_)) co_return error_response(call, *e);
   if (auto e = resolve_layers(rec)) co_return error_response(call, *e);
@@ -220,87 +236,104 @@ asio::awaitable<Response> ControlPlane::update_function_configuration(Call call,
   rec.revision_id = util::uuid4();
   auto failed = co_await save_record(rec);
   if (failed) co_return error_response(call, *failed);
-  if (invoker_) invoker_->retire_function(name);
   collect_garbage();
   co_return json_response(call, 200, function_configuration(rec));
 }
 
-asio::awaitable<Response> ControlPlane::delete_function(Call call, std::string name_text) {
-  std::optional<std::string> qualifier;
-  if (call.query.count("Qualifier")) qualifier = call.query["Qualifier"];
-  auto resolved = resolve_function(name_text, qualifier);
-  if (!resolved) co_return error_response(call, resolved.error());
-  if (auto err = co_await remove_function(*resolved)) co_return error_response(call, *err);
+asio::awaitable<Response> ControlPlane::delete_function(Call call) {
+  auto target = functions_.resolve(call.param("name"), qualifier_of(call));
+  if (!target) co_return error_response(call, target.error());
+  if (target->qualifier == registry::kLatest)
+    co_return error_response(call, model::invalid_parameter(
+        "$LATEST version cannot be deleted without deleting the function."));
+  if (!target->qualifier.empty()) {
+    auto err = co_await delete_version(*target);
+    if (err) co_return error_response(call, *err);
+    co_return empty_response(call, 204);
+  }
+  if (auto err = co_await remove_function(target->name)) co_return error_response(call, *err);
   co_return empty_response(call, 204);
 }
 
 asio::awaitable<std::optional<ApiError>> ControlPlane::remove_function(std::string name) {
-  if (busy_.count(name)) co_return update_in_progress(name);
-  busy_.insert(name);
+  if (functions_.busy(name)) co_return update_in_progress(name);
+  functions_.mark_busy(name);
   auto job = [this, name] { return disk_.remove_function(name); };
   auto removed = co_await util::offload(strand_, std::move(job));
-  busy_.erase(name);
+  functions_.unmark_busy(name);
   if (!removed) co_return model::service_error("lambdad could not delete the function: " + removed.error().message());
   functions_.erase(name);
   history_.erase(name);
   metrics_.erase(name);  // its series end, as a deleted function's do
-  if (invoker_) invoker_->retire_function(name);
   collect_garbage();
   spdlog::info("function {}: deleted", name);
   co_return std::nullopt;
 }
 
-Response ControlPlane::get_function(Call const& call, std::string const& name_text) const {
-  std::optional<std::string> qualifier;
-  if (call.query.count("Qualifier")) qualifier = call.query.at("Qualifier");
-  auto resolved = resolve_function(name_text, qualifier);
-  if (!resolved) return error_response(call, resolved.error());
-  auto const& rec = functions_.at(*resolved);
-  json out = {{"Configuration", function_configuration(rec)},
+json ControlPlane::target_configuration(registry::Target const& t) const {
+  // A bare name answers with the unqualified ARN; a qualifier, with the
+  // ARN it named (an alias's ARN for an alias), Version what it runs.
+  return function_configuration(*t.record, t.version, t.arn);
+}
+
+asio::awaitable<Response> ControlPlane::get_function(Call call) {
+  auto target = functions_.resolve(call.param("name"), qualifier_of(call));
+  if (!target) co_return error_response(call, target.error());
+  auto const& rec = *target->record;
+  auto const& latest = functions_.find(target->name)->latest;
+  json out = {{"Configuration", target_configuration(*target)},
               {"Code", {{"RepositoryType", "S3"}, {"Location", code_location(call, rec.code_sha256_hex)}}}};
-  if (!rec.tags.empty()) out["Tags"] = rec.tags;
-  if (rec.reserved_concurrency) out["Concurrency"] = {{"ReservedConcurrentExecutions", *rec.reserved_concurrency}};
-  return json_response(call, 200, out);
+  if (!latest.tags.empty()) out["Tags"] = latest.tags;
+  if (latest.reserved_concurrency)
+    out["Concurrency"] = {{"ReservedConcurrentExecutions", *latest.reserved_concurrency}};
+  co_return json_response(call, 200, out);
 }
 
-Response ControlPlane::get_function_configuration(Call const& call, std::string const& name_text) const {
-  std::optional<std::string> qualifier;
-  if (call.query.count("Qualifier")) qualifier = call.query.at("Qualifier");
-  auto resolved = resolve_function(name_text, qualifier);
-  if (!resolved) return error_response(call, resolved.error());
-  return json_response(call, 200, function_configuration(functions_.at(*resolved)));
+asio::awaitable<Response> ControlPlane::get_function_configuration(Call call) {
+  auto target = functions_.resolve(call.param("name"), qualifier_of(call));
+  if (!target) co_return error_response(call, target.error());
+  co_return json_response(call, 200, target_configuration(*target));
 }
 
-Response ControlPlane::list_functions(Call const& call) const {
+asio::awaitable<Response> ControlPlane::list_functions(Call call) {
   long max_items = 50;
   if (call.query.count("MaxItems")) {
     auto const& text = call.query.at("MaxItems");
     char* end = nullptr;
     max_items = std::strtol(text.c_str(), &end, 10);
     if (text.empty() || *end != '\0' || max_items < 1 || max_items > 10000)
-      return error_response(call, model::validation(text, "maxItems", "Member must have value between 1 and 10000"));
+      co_return error_response(call, model::validation(text, "maxItems", "Member must have value between 1 and 10000"));
   }
   max_items = std::min(max_items, 50L);  // Lambda returns at most 50 a page
-  auto it = functions_.begin();
+  // FunctionVersion=ALL lists every published version too, after each $LATEST.
+  bool all_versions = call.query.count("FunctionVersion") && call.query.at("FunctionVersion") == "ALL";
+  auto const& functions = functions_.all();
+  auto it = functions.begin();
   if (call.query.count("Marker")) {
     auto marker = util::base64_decode(call.query.at("Marker"));
-    if (!marker) return error_response(call, model::invalid_parameter("Invalid Marker: " + call.query.at("Marker")));
-    it = functions_.lower_bound(*marker);
+    if (!marker)
+      co_return error_response(call, model::invalid_parameter("Invalid Marker: " + call.query.at("Marker")));
+    it = functions.lower_bound(*marker);
   }
   json list = json::array();
-  for (; it != functions_.end() && static_cast<long>(list.size()) < max_items; ++it)
-    list.push_back(function_configuration(it->second));
+  for (; it != functions.end() && static_cast<long>(list.size()) < max_items; ++it) {
+    list.push_back(function_configuration(it->second.latest));
+    if (!all_versions) continue;
+    for (auto const& [n, v] : it->second.versions)
+      list.push_back(function_configuration(v, std::to_string(n), functions_.arn(it->first, std::to_string(n))));
+  }
   json out = {{"Functions", list}};
-  if (it != functions_.end()) out["NextMarker"] = util::base64_encode(it->first);
-  return json_response(call, 200, out);
+  if (it != functions.end()) out["NextMarker"] = util::base64_encode(it->first);
+  co_return json_response(call, 200, out);
 }
 
-Response ControlPlane::get_account_settings(Call const& call) const {
+asio::awaitable<Response> ControlPlane::get_account_settings(Call call) {
   std::uint64_t total = 0;
   long reserved = 0;
-  for (auto const& [name, f] : functions_) {
-    total += f.code_size;
-    reserved += f.reserved_concurrency.value_or(0);
+  for (auto const& [name, state] : functions_.all()) {
+    total += state.latest.code_size;
+    for (auto const& [n, v] : state.versions) total += v.code_size;
+    reserved += state.latest.reserved_concurrency.value_or(0);
   }
   for (auto const& [name, versions] : layers_)
     for (auto const& [v, l] : versions) total += l.code_size;
@@ -311,11 +344,11 @@ Response ControlPlane::get_account_settings(Call const& call) const {
                 {"ConcurrentExecutions", max_concurrency()},
                 {"UnreservedConcurrentExecutions", std::max(0L, max_concurrency() - reserved)}}},
               {"AccountUsage", {{"TotalCodeSize", total}, {"FunctionCount", functions_.size()}}}};
-  return json_response(call, 200, out);
+  co_return json_response(call, 200, out);
 }
 
 asio::awaitable<Response> ControlPlane::get_code(Call call) {
-  std::string file = call.segs[2];
+  std::string file = call.param("file");
   bool ok = file.size() == 68 && file.ends_with(".zip");
   for (std::size_t i = 0; ok && i < 64; ++i) ok = std::isxdigit(static_cast<unsigned char>(file[i])) != 0;
   if (!ok) co_return error_response(call, model::not_found("No such code archive: " + file));

@@ -65,36 +65,16 @@ asio::awaitable<void> run_event(exec::Invoker* invoker, exec::FunctionImage fn,
 
 }  // namespace
 
-exec::FunctionImage ControlPlane::image_of(model::FunctionRecord const& rec) const {
-  exec::FunctionImage fn;
-  fn.name = rec.name;
-  fn.arn = model::function_arn(cfg_.identity, rec.name);
-  fn.revision = rec.revision_id;
-  fn.region = cfg_.identity.region;
-  fn.account = cfg_.identity.account;
-  fn.runtime = rec.runtime;
-  fn.handler = rec.handler;
-  fn.memory_mb = rec.memory_size;
-  fn.timeout_s = rec.timeout;
-  fn.ephemeral_mb = rec.ephemeral_storage;
-  fn.reserved_concurrency = rec.reserved_concurrency;
-  if (rec.environment) fn.env = *rec.environment;
-  fn.code_tree = disk_.tree_path(rec.code_sha256_hex);
-  for (auto const& l : rec.layers) fn.layer_trees.push_back(disk_.tree_path(l.sha_hex));
-  return fn;
-}
-
-asio::awaitable<Response> ControlPlane::invoke(Call call, std::string name_text) {
+asio::awaitable<Response> ControlPlane::invoke(Call call) {
+  std::string name_text = call.param("name");
   // The Runtime Interface Emulator's path, /2015-03-31/functions/function/
   // invocations, so tests written for the RIE work: it means the configured
   // default function, or the only one deployed.
-  if (name_text == "function" && !functions_.count("function")) {
+  if (name_text == "function" && !functions_.contains("function")) {
     if (!cfg_.default_function.empty()) name_text = cfg_.default_function;
-    else if (functions_.size() == 1) name_text = functions_.begin()->first;
+    else if (functions_.size() == 1) name_text = functions_.all().begin()->first;
   }
-  std::optional<std::string> qualifier;
-  if (call.query.count("Qualifier")) qualifier = call.query["Qualifier"];
-  auto resolved = resolve_function(name_text, qualifier);
+  auto resolved = functions_.resolve(name_text, qualifier_of(call));
   if (!resolved) co_return error_response(call, resolved.error());
   if (!invoker_) co_return error_response(call, model::service_error("lambdad runs no functions in this mode"));
   std::string type(call.req["X-Amz-Invocation-Type"]);
@@ -128,11 +108,18 @@ asio::awaitable<Response> ControlPlane::invoke(Call call, std::string name_text)
       co_return error_response(call, model::invalid_request_content("Client context must be a base64-encoded JSON object of at most 3583 bytes"));
     req.client_context = *decoded;
   }
-  auto fn = image_of(functions_.at(*resolved));
-  if (type == "DryRun") co_return empty_response(call, 204);
+  // A weighted alias runs its additional version with that version's weight.
+  auto target = functions_.route(*resolved);
+  auto fn = functions_.image(target);
+  if (type == "DryRun") {
+    Response res = empty_response(call, 204);
+    res.set("X-Amz-Executed-Version", fn.version);
+    co_return res;
+  }
   if (type == "Event") {
     asio::co_spawn(co_await asio::this_coro::executor, run_event(invoker_, fn, req, std::chrono::milliseconds(cfg_.event_retry_delay_ms)), asio::detached);
     Response res = empty_response(call, 202);
+    res.set("X-Amz-Executed-Version", fn.version);
     co_return res;
   }
   auto result = co_await invoker_->invoke(fn, req);
@@ -145,7 +132,7 @@ asio::awaitable<Response> ControlPlane::invoke(Call call, std::string name_text)
   Response res{bhttp::status::ok, call.req.version()};
   res.set(bhttp::field::content_type, "application/json");
   res.set("x-amzn-RequestId", result.request_id);
-  res.set("X-Amz-Executed-Version", "$LATEST");
+  res.set("X-Amz-Executed-Version", fn.version);
   if (result.function_error) res.set("X-Amz-Function-Error", "Unhandled");
   if (call.req["X-Amz-Log-Type"] == "Tail") {
     // The Tail ends with END and REPORT, written when the invoke phase is

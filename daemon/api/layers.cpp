@@ -65,8 +65,8 @@ json ControlPlane::layer_version_json(model::LayerVersionRecord const& r, bool w
   return j;
 }
 
-asio::awaitable<Response> ControlPlane::publish_layer_version(Call call, std::string layer_text) {
-  auto name = model::parse_layer_name(layer_text, cfg_.identity);
+asio::awaitable<Response> ControlPlane::publish_layer_version(Call call) {
+  auto name = model::parse_layer_name(call.param("layer"), cfg_.identity);
   if (!name) co_return error_response(call, name.error());
   std::uint64_t max_zip = cfg_.max_zip_bytes;
   auto decode = [body = std::move(call.req.body()), max_zip]() mutable {
@@ -105,19 +105,23 @@ asio::awaitable<Response> ControlPlane::publish_layer_version(Call call, std::st
   co_return json_response(call, 201, layer_version_json(*stored, true, call));
 }
 
-Response ControlPlane::list_layer_versions(Call const& call, std::string const& layer_text) const {
-  auto name = model::parse_layer_name(layer_text, cfg_.identity);
-  if (!name) return error_response(call, name.error());
+asio::awaitable<Response> ControlPlane::list_layer_versions(Call call) {
+  auto name = model::parse_layer_name(call.param("layer"), cfg_.identity);
+  if (!name) co_return error_response(call, name.error());
   json list = json::array();
   auto it = layers_.find(*name);
   if (it != layers_.end())
     for (auto v = it->second.rbegin(); v != it->second.rend(); ++v)
       if (matches_filters(v->second, call)) list.push_back(layer_version_json(v->second, false, call));
-  return json_response(call, 200, {{"LayerVersions", list}});
+  co_return json_response(call, 200, {{"LayerVersions", list}});
 }
 
-Response ControlPlane::get_layer_version(Call const& call, std::string const& layer_text,
-                                         std::string const& version_text) const {
+asio::awaitable<Response> ControlPlane::get_layer_version(Call call) {
+  co_return layer_version_response(call, call.param("layer"), call.param("version"));
+}
+
+Response ControlPlane::layer_version_response(Call const& call, std::string const& layer_text,
+                                              std::string const& version_text) const {
   auto name = model::parse_layer_name(layer_text, cfg_.identity);
   if (!name) return error_response(call, name.error());
   auto version = parse_version(version_text);
@@ -127,7 +131,7 @@ Response ControlPlane::get_layer_version(Call const& call, std::string const& la
   return json_response(call, 200, layer_version_json(it->second.at(*version), true, call));
 }
 
-Response ControlPlane::get_layer_version_by_arn(Call const& call) const {
+Response ControlPlane::layer_version_by_arn(Call const& call) const {
   if (call.query.at("find") != "LayerVersion" || !call.query.count("Arn"))
     return error_response(call, model::validation(call.query.at("find"), "find",
                                                   "Member must satisfy enum value set: [LayerVersion]"));
@@ -140,13 +144,13 @@ Response ControlPlane::get_layer_version_by_arn(Call const& call) const {
                                                   "Member must satisfy regular expression pattern: "
                                                   "(arn:(aws[a-zA-Z-]*)?:lambda:[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:\\d{12}:layer:[a-zA-Z0-9-_]+:[0-9]+)"));
   }
-  return get_layer_version(call, ref->name, std::to_string(ref->version));
+  return layer_version_response(call, ref->name, std::to_string(ref->version));
 }
 
-asio::awaitable<Response> ControlPlane::delete_layer_version(Call call, std::string layer_text, std::string version_text) {
-  auto name = model::parse_layer_name(layer_text, cfg_.identity);
+asio::awaitable<Response> ControlPlane::delete_layer_version(Call call) {
+  auto name = model::parse_layer_name(call.param("layer"), cfg_.identity);
   if (!name) co_return error_response(call, name.error());
-  auto version = parse_version(version_text);
+  auto version = parse_version(call.param("version"));
   auto it = layers_.find(*name);
   // Deleting a version that is not there succeeds, as on Lambda.
   if (!version || it == layers_.end() || !it->second.count(*version)) co_return empty_response(call, 204);
@@ -169,7 +173,8 @@ asio::awaitable<Response> ControlPlane::delete_layer_version(Call call, std::str
   co_return empty_response(call, 204);
 }
 
-Response ControlPlane::list_layers(Call const& call) const {
+asio::awaitable<Response> ControlPlane::list_layers(Call call) {
+  if (call.query.count("find")) co_return layer_version_by_arn(call);  // GetLayerVersionByArn
   json list = json::array();
   for (auto const& [name, versions] : layers_) {
     for (auto v = versions.rbegin(); v != versions.rend(); ++v) {
@@ -180,7 +185,7 @@ Response ControlPlane::list_layers(Call const& call) const {
       break;
     }
   }
-  return json_response(call, 200, {{"Layers", list}});
+  co_return json_response(call, 200, {{"Layers", list}});
 }
 
 }  // namespace lambdad::api

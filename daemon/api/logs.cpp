@@ -54,8 +54,9 @@ std::string text_of(std::vector<logs::LogEvent> const& events) {
 
 }  // namespace
 
-asio::awaitable<Response> ControlPlane::get_logs(Call call, std::string name) {
-  if (!logs_ || (!logs_->group_exists(name) && !functions_.count(name)))
+asio::awaitable<Response> ControlPlane::get_logs(Call call) {
+  std::string name = call.param("name");
+  if (!logs_ || (!logs_->group_exists(name) && !functions_.contains(name)))
     co_return error_response(call, model::not_found("The specified log group does not exist: /aws/lambda/" + name));
   // Reading and formatting a large group takes milliseconds: on the pool.
   // read_group only reads files, which the io thread only appends to.
@@ -70,7 +71,7 @@ asio::awaitable<Response> ControlPlane::get_logs(Call call, std::string name) {
 
 bool ControlPlane::streams(Request const& req) const {
   auto t = logs_target(req);
-  if (!t || !t->follow || !logs_ || !(logs_->group_exists(t->name) || functions_.count(t->name))) return false;
+  if (!t || !t->follow || !logs_ || !(logs_->group_exists(t->name) || functions_.contains(t->name))) return false;
   // Unsigned under sigv4: not streamed; handle() answers the 403.
   return cfg_.auth != "sigv4" || !signature_failure(req);
 }

@@ -17,6 +17,8 @@ namespace bhttp = boost::beast::http;
 namespace {
 
 constexpr std::size_t kHistoryPerFunction = 100;
+// How long the history and /metrics wait for invocations still ending.
+constexpr auto kRecordWait = std::chrono::seconds(10);
 
 // Seconds; Lambda durations run from a millisecond to 15 minutes.
 std::vector<double> const& duration_bounds() {
@@ -74,7 +76,7 @@ void ControlPlane::Histogram::observe(double seconds) {
 void ControlPlane::record(exec::InvokeResult const& r) {
   auto const& function = r.function;
   auto const& type = r.invocation_type;
-  if (!functions_.count(function)) return;  // deleted while it ran: its series are gone
+  if (!functions_.contains(function)) return;  // deleted while it ran: its series are gone
   auto& m = metrics_[function];
   if (r.throttled) ++m.throttles[*r.throttled];
   ++m.outcomes[r.outcome];
@@ -87,7 +89,9 @@ void ControlPlane::record(exec::InvokeResult const& r) {
   while (h.size() > kHistoryPerFunction) h.pop_front();
 }
 
-Response ControlPlane::metrics(Call const& call) const {
+asio::awaitable<Response> ControlPlane::metrics(Call call) {
+  std::string all;
+  if (invoker_) co_await invoker_->answered_recorded(all, kRecordWait);
   Exposition e;
   e.family("lambdad_invocations_total", "counter",
            "Invocations by function and outcome (success, function_error, timeout, runtime_exit, out_of_memory, "
@@ -134,9 +138,13 @@ Response ControlPlane::metrics(Call const& call) const {
   // Bytes stored, as the records declare them (a zip shared by two records
   // is stored once and counted twice).
   double function_zips = 0, layer_zips = 0, unzipped = 0;
-  for (auto const& [name, f] : functions_) {
-    function_zips += static_cast<double>(f.code_size);
-    unzipped += static_cast<double>(f.unzipped_size);
+  for (auto const& [name, state] : functions_.all()) {
+    function_zips += static_cast<double>(state.latest.code_size);
+    unzipped += static_cast<double>(state.latest.unzipped_size);
+    for (auto const& [n, v] : state.versions) {
+      function_zips += static_cast<double>(v.code_size);
+      unzipped += static_cast<double>(v.unzipped_size);
+    }
   }
   for (auto const& [name, versions] : layers_)
     for (auto const& [v, rec] : versions) {
@@ -151,11 +159,18 @@ Response ControlPlane::metrics(Call const& call) const {
   Response res{bhttp::status::ok, call.req.version()};
   res.set(bhttp::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
   res.body() = e.take();
-  return res;
+  co_return res;
 }
 
-Response ControlPlane::invocations(Call const& call) const {
+asio::awaitable<Response> ControlPlane::invocations(Call call) {
   auto want = call.query.find("function");
+  // An invocation is recorded when its invoke phase ends, a moment after its
+  // answer: the history (and /metrics) wait for the ones that answered (at
+  // most kRecordWait), so a test suite that invokes and then asks sees what
+  // it just ran.
+  std::string function;
+  if (want != call.query.end()) function = want->second;
+  if (invoker_) co_await invoker_->answered_recorded(function, kRecordWait);
   json list = json::array();
   auto add = [&](std::string const& fn, std::deque<InvocationRecord> const& records) {
     for (auto const& r : records) {
@@ -179,15 +194,15 @@ Response ControlPlane::invocations(Call const& call) const {
   if (want != call.query.end()) {
     auto found = history_.find(want->second);
     if (found != history_.end()) add(found->first, found->second);
-    else if (!functions_.count(want->second))
-      return error_response(call, model::not_found("Function not found: " +
+    else if (!functions_.contains(want->second))
+      co_return error_response(call, model::not_found("Function not found: " +
                                                    model::function_arn(cfg_.identity, want->second)));
   } else {
     for (auto const& [fn, records] : history_) add(fn, records);
     std::stable_sort(list.begin(), list.end(),
                      [](json const& a, json const& b) { return a["startTime"] < b["startTime"]; });
   }
-  return json_response(call, 200, json{{"Invocations", list}});
+  co_return json_response(call, 200, json{{"Invocations", list}});
 }
 
 asio::awaitable<Response> ControlPlane::reset(Call call) {
@@ -199,9 +214,9 @@ asio::awaitable<Response> ControlPlane::reset(Call call) {
   json kept = json::array();  // being updated meanwhile, or failed to delete: named, not fatal
   if (call.query.count("functions") && call.query["functions"] == "true") {
     std::vector<std::string> names;
-    for (auto const& [name, f] : functions_) names.push_back(name);
+    for (auto const& [name, f] : functions_.all()) names.push_back(name);
     for (auto const& name : names) {
-      if (!functions_.count(name)) continue;
+      if (!functions_.contains(name)) continue;
       if (auto err = co_await remove_function(name)) {
         kept.push_back(json{{"functionName", name}, {"reason", err->message}});
         continue;

@@ -46,7 +46,7 @@ Response sts_error(Call const& call, unsigned status, std::string const& code, s
              "</ErrorResponse>\n");
 }
 
-Response ControlPlane::sts(Call const& call) const {
+boost::asio::awaitable<Response> ControlPlane::sts(Call call) {
   std::map<std::string, std::string> params = call.query;
   auto form = boost::urls::parse_query(call.req.body());
   if (form)
@@ -54,7 +54,7 @@ Response ControlPlane::sts(Call const& call) const {
   std::string action = params.count("Action") ? params["Action"] : "";
   auto const& account = cfg_.identity.account;
   if (action == "GetCallerIdentity") {
-    return xml(call, bhttp::status::ok,
+    co_return xml(call, bhttp::status::ok,
                std::string("<GetCallerIdentityResponse xmlns=\"") + kNs + "\">\n"
                "  <GetCallerIdentityResult>\n"
                "    <Arn>arn:aws:iam::" + account + ":root</Arn>\n"
@@ -66,7 +66,7 @@ Response ControlPlane::sts(Call const& call) const {
                "  </ResponseMetadata>\n"
                "</GetCallerIdentityResponse>\n");
   }
-  return sts_error(call, 400, "InvalidAction", "Could not find operation " + action + " for version 2011-06-15");
+  co_return sts_error(call, 400, "InvalidAction", "Could not find operation " + action + " for version 2011-06-15");
 }
 
 }  // namespace lambdad::api

@@ -55,7 +55,7 @@ std::vector<std::string> environment_of(FunctionImage const& fn, std::string con
       {"AWS_EXECUTION_ENV", "AWS_Lambda_" + fn.runtime},
       {"AWS_LAMBDA_FUNCTION_NAME", fn.name},
       {"AWS_LAMBDA_FUNCTION_MEMORY_SIZE", std::to_string(fn.memory_mb)},
-      {"AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"},
+      {"AWS_LAMBDA_FUNCTION_VERSION", fn.version},
       {"AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand"},
       {"AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/" + fn.name},
       {"AWS_LAMBDA_LOG_STREAM_NAME", stream},
@@ -84,7 +84,7 @@ Environment::Environment(asio::io_context& ioc, FunctionImage fn, logs::LogStore
       fn_(std::move(fn)),
       sb_(sb),
       logs_(logs),
-      stream_(logs::log_stream_name(std::chrono::system_clock::now())),
+      stream_(logs::log_stream_name(std::chrono::system_clock::now(), fn_.version)),
       endpoint_(std::make_shared<runtime_api::Endpoint>(ioc)),
       out_(ioc),
       pidfd_(ioc),
@@ -306,7 +306,7 @@ std::optional<StartFailure> Environment::start() {
   }
   for (auto const& [name, in_sandbox] : extensions) spec.companions.push_back(in_sandbox);
   endpoint_->expect_extensions(extensions.size());
-  endpoint_->set_function_info({fn_.name, "$LATEST", fn_.handler, fn_.account});
+  endpoint_->set_function_info({fn_.name, fn_.version, fn_.handler, fn_.account});
   spec.path = path;
   spec.argv = {path};
   spec.env = environment_of(fn_, *api, stream_);

@@ -58,6 +58,12 @@ std::string trace_id() {
 // output, END, REPORT, then what follows REPORT for a runtime that died),
 // and the same lines of Lambda's own written to the environment's stream
 // (the runtime's own lines are already there, written as they came).
+// Environments are reused only for the same version of the same function
+// at the same revision (a version's environment never runs another).
+bool same_version(FunctionImage const& a, FunctionImage const& b) {
+  return a.name == b.name && a.version == b.version && a.revision == b.revision;
+}
+
 std::string finish_log(Environment& env, std::string const& id, std::string const& output, std::string const& before_end,
                        logs::ReportFigures const& figures, std::string const& after_report) {
   std::string tail = before_end + logs::end_line(id) + "\n" + logs::report_line(id, figures) + "\n" + after_report;
@@ -68,7 +74,7 @@ std::string finish_log(Environment& env, std::string const& id, std::string cons
     env.log_line(std::string_view(tail).substr(from, nl - from));
     from = nl + 1;
   }
-  return logs::start_line(id) + "\n" + output + tail;
+  return logs::start_line(id, env.image().version) + "\n" + output + tail;
 }
 
 }  // namespace
@@ -80,8 +86,7 @@ Invoker::~Invoker() { shutdown(); }
 
 std::shared_ptr<Environment> Invoker::take_idle(FunctionImage const& fn) {
   for (auto const& env : envs_)
-    if (env->state() == EnvState::Idle && !env->claimed && !env->retired && env->image().name == fn.name &&
-        env->image().revision == fn.revision)
+    if (env->state() == EnvState::Idle && !env->claimed && !env->retired && same_version(env->image(), fn))
       return env;
   return nullptr;
 }
@@ -97,7 +102,7 @@ asio::awaitable<void> Invoker::next_phase_end(std::chrono::steady_clock::time_po
 asio::awaitable<void> Invoker::await_finishing(FunctionImage fn) {
   std::shared_ptr<Environment> finishing;
   for (auto const& env : envs_) {
-    if (env->image().name != fn.name || env->image().revision != fn.revision || env->retired) continue;
+    if (!same_version(env->image(), fn) || env->retired) continue;
     if (env->state() == EnvState::Idle && !env->claimed) co_return;  // one is idle already
     if (env->claimed && env->answered && (!finishing || env->startup_cost() > finishing->startup_cost()))
       finishing = env;
@@ -363,7 +368,7 @@ std::shared_ptr<Environment> Invoker::acquire(FunctionImage const& fn, InvokeRes
   if (auto env = take_idle(fn)) {
     env->claimed = true;
     env->freeze(false);
-    env->log_line(logs::start_line(id));
+    env->log_line(logs::start_line(id, fn.version));
     env->apply(EnvEvent::Dispatch);
     return env;
   }
@@ -378,7 +383,7 @@ std::shared_ptr<Environment> Invoker::acquire(FunctionImage const& fn, InvokeRes
   // CloudWatch's order for a cold start: INIT_START, the init output, then
   // START when the invocation is handed over (Environment::on_first_next).
   env->log_line(logs::init_start_line(fn.runtime, fn.region));
-  env->pending_start = logs::start_line(id);
+  env->pending_start = logs::start_line(id, fn.version);
   if (auto failure = env->start()) {
     env->log_pending_start();
     std::string message = "RequestId: " + id + " Error: " + failure->message;

@@ -26,10 +26,12 @@
 
 namespace lambdad::exec {
 
-// What an environment runs: a snapshot of a function's $LATEST at invoke time.
+// What an environment runs: a snapshot of a function version's
+// configuration at invoke time.
 struct FunctionImage {
   std::string name;
-  std::string arn;
+  std::string version = "$LATEST";  // or a published version's number
+  std::string arn;  // as the invocation qualified it
   std::string revision;  // environments of another revision are never reused
   std::string region;
   std::string account;

@@ -79,6 +79,12 @@ asio::awaitable<void> Server::accept_loop() {
 }
 
 asio::awaitable<void> Server::session(tcp::socket socket) {
+  Peer peer;
+  boost::system::error_code pec;
+  auto remote = socket.remote_endpoint(pec);
+  if (!pec) peer.address = remote.address().to_string();
+  auto local = socket.local_endpoint(pec);
+  if (!pec) peer.local_port = local.port();
   beast::tcp_stream stream(std::move(socket));
   beast::flat_buffer buffer;
   for (;;) {
@@ -138,7 +144,7 @@ asio::awaitable<void> Server::session(tcp::socket socket) {
     ++in_flight_;
     Response res;
     try {
-      res = co_await service_.handle(std::move(req));
+      res = co_await service_.handle(std::move(req), peer);
     } catch (...) {
       --in_flight_;
       throw;

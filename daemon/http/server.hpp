@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string>
 
 namespace lambdad::http {
 
@@ -33,13 +34,19 @@ struct Limits {
   std::chrono::seconds read_timeout{60};
 };
 
+// Who sent a request, and where it came in.
+struct Peer {
+  std::string address;          // the client's IP address
+  unsigned short local_port = 0;  // the daemon's port it reached
+};
+
 class Service {
  public:
   virtual ~Service() = default;
   // The largest body this route takes; over it, `too_large` answers.
   virtual std::uint64_t body_limit(RequestHeader const& header) const = 0;
   virtual Response too_large(RequestHeader const& header) const = 0;
-  virtual asio::awaitable<Response> handle(Request req) = 0;
+  virtual asio::awaitable<Response> handle(Request req, Peer peer) = 0;
   // A request whose response the service writes itself, as it goes (a log
   // follow): `stream` then owns the connection until it returns, and the
   // connection is closed afterwards.

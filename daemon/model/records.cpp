@@ -57,6 +57,67 @@ void from_json(json const& j, FunctionRecord& r) {
   if (j.contains("reserved_concurrency")) r.reserved_concurrency = j.at("reserved_concurrency").get<int>();
 }
 
+void to_json(json& j, AliasRecord const& r) {
+  j = json{{"name", r.name}, {"function_version", r.function_version}, {"description", r.description},
+           {"additional_weights", r.additional_weights}, {"revision_id", r.revision_id}};
+}
+
+void from_json(json const& j, AliasRecord& r) {
+  j.at("name").get_to(r.name);
+  j.at("function_version").get_to(r.function_version);
+  j.at("description").get_to(r.description);
+  j.at("additional_weights").get_to(r.additional_weights);
+  j.at("revision_id").get_to(r.revision_id);
+}
+
+void to_json(json& j, UrlConfigRecord const& r) {
+  j = json{{"qualifier", r.qualifier}, {"url_id", r.url_id}, {"auth_type", r.auth_type},
+           {"creation_time", r.creation_time}, {"last_modified", r.last_modified}};
+  if (r.cors) j["cors"] = *r.cors;
+  if (r.invoke_mode) j["invoke_mode"] = *r.invoke_mode;
+}
+
+void from_json(json const& j, UrlConfigRecord& r) {
+  j.at("qualifier").get_to(r.qualifier);
+  j.at("url_id").get_to(r.url_id);
+  j.at("auth_type").get_to(r.auth_type);
+  j.at("creation_time").get_to(r.creation_time);
+  j.at("last_modified").get_to(r.last_modified);
+  if (j.contains("cors")) r.cors = j.at("cors");
+  if (j.contains("invoke_mode")) r.invoke_mode = j.at("invoke_mode").get<std::string>();
+}
+
+void to_json(json& j, FunctionState const& r) {
+  json versions = json::array();
+  for (auto const& [n, v] : r.versions) versions.push_back(json{{"version", n}, {"record", v}});
+  json aliases = json::array();
+  for (auto const& [n, a] : r.aliases) aliases.push_back(a);
+  json urls = json::array();
+  for (auto const& [q, u] : r.urls) urls.push_back(u);
+  j = json{{"latest", r.latest}, {"versions", versions}, {"last_version", r.last_version}, {"aliases", aliases},
+           {"urls", urls}, {"policies", r.policies}, {"policy_revision", r.policy_revision}};
+}
+
+void from_json(json const& j, FunctionState& r) {
+  if (!j.contains("latest")) {  // the first wave's format
+    j.get_to(r.latest);
+    return;
+  }
+  j.at("latest").get_to(r.latest);
+  for (auto const& v : j.at("versions")) r.versions[v.at("version").get<int>()] = v.at("record").get<FunctionRecord>();
+  j.at("last_version").get_to(r.last_version);
+  for (auto const& a : j.at("aliases")) {
+    auto alias = a.get<AliasRecord>();
+    r.aliases[alias.name] = std::move(alias);
+  }
+  for (auto const& u : j.at("urls")) {
+    auto url = u.get<UrlConfigRecord>();
+    r.urls[url.qualifier] = std::move(url);
+  }
+  j.at("policies").get_to(r.policies);
+  j.at("policy_revision").get_to(r.policy_revision);
+}
+
 void to_json(json& j, LayerVersionRecord const& r) {
   j = json{{"name", r.name},
            {"version", r.version},

@@ -1,5 +1,6 @@
-// The persistent records of the control plane: a function's $LATEST
-// configuration and a layer version. Plain data with JSON (de)serialization;
+// The persistent records of the control plane: a function (its $LATEST
+// configuration, published versions, aliases, URL configs, policy) and a
+// layer version. Plain data with JSON (de)serialization;
 // the on-disk format and the API shapes are both built from these.
 #pragma once
 
@@ -43,6 +44,39 @@ struct FunctionRecord {
   std::optional<int> reserved_concurrency;
 };
 
+// An alias: a name for one version, or for two with a weight on the second.
+struct AliasRecord {
+  std::string name;
+  std::string function_version;
+  std::string description;
+  std::map<std::string, double> additional_weights;  // RoutingConfig.AdditionalVersionWeights
+  std::string revision_id;
+};
+
+// A function URL config, on the function itself ("" qualifier) or on an alias.
+struct UrlConfigRecord {
+  std::string qualifier;  // "" or an alias name
+  std::string url_id;     // 32 [a-z0-9], stable for the config's life
+  std::string auth_type;  // "NONE" or "AWS_IAM"
+  std::optional<nlohmann::json> cors;  // the API's Cors object, as given
+  std::optional<std::string> invoke_mode;  // as given: "BUFFERED" or "RESPONSE_STREAM"
+  std::string creation_time;
+  std::string last_modified;
+};
+
+// Everything kept of one function: what a record file on disk holds.
+struct FunctionState {
+  FunctionRecord latest;                  // $LATEST: the only mutable configuration
+  std::map<int, FunctionRecord> versions;  // published, immutable snapshots
+  int last_version = 0;                   // numbers are never reused
+  std::map<std::string, AliasRecord> aliases;
+  std::map<std::string, UrlConfigRecord> urls;  // by qualifier ("" unqualified)
+  // Resource policy statements (as GetPolicy renders them), by qualifier
+  // ("" for the function itself), in the order they were added.
+  std::map<std::string, std::vector<nlohmann::json>> policies;
+  std::string policy_revision;  // RevisionId of the policy
+};
+
 struct LayerVersionRecord {
   std::string name;
   int version = 0;
@@ -60,6 +94,14 @@ void to_json(nlohmann::json& j, LayerRef const& r);
 void from_json(nlohmann::json const& j, LayerRef& r);
 void to_json(nlohmann::json& j, FunctionRecord const& r);
 void from_json(nlohmann::json const& j, FunctionRecord& r);
+void to_json(nlohmann::json& j, AliasRecord const& r);
+void from_json(nlohmann::json const& j, AliasRecord& r);
+void to_json(nlohmann::json& j, UrlConfigRecord const& r);
+void from_json(nlohmann::json const& j, UrlConfigRecord& r);
+// A record file written before versions existed holds a bare FunctionRecord:
+// it reads as a function with only $LATEST.
+void to_json(nlohmann::json& j, FunctionState const& r);
+void from_json(nlohmann::json const& j, FunctionState& r);
 void to_json(nlohmann::json& j, LayerVersionRecord const& r);
 void from_json(nlohmann::json const& j, LayerVersionRecord& r);
 

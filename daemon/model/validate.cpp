@@ -3,6 +3,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <set>
 
 namespace lambdad::model {
@@ -254,6 +255,21 @@ std::optional<ApiError> apply_layer_fields(json const& body, LayerVersionRecord&
     }
   }
   return std::nullopt;
+}
+
+std::optional<ApiError> check_alias_name(std::string const& name) {
+  std::vector<std::string> broken;
+  if (name.empty() || name.size() > 128)
+    broken.push_back(name.empty() ? "Member must have length greater than or equal to 1"
+                                  : "Member must have length less than or equal to 128");
+  bool chars = std::all_of(name.begin(), name.end(), [](unsigned char c) {
+    return std::isalnum(c) || c == '-' || c == '_';
+  });
+  bool digits = !name.empty() && std::all_of(name.begin(), name.end(), [](unsigned char c) { return std::isdigit(c); });
+  if (!chars || digits || name.empty())
+    broken.push_back("Member must satisfy regular expression pattern: (?!^[0-9]+$)([a-zA-Z0-9-_]+)");
+  if (broken.empty()) return std::nullopt;
+  return validation_errors(name, "name", broken);
 }
 
 }  // namespace lambdad::model

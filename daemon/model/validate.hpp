@@ -25,6 +25,9 @@ HostInfo detect_host();
 std::optional<ApiError> apply_function_config(nlohmann::json const& body, FunctionRecord& rec, bool create,
                                               Identity const& id, HostInfo const& host);
 
+// An alias name: `(?!^[0-9]+$)([a-zA-Z0-9-_]+)`, 1 to 128 characters
+// (botocore's Alias shape); every violated constraint listed.
+std::optional<ApiError> check_alias_name(std::string const& name);
 std::optional<ApiError> apply_layer_fields(nlohmann::json const& body, LayerVersionRecord& rec);
 
 // Lambda's "reserved keys" that a function cannot set.

@@ -74,7 +74,7 @@ Result<Loaded> StateDir::open() {
   }
   for (auto const& e : fs::directory_iterator(functions_dir_, ec)) {
     if (e.path().extension() != ".json") continue;
-    auto rec = read_record<model::FunctionRecord>(e.path());
+    auto rec = read_record<model::FunctionState>(e.path());
     if (!rec) return rec.error();
     out.functions.push_back(std::move(*rec));
   }
@@ -146,8 +146,8 @@ Result<StoredCode> StateDir::put_code(std::string const& zip, std::string const&
   return out;
 }
 
-Result<void> StateDir::write_function(model::FunctionRecord const& rec) {
-  return util::write_file_atomic(functions_dir_ / (rec.name + ".json"), json(rec).dump(2), tmp_dir_);
+Result<void> StateDir::write_function(model::FunctionState const& state) {
+  return util::write_file_atomic(functions_dir_ / (state.latest.name + ".json"), json(state).dump(2), tmp_dir_);
 }
 
 Result<void> StateDir::remove_function(std::string const& name) {

@@ -19,7 +19,7 @@ namespace lambdad::store {
 namespace fs = std::filesystem;
 
 struct Loaded {
-  std::vector<model::FunctionRecord> functions;
+  std::vector<model::FunctionState> functions;
   std::vector<model::LayerVersionRecord> layers;
   std::map<std::string, int> layer_watermarks;  // highest version ever published, per layer
   std::vector<std::string> notes;               // what start-up found and did (cleaned leftovers...)
@@ -47,7 +47,7 @@ class StateDir {
   Result<Loaded> open();
   // Stores the zip and its unpacked tree, unless a complete tree is already there.
   Result<StoredCode> put_code(std::string const& zip, std::string const& sha_hex, UnpackLimits const& limits);
-  Result<void> write_function(model::FunctionRecord const& rec);
+  Result<void> write_function(model::FunctionState const& state);
   Result<void> remove_function(std::string const& name);
   Result<void> write_layer(model::LayerVersionRecord const& rec);
   Result<void> remove_layer(std::string const& name, int version, int watermark);

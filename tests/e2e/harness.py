@@ -663,9 +663,12 @@ class StateSnapshot:
         """sha256 hex of every code blob a record on disk refers to."""
         refs = set()
         for f in self.functions:
-            rec = json.loads((self.root / "functions" / f"{f}.json").read_text())
-            refs.add(rec["code_sha256"])
-            refs.update(layer["sha256"] for layer in rec.get("layers", []))
+            state = json.loads((self.root / "functions" / f"{f}.json").read_text())
+            # $LATEST and every published version (a first-wave file is a bare $LATEST).
+            records = [state["latest"], *(v["record"] for v in state["versions"])] if "latest" in state else [state]
+            for rec in records:
+                refs.add(rec["code_sha256"])
+                refs.update(layer["sha256"] for layer in rec.get("layers", []))
         for name, versions in self.layers.items():
             for v in versions:
                 rec = json.loads((self.root / "layers" / name / f"{v}.json").read_text())

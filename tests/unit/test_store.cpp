@@ -33,7 +33,17 @@ TEST_CASE("records written are read back after a reopen") {
     f.environment = std::map<std::string, std::string>{{"A1", "b"}};
     f.layers = {{"arn:aws:lambda:us-east-1:000000000000:layer:rt:1", std::string(64, 'a'), 10, 20}};
     f.revision_id = "rev";
-    REQUIRE(d.write_function(f).has_value());
+    model::FunctionState st;
+    st.latest = f;
+    f.revision_id = "rev1";
+    st.versions[1] = f;
+    st.last_version = 3;  // versions 2 and 3 were deleted: numbers are not reused
+    st.aliases["live"] = {"live", "1", "prod", {{"1", 0.25}}, "arev"};
+    st.urls["live"] = {"live", std::string(32, 'x'), "NONE", nlohmann::json{{"AllowOrigins", {"*"}}}, std::nullopt,
+                       "t0", "t1"};
+    st.policies["live"] = {nlohmann::json{{"Sid", "url"}}};
+    st.policy_revision = "prev";
+    REQUIRE(d.write_function(st).has_value());
     model::LayerVersionRecord l;
     l.name = "rt";
     l.version = 1;
@@ -46,12 +56,41 @@ TEST_CASE("records written are read back after a reopen") {
   auto loaded = d.open();
   REQUIRE(loaded.has_value());
   REQUIRE(loaded->functions.size() == 1);
-  CHECK(loaded->functions[0].environment->at("A1") == "b");
-  CHECK(loaded->functions[0].layers[0].unzipped_size == 20);
-  CHECK(loaded->functions[0].revision_id == "rev");
+  auto const& got = loaded->functions[0];
+  CHECK(got.latest.environment->at("A1") == "b");
+  CHECK(got.latest.layers[0].unzipped_size == 20);
+  CHECK(got.latest.revision_id == "rev");
+  CHECK(got.versions.at(1).revision_id == "rev1");
+  CHECK(got.last_version == 3);
+  CHECK(got.aliases.at("live").additional_weights.at("1") == 0.25);
+  CHECK(got.urls.at("live").url_id == std::string(32, 'x'));
+  CHECK(got.urls.at("live").cors->at("AllowOrigins")[0] == "*");
+  CHECK(!got.urls.at("live").invoke_mode);
+  CHECK(got.policies.at("live")[0]["Sid"] == "url");
+  CHECK(got.policy_revision == "prev");
   REQUIRE(loaded->layers.size() == 1);
   CHECK(loaded->layer_watermarks.at("rt") == 2);  // version 2 is never handed out again
   CHECK(fs::is_empty(t.path / "tmp"));
+}
+
+TEST_CASE("a record of the first wave (a bare $LATEST) reads as a function without versions") {
+  TempDir t;
+  {
+    store::StateDir d(t.path);
+    REQUIRE(d.open().has_value());
+  }
+  model::FunctionRecord f;
+  f.name = "old";
+  f.revision_id = "r";
+  REQUIRE(util::write_file_atomic(t.path / "functions" / "old.json", nlohmann::json(f).dump(), t.path / "tmp").has_value());
+  store::StateDir d(t.path);
+  auto loaded = d.open();
+  REQUIRE(loaded.has_value());
+  REQUIRE(loaded->functions.size() == 1);
+  CHECK(loaded->functions[0].latest.name == "old");
+  CHECK(loaded->functions[0].latest.revision_id == "r");
+  CHECK(loaded->functions[0].versions.empty());
+  CHECK(loaded->functions[0].aliases.empty());
 }
 
 TEST_CASE("identical code is unpacked once; unreferenced code is collected") {
