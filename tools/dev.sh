@@ -10,8 +10,14 @@ root=$PWD
 
 build_pkgs=(meson ninja-build pkg-config g++ libboost1.81-dev libboost-url1.81-dev nlohmann-json3-dev
   libarchive-dev libspdlog-dev libfmt-dev doctest-dev libssl-dev libcli11-dev libsystemd-dev libtomlplusplus-dev curl zip)
-test_pkgs=(awscli python3 python3-boto3 python3-pytest python3-prometheus-client libarchive-tools unzip procps systemd default-jre-headless tzdata)
+test_pkgs=(awscli python3 python3-boto3 python3-pytest python3-prometheus-client libarchive-tools unzip procps systemd default-jre-headless tzdata
+  chromium)
 js_sdk='@aws-sdk/client-lambda@3.1164.0'
+# Drives chromium for the browser (CORS) tests (tests/e2e/browser.mjs). The
+# last 24.x: 25.x wants Node 22, Debian 12 has 18. It was released for
+# Chrome 148 and drives Debian's newer chromium (156) through the same
+# DevTools protocol; tests/e2e/test_browser_cors_selftest.py checks it does.
+puppeteer='puppeteer-core@24.43.1'
 ric='aws-lambda-ric@3.3.0'   # the Node.js runtime interface client; 4.x wants Node 22
 ric_pkgs=(autoconf automake libtool cmake make g++ python3)
 
@@ -33,11 +39,16 @@ install_js_sdk() {
   # Node.js may come from Debian (nodejs + npm) or from elsewhere with npm
   # bundled (the two conflict): install Debian's only when neither is there.
   if ! command -v node >/dev/null || ! command -v npm >/dev/null; then install_pkgs nodejs npm; fi
-  local dir="$root/.cache/npm"
-  if [ ! -d "$dir/node_modules/@aws-sdk/client-lambda" ]; then
+  local dir="$root/.cache/npm" wanted=()
+  for spec in "$js_sdk" "$puppeteer"; do
+    local name=${spec%@*} version=${spec##*@}
+    local pj="$dir/node_modules/$name/package.json"
+    [ -f "$pj" ] && grep -q "\"version\": *\"$version\"" "$pj" || wanted+=("$spec")
+  done
+  if [ ${#wanted[@]} -gt 0 ]; then
     mkdir -p "$dir"
     (cd "$dir" && [ -f package.json ] || echo '{"private":true}' > package.json)
-    (cd "$dir" && npm install --no-audit --no-fund --loglevel=error "$js_sdk")
+    (cd "$dir" && npm install --no-audit --no-fund --loglevel=error "${wanted[@]}")
   fi
 }
 
