@@ -1,9 +1,10 @@
 // Function URLs' pure translation: request → payload format 2.0 event,
-// payload → HTTP response. Expectations are byte-exact; where they
+// payload → HTTP response, and CORS. Expectations are byte-exact; where they
 // copy an AWS recording, the comment names it.
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
+#include "urls/cors.hpp"
 #include "urls/event.hpp"
 
 #include <chrono>
@@ -302,4 +303,104 @@ TEST_CASE("what no response can be made of is the function error: 502 Internal S
     CHECK(resp.status == 502);
     CHECK(resp.body == "Internal Server Error");
   }
+}
+
+TEST_CASE("CORS configuration: the API shape, only the members set") {
+  auto cors = cors_from_json(json::parse(
+      R"({"AllowOrigins": ["https://example.com"], "AllowMethods": ["GET", 7], "MaxAge": 300, "Other": 1})"));
+  CHECK(cors.allow_origins == std::vector<std::string>{"https://example.com"});
+  CHECK(cors.allow_methods == std::vector<std::string>{"GET"});
+  CHECK(cors.max_age == 300);
+  CHECK_FALSE(cors.allow_credentials);
+  CHECK(to_json(cors).dump() == R"({"AllowMethods":["GET"],"AllowOrigins":["https://example.com"],"MaxAge":300})");
+  auto all = R"({"AllowCredentials":false,"AllowHeaders":["x-a"],"AllowMethods":["*"],"AllowOrigins":["*"],)"
+             R"("ExposeHeaders":["x-b","x-c"],"MaxAge":0})";
+  CHECK(to_json(cors_from_json(json::parse(all))).dump() == all);
+  CHECK(to_json(cors_from_json(json::array())).dump() == "{}");
+}
+
+TEST_CASE("preflights: OPTIONS with Origin and Access-Control-Request-Method") {
+  std::vector<Header> pre = {{"Origin", "https://example.com"}, {"Access-Control-Request-Method", "PUT"}};
+  CHECK(is_preflight(request("OPTIONS", "/", pre)));
+  CHECK_FALSE(is_preflight(request("GET", "/", pre)));
+  CHECK_FALSE(is_preflight(request("OPTIONS", "/", {{"Origin", "https://example.com"}})));
+  CHECK_FALSE(is_preflight(request("OPTIONS", "/", {{"Access-Control-Request-Method", "PUT"}})));
+
+  Cors cors{.allow_credentials = std::nullopt,
+            .allow_headers = {"content-type", "x-custom"},
+            .allow_methods = {"GET", "PUT"},
+            .allow_origins = {"https://example.com", "http://localhost:60905"},
+            .expose_headers = {"x-exposed"},
+            .max_age = 300};
+  auto matched = preflight(cors, request("OPTIONS", "/x", {{"origin", "HTTPS://Example.COM"}, pre[1]}));
+  CHECK(matched.status == 200);
+  CHECK(matched.body.empty());
+  CHECK(lines(matched.headers) ==
+        "Access-Control-Allow-Origin: HTTPS://Example.COM\nVary: Origin\nAccess-Control-Allow-Methods: GET,PUT\n"
+        "Access-Control-Allow-Headers: content-type,x-custom\nAccess-Control-Max-Age: 300\n");
+
+  auto unmatched = preflight(cors, request("OPTIONS", "/", {{"Origin", "https://evil.example"}, pre[1]}));
+  CHECK(unmatched.status == 200);
+  CHECK(unmatched.headers.empty());
+  CHECK(preflight(cors, request("OPTIONS", "/", {{"Origin", "https://example.com:8443"}, pre[1]})).headers.empty());
+
+  Cors any{.allow_credentials = std::nullopt,
+           .allow_headers = {},
+           .allow_methods = {"*"},
+           .allow_origins = {"*"},
+           .expose_headers = {},
+           .max_age = std::nullopt};
+  CHECK(lines(preflight(any, request("OPTIONS", "/", pre)).headers) ==
+        "Access-Control-Allow-Origin: *\nAccess-Control-Allow-Methods: *\n");
+  any.allow_credentials = true;
+  CHECK(lines(preflight(any, request("OPTIONS", "/", pre)).headers) ==
+        "Access-Control-Allow-Origin: https://example.com\nAccess-Control-Allow-Credentials: true\nVary: Origin\n"
+        "Access-Control-Allow-Methods: *\n");
+}
+
+TEST_CASE("responses: the configured CORS headers win over the function's own") {
+  Cors cors{.allow_credentials = true,
+            .allow_headers = {"x-h"},
+            .allow_methods = {"GET"},
+            .allow_origins = {"https://example.com"},
+            .expose_headers = {"x-one", "x-two"},
+            .max_age = 60};
+  auto from_function = [] {
+    return HttpResponse{.status = 201,
+                        .headers = {{"Access-Control-Allow-Origin", "*"},
+                                    {"content-type", "text/plain"},
+                                    {"access-control-expose-headers", "x-secret"},
+                                    {"Vary", "Accept-Encoding"}},
+                        .body = "ok"};
+  };
+  auto resp = from_function();
+  apply_cors(cors, request("GET", "/", {{"Origin", "https://example.com"}}), resp);
+  CHECK(resp.status == 201);
+  CHECK(resp.body == "ok");
+  CHECK(lines(resp.headers) ==
+        "content-type: text/plain\nVary: Accept-Encoding, Origin\n"
+        "Access-Control-Allow-Origin: https://example.com\nAccess-Control-Allow-Credentials: true\n"
+        "Access-Control-Expose-Headers: x-one,x-two\n");
+
+  // An origin that isn't allowed, or none: the function's CORS headers still go.
+  for (auto const& headers : {std::vector<Header>{{"Origin", "https://other.example"}}, std::vector<Header>{}}) {
+    auto plain = from_function();
+    apply_cors(cors, request("GET", "/", headers), plain);
+    CHECK(lines(plain.headers) == "content-type: text/plain\nVary: Accept-Encoding\n");
+  }
+
+  // "*" without credentials: no Vary; an existing Vary on Origin isn't repeated.
+  Cors any{.allow_credentials = false,
+           .allow_headers = {},
+           .allow_methods = {},
+           .allow_origins = {"*"},
+           .expose_headers = {},
+           .max_age = std::nullopt};
+  HttpResponse star{.status = 200, .headers = {{"vary", "origin"}}, .body = ""};
+  apply_cors(any, request("POST", "/", {{"Origin", "https://a.example"}}), star);
+  CHECK(lines(star.headers) == "vary: origin\nAccess-Control-Allow-Origin: *\n");
+  auto error = function_error_response();
+  apply_cors(cors, request("POST", "/", {{"Origin", "https://example.com"}}), error);
+  CHECK(error.status == 502);
+  CHECK(find_header(error.headers, "access-control-allow-origin") == "https://example.com");
 }
