@@ -29,6 +29,8 @@ Result<model::FunctionState> store_function(store::StateDir& disk, std::string c
   if (!stored) return stored.error();
   if (stored->unzipped_size > budget) return store::over_budget(stored->unzipped_size, budget);  // a reused tree
   rec.unzipped_size = stored->unzipped_size;
+  for (auto& [n, v] : state.versions)  // one just published with this code (Publish: true)
+    if (v.code_sha256_hex == rec.code_sha256_hex) v.unzipped_size = rec.unzipped_size;
   if (stored->reused) spdlog::info("function {}: code {} already unpacked, reused", rec.name, rec.code_sha256_hex);
   if (auto w = disk.write_function(state); !w) return w.error();
   return state;
@@ -242,7 +244,15 @@ asio::awaitable<Response> ControlPlane::update_function_configuration(Call call)
 
 asio::awaitable<Response> ControlPlane::delete_function(Call call) {
   auto target = functions_.resolve(call.param("name"), qualifier_of(call));
-  if (!target) co_return error_response(call, target.error());
+  if (!target) {
+    // A version that is not there (of a function that is): nothing to do, as on AWS.
+    auto ref = model::parse_function_ref(call.param("name"));
+    auto q = qualifier_of(call);
+    bool version = q && !q->empty() && std::all_of(q->begin(), q->end(), [](unsigned char ch) { return std::isdigit(ch); });
+    if (ref && version && functions_.contains(ref->name) && target.error().status == 404)
+      co_return empty_response(call, 204);
+    co_return error_response(call, target.error());
+  }
   if (target->qualifier == registry::kLatest)
     co_return error_response(call, model::invalid_parameter(
         "$LATEST version cannot be deleted without deleting the function."));

@@ -17,6 +17,15 @@ namespace asio = boost::asio;
 
 namespace {
 
+// The policy's RevisionId is its own (AWS-recorded since 2025: GetPolicy's
+// RevisionId no longer follows the function's).
+ApiError policy_revision_mismatch() {
+  return ApiError{412, "PreconditionFailedException",
+                  "The Revision Id provided does not match the latest Revision Id. Call the GetPolicy API to "
+                  "retrieve the latest Revision Id",
+                  {}};
+}
+
 // The policy key of a qualifier: "" for the function itself (or $LATEST).
 std::string policy_key(registry::Target const& t) {
   return t.qualifier == registry::kLatest ? "" : t.qualifier;
@@ -27,6 +36,8 @@ std::string policy_key(registry::Target const& t) {
 asio::awaitable<Response> ControlPlane::add_permission(Call call) {
   auto target = functions_.resolve(call.param("name"), qualifier_of(call));
   if (!target) co_return error_response(call, target.error());
+  if (target->qualifier == registry::kLatest)
+    co_return error_response(call, model::invalid_parameter("We currently do not support adding policies for $LATEST."));
   json body;
   if (auto e = parse_json_body(call.req.body(), body)) co_return error_response(call, *e);
   std::string name = target->name;
@@ -35,11 +46,8 @@ asio::awaitable<Response> ControlPlane::add_permission(Call call) {
   if (!statement) co_return error_response(call, statement.error());
   if (functions_.busy(name)) co_return error_response(call, update_in_progress(name));
   model::FunctionState state = *functions_.find(name);
-  if (body.contains("RevisionId") && body["RevisionId"].is_string() &&
-      body["RevisionId"] != target->record->revision_id)
-    co_return error_response(call, ApiError{412, "PreconditionFailedException",
-                                            "The Revision Id provided does not match the latest Revision Id. Call "
-                                            "the GetFunction/GetAlias API to retrieve the latest Revision Id", {}});
+  if (body.contains("RevisionId") && body["RevisionId"].is_string() && body["RevisionId"] != state.policy_revision)
+    co_return error_response(call, policy_revision_mismatch());
   auto& statements = state.policies[key];
   std::string sid = (*statement)["Sid"];
   for (auto const& st : statements)
@@ -52,31 +60,36 @@ asio::awaitable<Response> ControlPlane::add_permission(Call call) {
   auto failed = co_await save_state(state, false);
   if (failed) co_return error_response(call, *failed);
   spdlog::info("function {}: permission {} added", functions_.arn(name, key), sid);
-  co_return json_response(call, 201, json{{"Statement", statement->dump()}});
+  co_return json_response(call, 201, json{{"Statement", registry::statement_text(*statement)}});
 }
 
 asio::awaitable<Response> ControlPlane::get_policy(Call call) {
   auto target = functions_.resolve(call.param("name"), qualifier_of(call));
-  if (!target) co_return error_response(call, target.error());
+  if (!target) co_return error_response(call, model::not_found("The resource you requested does not exist."));
   auto const& state = *functions_.find(target->name);
   auto p = state.policies.find(policy_key(*target));
   if (p == state.policies.end() || p->second.empty())
     co_return error_response(call, model::not_found("The resource you requested does not exist."));
-  co_return json_response(call, 200, json{{"Policy", registry::policy_document(p->second).dump()},
+  co_return json_response(call, 200, json{{"Policy", registry::policy_text(p->second)},
                                           {"RevisionId", state.policy_revision}});
 }
 
 asio::awaitable<Response> ControlPlane::remove_permission(Call call) {
   auto target = functions_.resolve(call.param("name"), qualifier_of(call));
-  if (!target) co_return error_response(call, target.error());
+  if (!target) {
+    auto ref = model::parse_function_ref(call.param("name"));
+    co_return error_response(call, model::not_found("No policy found for: " +
+                                                    functions_.arn(ref ? ref->name : call.param("name"),
+                                                                   qualifier_of(call).value_or(""))));
+  }
   std::string name = target->name;
   std::string sid = call.param("sid");
   if (functions_.busy(name)) co_return error_response(call, update_in_progress(name));
   model::FunctionState state = *functions_.find(name);
-  if (auto r = call.query.find("RevisionId"); r != call.query.end() && r->second != target->record->revision_id)
-    co_return error_response(call, ApiError{412, "PreconditionFailedException",
-                                            "The Revision Id provided does not match the latest Revision Id. Call "
-                                            "the GetFunction/GetAlias API to retrieve the latest Revision Id", {}});
+  if (auto r = call.query.find("RevisionId"); r != call.query.end() && r->second != state.policy_revision)
+    co_return error_response(call, policy_revision_mismatch());
+  if (!state.policies.count(policy_key(*target)))
+    co_return error_response(call, model::not_found("No policy is associated with the given resource."));
   auto& statements = state.policies[policy_key(*target)];
   auto before = statements.size();
   std::erase_if(statements, [&sid](json const& st) { return st["Sid"] == sid; });
@@ -106,6 +119,8 @@ asio::awaitable<Response> ControlPlane::tag_resource(Call call) {
   if (auto e = parse_json_body(call.req.body(), body)) co_return error_response(call, *e);
   if (!body.contains("Tags") || !body["Tags"].is_object())
     co_return error_response(call, model::validation("null", "tags", "Member must not be null"));
+  if (body["Tags"].empty())
+    co_return error_response(call, model::invalid_parameter("An error occurred and the request cannot be processed."));
   if (functions_.busy(*name)) co_return error_response(call, update_in_progress(*name));
   model::FunctionState state = *functions_.find(*name);
   for (auto const& [k, v] : body["Tags"].items()) {
@@ -127,6 +142,7 @@ asio::awaitable<Response> ControlPlane::untag_resource(Call call) {
   if (auto url = boost::urls::parse_origin_form(call.req.target()))
     for (auto p : url->params())
       if (p.key == "tagKeys") keys.push_back(p.value);
+  if (keys.empty()) co_return error_response(call, model::validation("null", "tagKeys", "Member must not be null"));
   if (functions_.busy(*name)) co_return error_response(call, update_in_progress(*name));
   model::FunctionState state = *functions_.find(*name);
   for (auto const& k : keys) state.latest.tags.erase(k);

@@ -124,6 +124,7 @@ asio::awaitable<Response> ControlPlane::serve_url(Request req, http::Peer peer, 
   if (cors && urls::is_preflight(hr)) co_return beast_response(urls::preflight(*cors, hr), version, request_id);
   urls::UrlContext ctx{hit.url_id, std::string(req[bhttp::field::host]), "anonymous", request_id,
                        std::chrono::system_clock::now(), std::nullopt};
+  if (auto colon = ctx.domain_name.rfind(':'); colon != std::string::npos) ctx.domain_name.resize(colon);
   if (ctx.domain_name.empty()) ctx.domain_name = hit.url_id + ".lambda-url." + cfg_.identity.region + ".on.aws";
   if (config.auth_type == "AWS_IAM") {
     // A signature made with a key of this daemon's account: that account's

@@ -76,8 +76,42 @@ model::ApiResult<json> make_statement(json const& body, std::string const& resou
   return model::ApiResult<json>(boost::system::in_place_value, std::move(st));
 }
 
-json policy_document(std::vector<json> const& statements) {
-  return json{{"Version", "2012-10-17"}, {"Id", "default"}, {"Statement", statements}};
+namespace {
+
+// AWS-recorded (test_lambda_api: all four conditions at once):
+// StringEquals {AWS:SourceAccount, lambda:FunctionUrlAuthType,
+// aws:PrincipalOrgID}, then ArnLike. Where Bool goes is not recorded: last.
+nlohmann::ordered_json ordered_condition(json const& cond) {
+  static char const* const ops[] = {"StringEquals", "ArnLike", "Bool"};
+  static char const* const keys[] = {"AWS:SourceAccount", "lambda:FunctionUrlAuthType", "aws:PrincipalOrgID",
+                                     "lambda:EventSourceToken", "AWS:SourceArn", "lambda:InvokedViaFunctionUrl"};
+  nlohmann::ordered_json out = nlohmann::ordered_json::object();
+  for (auto const* op : ops) {
+    if (!cond.contains(op)) continue;
+    nlohmann::ordered_json inner = nlohmann::ordered_json::object();
+    for (auto const* key : keys)
+      if (cond[op].contains(key)) inner[key] = cond[op][key];
+    out[op] = inner;
+  }
+  return out;
+}
+
+nlohmann::ordered_json ordered_statement(json const& st) {
+  nlohmann::ordered_json out;
+  for (auto const* key : {"Sid", "Effect", "Principal", "Action", "Resource"})
+    if (st.contains(key)) out[key] = st[key];
+  if (st.contains("Condition")) out["Condition"] = ordered_condition(st["Condition"]);
+  return out;
+}
+
+}  // namespace
+
+std::string statement_text(json const& statement) { return ordered_statement(statement).dump(); }
+
+std::string policy_text(std::vector<json> const& statements) {
+  nlohmann::ordered_json doc = {{"Version", "2012-10-17"}, {"Id", "default"}, {"Statement", nlohmann::ordered_json::array()}};
+  for (auto const& st : statements) doc["Statement"].push_back(ordered_statement(st));
+  return doc.dump();
 }
 
 namespace {

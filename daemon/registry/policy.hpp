@@ -21,8 +21,10 @@ namespace lambdad::registry {
 // body AWS refuses.
 model::ApiResult<nlohmann::json> make_statement(nlohmann::json const& body, std::string const& resource);
 
-// The policy document GetPolicy returns.
-nlohmann::json policy_document(std::vector<nlohmann::json> const& statements);
+// As AWS writes them: compact, keys in its order (Sid, Effect, Principal,
+// Action, Resource, Condition; Version, Id, Statement), as AWS-recorded.
+std::string statement_text(nlohmann::json const& statement);
+std::string policy_text(std::vector<nlohmann::json> const& statements);
 
 // Whether the statements let an anonymous caller (AuthType NONE) or a
 // signed one of `account` (AWS_IAM) call `action` through a function URL of
