@@ -41,9 +41,13 @@ aws lambda create-alias --function-name "$name" --name live --function-version 1
 echo "== a Function URL for live"
 url=$(aws lambda create-function-url-config --function-name "$name" --qualifier live --auth-type NONE \
   --query FunctionUrl --output text)
+# Since October 2025 a public URL needs both: lambda:InvokeFunctionUrl and
+# lambda:InvokeFunction (AWS "Control access to Lambda function URLs").
 aws lambda add-permission --function-name "$name" --qualifier live --statement-id url \
   --action lambda:InvokeFunctionUrl --principal '*' --function-url-auth-type NONE \
   --query Statement --output text >/dev/null
+aws lambda add-permission --function-name "$name" --qualifier live --statement-id invoke \
+  --action lambda:InvokeFunction --principal '*' --query Statement --output text >/dev/null
 url=${url%/}
 echo "FunctionUrl: $url/"
 
