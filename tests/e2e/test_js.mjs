@@ -56,6 +56,11 @@ const {
   LambdaClient, CreateFunctionCommand, GetFunctionCommand, GetFunctionConfigurationCommand,
   UpdateFunctionCodeCommand, DeleteFunctionCommand, ListFunctionsCommand, PublishLayerVersionCommand,
   ListLayerVersionsCommand, GetAccountSettingsCommand, waitUntilFunctionUpdatedV2,
+  PublishVersionCommand, ListVersionsByFunctionCommand, CreateAliasCommand, GetAliasCommand, UpdateAliasCommand,
+  ListAliasesCommand, DeleteAliasCommand, AddPermissionCommand, GetPolicyCommand, RemovePermissionCommand,
+  TagResourceCommand, UntagResourceCommand, ListTagsCommand, CreateFunctionUrlConfigCommand,
+  GetFunctionUrlConfigCommand, UpdateFunctionUrlConfigCommand, DeleteFunctionUrlConfigCommand,
+  ListFunctionUrlConfigsCommand,
 } = sdk;
 
 // ---------------------------------------------------------------- checks
@@ -325,7 +330,76 @@ async function main() {
                     new GetFunctionCommand({ FunctionName: 'js-fn' }));
   r = await client.send(new ListFunctionsCommand({}));
   equal(r.Functions.map((f) => f.FunctionName).sort(), ['js-fn-b', 'js-fn-c'], 'ListFunctions after delete');
+  await versionsAndUrls();
   client.destroy();
+}
+
+// Versions, aliases, the resource policy, tags and function URL configs.
+async function versionsAndUrls() {
+  console.log('== versions, aliases, permissions, tags, function URLs');
+  const fn = `${ARN}:function:js-fn-b`;
+  let r = await client.send(new PublishVersionCommand({ FunctionName: 'js-fn-b', Description: 'first' }));
+  equal([r.$metadata.httpStatusCode, r.Version, r.FunctionArn, r.Description], [201, '1', `${fn}:1`, 'first'],
+        'PublishVersion -> 201, version 1');
+  r = await client.send(new ListVersionsByFunctionCommand({ FunctionName: 'js-fn-b' }));
+  equal(r.Versions.map((v) => v.Version), ['$LATEST', '1'], 'ListVersionsByFunction');
+  r = await client.send(new CreateAliasCommand({ FunctionName: 'js-fn-b', Name: 'live', FunctionVersion: '1' }));
+  equal([r.$metadata.httpStatusCode, r.AliasArn], [201, `${fn}:live`], 'CreateAlias -> 201');
+  await expectError('CreateAlias twice', 'ResourceConflictException', 409,
+                    new CreateAliasCommand({ FunctionName: 'js-fn-b', Name: 'live', FunctionVersion: '1' }),
+                    'Alias already exists');
+  r = await client.send(new UpdateAliasCommand({ FunctionName: 'js-fn-b', Name: 'live', Description: 'prod' }));
+  equal(r.Description, 'prod', 'UpdateAlias');
+  r = await client.send(new GetAliasCommand({ FunctionName: 'js-fn-b', Name: 'live' }));
+  equal([r.FunctionVersion, r.Description], ['1', 'prod'], 'GetAlias');
+  r = await client.send(new ListAliasesCommand({ FunctionName: 'js-fn-b' }));
+  equal(r.Aliases.map((a) => a.Name), ['live'], 'ListAliases');
+  r = await client.send(new GetFunctionCommand({ FunctionName: 'js-fn-b', Qualifier: 'live' }));
+  equal([r.Configuration.FunctionArn, r.Configuration.Version], [`${fn}:live`, '1'], 'GetFunction Qualifier=live');
+  r = await client.send(new AddPermissionCommand({ FunctionName: 'js-fn-b', Qualifier: 'live', StatementId: 'url',
+                                                   Action: 'lambda:InvokeFunctionUrl', Principal: '*',
+                                                   FunctionUrlAuthType: 'NONE' }));
+  equal(JSON.parse(r.Statement).Condition, { StringEquals: { 'lambda:FunctionUrlAuthType': 'NONE' } },
+        'AddPermission: the FunctionUrlAuthType condition');
+  r = await client.send(new AddPermissionCommand({ FunctionName: 'js-fn-b', Qualifier: 'live', StatementId: 'via',
+                                                   Action: 'lambda:InvokeFunction', Principal: '*',
+                                                   InvokedViaFunctionUrl: true }));
+  equal(JSON.parse(r.Statement).Condition, { Bool: { 'lambda:InvokedViaFunctionUrl': 'true' } },
+        'AddPermission InvokedViaFunctionUrl: a Bool condition');
+  r = await client.send(new GetPolicyCommand({ FunctionName: 'js-fn-b', Qualifier: 'live' }));
+  equal(JSON.parse(r.Policy).Statement.map((st) => st.Sid), ['url', 'via'], 'GetPolicy');
+  r = await client.send(new RemovePermissionCommand({ FunctionName: 'js-fn-b', Qualifier: 'live', StatementId: 'via' }));
+  equal(r.$metadata.httpStatusCode, 204, 'RemovePermission -> 204');
+  r = await client.send(new CreateFunctionUrlConfigCommand({ FunctionName: 'js-fn-b', Qualifier: 'live',
+                                                             AuthType: 'NONE', Cors: { AllowOrigins: ['*'] },
+                                                             InvokeMode: 'BUFFERED' }));
+  check(/^http:\/\/[a-z0-9]{32}\.lambda-url\.us-east-1\.localhost:\d+\/$/.test(r.FunctionUrl),
+        'CreateFunctionUrlConfig: the URL on the daemon\'s port', r.FunctionUrl);
+  const url = r.FunctionUrl;
+  r = await client.send(new UpdateFunctionUrlConfigCommand({ FunctionName: 'js-fn-b', Qualifier: 'live',
+                                                             Cors: { AllowOrigins: ['http://page.example'] } }));
+  equal([r.FunctionUrl, r.Cors.AllowOrigins, r.InvokeMode], [url, ['http://page.example'], 'BUFFERED'],
+        'UpdateFunctionUrlConfig');
+  r = await client.send(new GetFunctionUrlConfigCommand({ FunctionName: 'js-fn-b', Qualifier: 'live' }));
+  equal([r.FunctionUrl, r.AuthType, r.FunctionArn], [url, 'NONE', `${fn}:live`], 'GetFunctionUrlConfig');
+  r = await client.send(new ListFunctionUrlConfigsCommand({ FunctionName: 'js-fn-b' }));
+  equal(r.FunctionUrlConfigs.map((u) => u.FunctionUrl), [url], 'ListFunctionUrlConfigs');
+  r = await client.send(new DeleteFunctionUrlConfigCommand({ FunctionName: 'js-fn-b', Qualifier: 'live' }));
+  equal(r.$metadata.httpStatusCode, 204, 'DeleteFunctionUrlConfig -> 204');
+  await expectError('GetFunctionUrlConfig after delete', 'ResourceNotFoundException', 404,
+                    new GetFunctionUrlConfigCommand({ FunctionName: 'js-fn-b', Qualifier: 'live' }),
+                    'The resource you requested does not exist.');
+  await client.send(new TagResourceCommand({ Resource: fn, Tags: { team: 'js', stage: 'dev' } }));
+  await client.send(new UntagResourceCommand({ Resource: fn, TagKeys: ['stage'] }));
+  r = await client.send(new ListTagsCommand({ Resource: fn }));
+  equal(r.Tags, { team: 'js' }, 'TagResource, UntagResource, ListTags');
+  await expectError('TagResource on an alias', 'InvalidParameterValueException', 400,
+                    new TagResourceCommand({ Resource: `${fn}:live`, Tags: { a: 'b' } }), 'Tags on function aliases');
+  r = await client.send(new DeleteAliasCommand({ FunctionName: 'js-fn-b', Name: 'live' }));
+  equal(r.$metadata.httpStatusCode, 204, 'DeleteAlias -> 204');
+  r = await client.send(new DeleteFunctionCommand({ FunctionName: 'js-fn-b', Qualifier: '1' }));
+  r = await client.send(new ListVersionsByFunctionCommand({ FunctionName: 'js-fn-b' }));
+  equal(r.Versions.map((v) => v.Version), ['$LATEST'], 'DeleteFunction Qualifier=1 removes the version');
 }
 
 let rc = 0;
