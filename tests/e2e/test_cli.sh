@@ -2,7 +2,8 @@
 # The deploy flow and the error cases through the AWS CLI v2 (/usr/bin/aws):
 # sts get-caller-identity, publish-layer-version x2, list-layer-versions,
 # create-function --layers, get-function, update-function-code,
-# wait function-updated-v2, list-functions (paged), delete-function; error
+# wait function-updated-v2, list-functions (paged), versions, aliases,
+# permissions, tags and function URL configs, delete-function; error
 # cases must exit 254 with "An error occurred (XxxException)" on stderr.
 #
 # Run: tests/e2e/test_cli.sh   (env LAMBDAD=path/to/lambdad, AWS_CLI=/usr/bin/aws)
@@ -121,6 +122,51 @@ expect_error "create-function bad role" ValidationException lambda create-functi
 expect_error "create-function runtime python3.12" InvalidParameterValueException lambda create-function \
   --function-name py --runtime python3.12 --role "$ROLE" --handler bootstrap --zip-file "fileb://$W/fn1.zip"
 expect_error "delete-function unknown" ResourceNotFoundException lambda delete-function --function-name no-such-fn
+
+echo "== versions, aliases, permissions, tags, function URLs"
+check_eq "publish-version" "$(aws lambda publish-version --function-name cli-fn-b --query Version --output text)" "1"
+check_eq "list-versions-by-function" \
+  "$(aws lambda list-versions-by-function --function-name cli-fn-b --query 'Versions[].Version' --output text)" \
+  "\$LATEST	1"
+check_eq "create-alias" "$(aws lambda create-alias --function-name cli-fn-b --name live --function-version 1 \
+  --query AliasArn --output text)" "$ARN:function:cli-fn-b:live"
+check_eq "update-alias" "$(aws lambda update-alias --function-name cli-fn-b --name live \
+  --description prod --query Description --output text)" "prod"
+check_eq "get-alias" "$(aws lambda get-alias --function-name cli-fn-b --name live --query FunctionVersion \
+  --output text)" "1"
+check_eq "list-aliases" "$(aws lambda list-aliases --function-name cli-fn-b --query 'Aliases[].Name' --output text)" \
+  "live"
+check_eq "get-function --qualifier live" "$(aws lambda get-function --function-name cli-fn-b --qualifier live \
+  --query 'Configuration.[FunctionArn,Version]' --output text)" "$ARN:function:cli-fn-b:live	1"
+aws lambda add-permission --function-name cli-fn-b --qualifier live --statement-id url \
+  --action lambda:InvokeFunctionUrl --principal '*' --function-url-auth-type NONE >/dev/null
+check_eq "add-permission, get-policy" "$(aws lambda get-policy --function-name cli-fn-b --qualifier live \
+  --query Policy --output text)" \
+  '{"Version":"2012-10-17","Id":"default","Statement":[{"Sid":"url","Effect":"Allow","Principal":"*","Action":"lambda:InvokeFunctionUrl","Resource":"'"$ARN"':function:cli-fn-b:live","Condition":{"StringEquals":{"lambda:FunctionUrlAuthType":"NONE"}}}]}'
+expect_error "add-permission twice" ResourceConflictException lambda add-permission --function-name cli-fn-b \
+  --qualifier live --statement-id url --action lambda:InvokeFunctionUrl --principal '*'
+check "remove-permission" aws lambda remove-permission --function-name cli-fn-b --qualifier live --statement-id url
+url=$(aws lambda create-function-url-config --function-name cli-fn-b --qualifier live --auth-type NONE \
+  --cors 'AllowOrigins=http://page.example,AllowMethods=GET' --query FunctionUrl --output text)
+check "create-function-url-config: a *.localhost URL on the daemon's port" \
+  grep -Eq "^http://[a-z0-9]{32}\.lambda-url\.us-east-1\.localhost:${ENDPOINT##*:}/\$" <<<"$url"
+check_eq "get-function-url-config" "$(aws lambda get-function-url-config --function-name cli-fn-b --qualifier live \
+  --query '[FunctionUrl,Cors.AllowOrigins[0]]' --output text)" "$url	http://page.example"
+check_eq "update-function-url-config" "$(aws lambda update-function-url-config --function-name cli-fn-b \
+  --qualifier live --auth-type AWS_IAM --query AuthType --output text)" "AWS_IAM"
+check_eq "list-function-url-configs" "$(aws lambda list-function-url-configs --function-name cli-fn-b \
+  --query 'FunctionUrlConfigs[].FunctionUrl' --output text)" "$url"
+check "delete-function-url-config" aws lambda delete-function-url-config --function-name cli-fn-b --qualifier live
+expect_error "get-function-url-config after delete" ResourceNotFoundException lambda get-function-url-config \
+  --function-name cli-fn-b --qualifier live
+aws lambda tag-resource --resource "$ARN:function:cli-fn-b" --tags team=cli,stage=dev
+aws lambda untag-resource --resource "$ARN:function:cli-fn-b" --tag-keys stage
+check_eq "tag-resource, untag-resource, list-tags" "$(aws lambda list-tags --resource "$ARN:function:cli-fn-b" \
+  --query Tags.team --output text)" "cli"
+check "delete-alias" aws lambda delete-alias --function-name cli-fn-b --name live
+check "delete-function --qualifier 1" aws lambda delete-function --function-name cli-fn-b --qualifier 1
+expect_error "delete-function --qualifier \$LATEST" InvalidParameterValueException lambda delete-function \
+  --function-name cli-fn-b --qualifier '$LATEST'
 
 echo "== delete-function"
 check "delete-function cli-fn" aws lambda delete-function --function-name cli-fn
