@@ -70,6 +70,14 @@ std::optional<ApiError> check_invoke_mode(json const& body) {
   return std::nullopt;
 }
 
+// A Create (AuthType required) or Update body's fields.
+std::optional<ApiError> check_url_body(json const& body, bool create) {
+  if (auto e = check_auth_type(body, create)) return e;
+  if (body.contains("Cors"))
+    if (auto e = check_cors(body["Cors"])) return e;
+  return check_invoke_mode(body);
+}
+
 // Applies the fields a Create or Update body sets.
 void apply_url_fields(json const& body, model::UrlConfigRecord& u) {
   if (body.contains("AuthType") && body["AuthType"].is_string()) u.auth_type = body["AuthType"];
@@ -119,10 +127,7 @@ asio::awaitable<Response> ControlPlane::create_url_config(Call call) {
   if (!target) co_return error_response(call, target.error());
   json body;
   if (auto e = parse_json_body(call.req.body(), body)) co_return error_response(call, *e);
-  if (auto e = check_auth_type(body, true)) co_return error_response(call, *e);
-  if (body.contains("Cors"))
-    if (auto e = check_cors(body["Cors"])) co_return error_response(call, *e);
-  if (auto e = check_invoke_mode(body)) co_return error_response(call, *e);
+  if (auto e = check_url_body(body, true)) co_return error_response(call, *e);
   std::string name = target->name;
   if (functions_.busy(name)) co_return error_response(call, update_in_progress(name));
   model::FunctionState state = *functions_.find(name);
@@ -159,10 +164,7 @@ asio::awaitable<Response> ControlPlane::update_url_config(Call call) {
   if (!target) co_return error_response(call, target.error());
   json body;
   if (auto e = parse_json_body(call.req.body(), body)) co_return error_response(call, *e);
-  if (auto e = check_auth_type(body, false)) co_return error_response(call, *e);
-  if (body.contains("Cors"))
-    if (auto e = check_cors(body["Cors"])) co_return error_response(call, *e);
-  if (auto e = check_invoke_mode(body)) co_return error_response(call, *e);
+  if (auto e = check_url_body(body, false)) co_return error_response(call, *e);
   std::string name = target->name;
   if (functions_.busy(name)) co_return error_response(call, update_in_progress(name));
   model::FunctionState state = *functions_.find(name);
