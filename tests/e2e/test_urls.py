@@ -160,7 +160,7 @@ def test_event(c, url, port):
     c.equal((ev["isBase64Encoded"], ev["body"]), (False, '{"k": 1}'), "a JSON body arrives as text")
 
 
-def test_responses(c, url):
+def test_responses(c, lam, url):
     log("== responses inferred from the answer")
     status, hdrs, body = curl(url + "structured")
     c.equal((status, body, hdrs.get("x-custom")), (201, b"made", ["yes"]), "statusCode, headers and body")
@@ -176,6 +176,13 @@ def test_responses(c, url):
     c.equal((status, body), (502, b"Internal Server Error"), "a function error: 502 Internal Server Error")
     status, hdrs, body = curl(url + "sleep")
     c.equal(status, 502, "a timeout: 502")
+    lam.put_function_concurrency(FunctionName="web", ReservedConcurrentExecutions=0)
+    status, hdrs, body = curl(url + "spaced")
+    c.equal(status, 429, "a throttle (reserved concurrency 0): 429", body[:200])
+    lam.delete_function_concurrency(FunctionName="web")
+    status, hdrs, body = curl("-X", "POST", url + "big", "-H", "Content-Type: text/plain", "--data-binary", "@-",
+                              data=b"x" * (6 * 1024 * 1024 + 1))
+    c.equal(status, 413, "a request over 6 MB: 413")
 
 
 def test_cors(c, url):
@@ -252,7 +259,7 @@ def test(c):
         url, iam_url = test_config_api(c, d, lam)
         test_auth(c, d, lam, url, iam_url)
         test_event(c, url, d.port)
-        test_responses(c, url)
+        test_responses(c, lam, url)
         test_cors(c, url)
         log("== after a restart")
         d.restart(kill=True)

@@ -174,10 +174,10 @@ def test_delete_versions(c, d, lam):
     code, status, msg, _ = h.client_error(lam.delete_function, FunctionName="ver", Qualifier="2")
     c.equal((code, status), ("ResourceConflictException", 409), "a version an alias routes to cannot be deleted")
     c.check("edge" in msg and "live" in msg, "... the message names the aliases", msg)
-    lam.update_function_code(FunctionName="ver", ZipFile=h.make_zip([h.file_entry("bootstrap", h.fixture_bytes(), 0o755),
-                                                                      h.file_entry("extra.txt", "v3")]))
-    v3 = lam.publish_version(FunctionName="ver")["Version"]
-    c.equal(v3, "3", "new code publishes version 3")
+    up = lam.update_function_code(FunctionName="ver", Publish=True, ZipFile=h.make_zip(
+        [h.file_entry("bootstrap", h.fixture_bytes(), 0o755), h.file_entry("extra.txt", "v3")]))
+    c.equal((up["Version"], up["FunctionArn"]), ("3", ARN + ":3"),
+            "UpdateFunctionCode Publish: true answers the new version 3")
     c.equal(d.snapshot().incomplete(), [], "every version's tree is on disk")
     c.equal(lam.delete_function(FunctionName="ver", Qualifier="3")["ResponseMetadata"]["HTTPStatusCode"], 204,
             "DeleteFunction Qualifier=3: 204")
