@@ -64,6 +64,51 @@ std::pair<int, std::string> open_init() {
   return {-1, ""};
 }
 
+// lambdad's runtime clients: $LAMBDAD_RUNTIMES, where they are installed,
+// or the source tree this binary was built from (tests, tools/dev.sh serve).
+std::filesystem::path runtimes_dir() {
+  if (char const* e = std::getenv("LAMBDAD_RUNTIMES")) return e;
+  std::error_code ec;
+  if (std::filesystem::exists(LAMBDAD_LIBEXECDIR "/runtimes", ec)) return LAMBDAD_LIBEXECDIR "/runtimes";
+  return LAMBDAD_SOURCE_RUNTIMES;
+}
+
+// Every managed runtime's interpreter, found once (configured, else on PATH).
+runtimes::Availability probe_runtimes(std::vector<std::string> const& configured, std::string const& rootfs) {
+  std::map<std::string, std::string> paths;
+  for (auto const& c : configured) {
+    auto eq = c.find('=');
+    if (eq != std::string::npos) paths[c.substr(0, eq)] = c.substr(eq + 1);
+  }
+  // The directories an environment sees (the host's /usr and /bin, or the
+  // --rootfs image's), not the daemon's own PATH.
+  return runtimes::probe(paths, "/usr/local/bin:/usr/bin:/bin", rootfs, runtimes_dir());
+}
+
+// What every function's environment gets from the daemon: credentials (the
+// daemon's own if it has some, else a key of [[auth.keys]], else local test
+// values), and the daemon itself as the Lambda and STS endpoints (the SDKs'
+// AWS_ENDPOINT_URL_<SERVICE>), plus --function-endpoint-url for the rest.
+std::map<std::string, std::string> function_env(ServeOptions const& opts, std::string const& where) {
+  std::map<std::string, std::string> env = {{"AWS_ACCESS_KEY_ID", "test"}, {"AWS_SECRET_ACCESS_KEY", "test"},
+                                            {"AWS_SESSION_TOKEN", "test"}};
+  if (!opts.api.auth_keys.empty()) {
+    env["AWS_ACCESS_KEY_ID"] = opts.api.auth_keys.begin()->first;
+    env["AWS_SECRET_ACCESS_KEY"] = opts.api.auth_keys.begin()->second;
+  }
+  if (char const* id = std::getenv("AWS_ACCESS_KEY_ID"); id && std::getenv("AWS_SECRET_ACCESS_KEY")) {
+    env["AWS_ACCESS_KEY_ID"] = id;
+    env["AWS_SECRET_ACCESS_KEY"] = std::getenv("AWS_SECRET_ACCESS_KEY");
+    if (char const* token = std::getenv("AWS_SESSION_TOKEN")) env["AWS_SESSION_TOKEN"] = token;
+    else env.erase("AWS_SESSION_TOKEN");
+  }
+  std::string host = where.rfind("0.0.0.0:", 0) == 0 ? "127.0.0.1" + where.substr(7) : where;
+  env["AWS_ENDPOINT_URL_LAMBDA"] = "http://" + host;
+  env["AWS_ENDPOINT_URL_STS"] = "http://" + host;
+  if (!opts.function_endpoint_url.empty()) env["AWS_ENDPOINT_URL"] = opts.function_endpoint_url;
+  return env;
+}
+
 // Linux `major.minor` or later (uname's release).
 bool kernel_at_least(int major, int minor) {
   utsname u{};
@@ -353,7 +398,10 @@ int serve(ServeOptions const& opts) {
   logs::LogStore log_store(disk.root() / "logs");
   asio::io_context ioc(1);
   asio::thread_pool pool(opts.pool_threads);
-  api::ControlPlane plane(opts.api, disk, pool);
+  auto api_cfg = opts.api;
+  api_cfg.runtimes = probe_runtimes(opts.runtime_interpreters, invoker_opts.sandbox.rootfs);
+  for (auto const& line : runtimes::describe(api_cfg.runtimes)) spdlog::info("runtimes: {}", line);
+  api::ControlPlane plane(api_cfg, disk, pool);
   plane.load(*loaded);
   exec::Invoker invoker(ioc, invoker_opts, &log_store);
   plane.set_invoker(&invoker);
@@ -388,6 +436,7 @@ int serve(ServeOptions const& opts) {
     spdlog::warn("listening on {} which is not a loopback address: anyone who can reach it can deploy and run code",
                  bound->address().to_string());
   std::string where = bound->address().to_string() + ":" + std::to_string(bound->port());
+  plane.set_function_env(function_env(opts, where));
   server.start();
 
   asio::signal_set signals(ioc, SIGINT, SIGTERM);
@@ -478,6 +527,9 @@ int doctor() {
   std::printf("lambdad doctor: what this machine offers the sandbox\n\n");
   for (auto const& f : caps.features)
     std::printf("  %-36s %-9s %s\n", f.name.c_str(), f.name == "note" ? "" : f.available ? "yes" : "NO", f.detail.c_str());
+  std::printf("\nmanaged runtimes (interpreters in /usr/local/bin, /usr/bin, /bin; [runtimes] in the configuration "
+              "file overrides):\n");
+  for (auto const& line : runtimes::describe(probe_runtimes({}, ""))) std::printf("  %s\n", line.c_str());
   bool ok = caps.namespaces;
   std::printf("\n%s\n", !ok ? "functions cannot run here: lambdad needs namespaces (as root, or in a user namespace)"
                             : caps.root ? "functions can run here, fully isolated"

@@ -17,6 +17,10 @@ struct ServeOptions {
   std::string listen = "127.0.0.1:9000";
   std::filesystem::path state_dir = ".lambdad";
   std::filesystem::path ready_file;  // written with "HOST:PORT" once listening
+  // [runtimes] / --runtime ID=PATH: the interpreter of a managed runtime.
+  std::vector<std::string> runtime_interpreters;
+  // What functions see as AWS_ENDPOINT_URL (other services: a local S3...); "" none.
+  std::string function_endpoint_url;
   api::Config api;
   unsigned pool_threads = 2;
   bool sync_code = true;

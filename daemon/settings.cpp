@@ -52,8 +52,9 @@ constexpr KeyFlag kKeys[] = {
     {"auth.mode", "--auth"},
     {"auth.url_permissions", "--url-permissions"},
     {"auth.keys", nullptr},  // [[auth.keys]] access_key_id, secret_access_key
+    {"function_endpoint_url", "--function-endpoint-url"},
 };
-constexpr char const* kSections[] = {"limits", "sandbox", "auth"};
+constexpr char const* kSections[] = {"limits", "sandbox", "auth", "runtimes"};
 
 std::string where(std::string const& file, toml::node const& node) {
   return file + ":" + std::to_string(node.source().begin.line);
@@ -178,6 +179,12 @@ void add_serve_options(CLI::App* serve, Settings& s) {
                     "of the [[auth.keys]] of the configuration file")
       ->capture_default_str()
       ->check(CLI::IsMember({"none", "sigv4"}));
+  serve->add_option("--runtime", opts.runtime_interpreters,
+                    "ID=PATH: the interpreter a managed runtime runs on (python3.12=/usr/bin/python3.12); by "
+                    "default the closest on PATH");
+  serve->add_option("--function-endpoint-url", opts.function_endpoint_url,
+                    "AWS_ENDPOINT_URL in every function's environment: where the SDKs send calls to services other "
+                    "than Lambda and STS (which go to this daemon), e.g. a local S3");
   serve->add_option("--url-permissions", opts.api.url_permissions,
                     "What a function URL of AuthType NONE needs in the function's policy: aws (AWS since October "
                     "2025: lambda:InvokeFunctionUrl and lambda:InvokeFunction for principal *), url-only "
@@ -238,7 +245,18 @@ Result<void> load_config(CLI::App* serve, Settings& s) {
         entries.emplace_back(key, &v);
       }
     }
+    bool runtime_flags = serve->get_option("--runtime")->count() > 0;  // the command line's win
     for (auto const& [key, node] : entries) {
+      if (key.rfind("runtimes.", 0) == 0) {  // [runtimes] "python3.12" = "/usr/bin/python3.12"
+        auto text = node->value<std::string>();
+        if (!text) return plain_error(where(file, *node) + ": " + key + ": expected the interpreter's path (a string)");
+        CLI::Option* opt = serve->get_option("--runtime");
+        if (!runtime_flags) {
+          opt->add_result(key.substr(9) + "=" + *text);
+          opt->run_callback();
+        }
+        continue;
+      }
       auto const* known = std::find_if(std::begin(kKeys), std::end(kKeys), [&](KeyFlag const& kf) { return key == kf.key; });
       if (known == std::end(kKeys)) return plain_error(where(file, *node) + ": unknown key `" + key + "`");
       if (key == "auth.keys") {

@@ -4,6 +4,8 @@
  * it needs no path inside the sandbox.
  *
  *   lambdad-init BOOTSTRAP [EXTENSION...]
+ *   lambdad-init -n N BOOTSTRAP ARG... [EXTENSION...]   (the bootstrap with
+ *                                  N-1 arguments: an interpreter and its script)
  *
  * Everything else (mounts, identity, limits, environment, cwd, streams) is
  * already in place. It starts each extension, then the bootstrap, reaps
@@ -22,6 +24,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -39,16 +42,22 @@ static void on_sigterm(int sig) {
   errno = saved;
 }
 
-static pid_t start(char* path) {
+/* Runs argv (NULL-terminated); argv[0] is the path. */
+static pid_t start_argv(char** argv) {
+  char* path = argv[0];
   pid_t pid = fork();
   if (pid == 0) {
-    char* argv[] = {path, NULL};
     execve(path, argv, environ);
     /* What Lambda's init says for an extension it cannot start. */
     dprintf(2, "lambdad-init: cannot execute %s: %s\n", path, strerror(errno));
     _exit(127);
   }
   return pid;
+}
+
+static pid_t start(char* path) {
+  char* argv[] = {path, NULL};
+  return start_argv(argv);
 }
 
 int main(int argc, char** argv) {
@@ -63,8 +72,21 @@ int main(int argc, char** argv) {
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_sigterm;
   sigaction(SIGTERM, &sa, NULL); /* no SA_RESTART: waitpid returns EINTR */
-  for (int i = 2; i < argc; ++i) start(argv[i]);
-  pid_t bootstrap = start(argv[1]);
+  int first = 1, count = 1; /* the bootstrap's argv: argv[first .. first+count) */
+  if (strcmp(argv[1], "-n") == 0 && argc >= 4) {
+    count = atoi(argv[2]);
+    first = 3;
+    if (count < 1 || first + count > argc) {
+      dprintf(2, "lambdad-init: -n %s: not that many arguments\n", argv[2]);
+      return 64;
+    }
+  }
+  for (int i = first + count; i < argc; ++i) start(argv[i]);
+  char* bootstrap_argv[64];
+  if (count > 63) count = 63;
+  for (int i = 0; i < count; ++i) bootstrap_argv[i] = argv[first + i];
+  bootstrap_argv[count] = NULL;
+  pid_t bootstrap = start_argv(bootstrap_argv);
   bootstrap_pid = bootstrap;
   if (terminate_requested && bootstrap > 0) kill(bootstrap, SIGTERM);
   if (bootstrap < 0) {

@@ -393,7 +393,13 @@ Result<Child> spawn(SpawnSpec const& spec) {
   auto envp = c_array(spec.env);
   std::vector<std::array<char const*, 2>> companion_argv;
   for (auto const& c : spec.companions) companion_argv.push_back({c.c_str(), nullptr});
+  // lambdad-init BOOTSTRAP [EXTENSION...], or -n N with the bootstrap's own
+  // arguments (an interpreter and its script).
   std::vector<std::string> init_args = {"lambdad-init", spec.path};
+  if (spec.argv.size() > 1) {
+    init_args = {"lambdad-init", "-n", std::to_string(spec.argv.size()), spec.path};
+    init_args.insert(init_args.end(), spec.argv.begin() + 1, spec.argv.end());
+  }
   init_args.insert(init_args.end(), spec.companions.begin(), spec.companions.end());
   auto init_argv = c_array(init_args);
   std::vector<int> tree_fds(spec.mounts.size(), -1);

@@ -26,6 +26,9 @@ ControlPlane::ControlPlane(Config cfg, store::StateDir& disk, asio::thread_pool&
       pool_(pool),
       strand_(asio::make_strand(pool.get_executor())),
       functions_(cfg_.identity, [&disk](std::string const& sha) { return disk.tree_path(sha); }) {
+  for (auto const& spec : runtimes::all()) host_.runtimes.insert(spec.id);
+  host_.unavailable_runtimes = cfg_.runtimes.unavailable;
+  functions_.set_runtimes(cfg_.runtimes);
   // A changed or deleted function's environments end (busy ones after their invoke).
   functions_.on_changed = [this](std::string const& name) {
     if (invoker_) invoker_->retire_function(name);

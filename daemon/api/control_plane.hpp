@@ -14,6 +14,7 @@
 #include "../exec/invoker.hpp"
 #include "../logs/store.hpp"
 #include "../registry/registry.hpp"
+#include "../runtimes/catalog.hpp"
 
 #include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
@@ -50,6 +51,8 @@ struct Config {
   // lambda:InvokeFunctionUrl and lambda:InvokeFunction, AWS since October
   // 2025), "url-only" (lambda:InvokeFunctionUrl), "off" (nothing).
   std::string url_permissions = "aws";
+  // The managed runtimes this host can run (fixed at start).
+  runtimes::Availability runtimes;
 };
 
 // One request as the handlers see it: decoded path segments, the route's
@@ -100,6 +103,8 @@ class ControlPlane final : public http::Service {
   // Counts an invocation for /metrics and keeps it for /_lambdad/invocations.
   void record(exec::InvokeResult const& result);
 
+  // What every function's environment gets: credentials, the daemon's endpoints.
+  void set_function_env(std::map<std::string, std::string> env) { functions_.set_base_env(std::move(env)); }
   // Where log groups are read from (GET /_lambdad/logs/NAME).
   void set_logs(logs::LogStore* logs) { logs_ = logs; }
   // Ends every log follow (the daemon is stopping).

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <variant>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -52,7 +53,6 @@ std::vector<std::string> environment_of(FunctionImage const& fn, std::string con
       {"_HANDLER", fn.handler},
       {"AWS_REGION", fn.region},
       {"AWS_DEFAULT_REGION", fn.region},
-      {"AWS_EXECUTION_ENV", "AWS_Lambda_" + fn.runtime},
       {"AWS_LAMBDA_FUNCTION_NAME", fn.name},
       {"AWS_LAMBDA_FUNCTION_MEMORY_SIZE", std::to_string(fn.memory_mb)},
       {"AWS_LAMBDA_FUNCTION_VERSION", fn.version},
@@ -67,10 +67,12 @@ std::vector<std::string> environment_of(FunctionImage const& fn, std::string con
       {"PATH", "/usr/local/bin:/usr/bin/:/bin:/opt/bin"},
       {"LD_LIBRARY_PATH", "/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib"},
   };
-  // Credentials: the daemon's own, when it has some (Lambda hands the
-  // function its execution role's).
-  for (char const* k : {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"})
-    if (char const* val = std::getenv(k)) v[k] = val;
+  // AWS_EXECUTION_ENV and the rest only for a managed runtime ("not
+  // defined for OS-only runtimes"); then the daemon's (credentials,
+  // endpoints), then the function's own.
+  if (fn.managed)
+    for (auto const& [k, val] : fn.managed->env) v[k] = val;
+  for (auto const& [k, val] : fn.base_env) v[k] = val;
   for (auto const& [k, val] : fn.env) v[k] = val;
   std::vector<std::string> out;
   for (auto const& [k, val] : v) out.push_back(k + "=" + val);
@@ -245,7 +247,9 @@ void Environment::build_sandbox(sandbox::SpawnSpec& spec) const {
     spec.mounts.push_back({Op::Kind::Mkdir, "", "/var/runtime", ""});
   }
   spec.mounts.push_back({Op::Kind::BindRO, fn_.code_tree.string(), r + "/var/task", ""});
-  if (!sb_.runtime_dir.empty()) spec.mounts.push_back({Op::Kind::BindRO, sb_.runtime_dir, r + "/var/runtime", ""});
+  // A managed runtime's client at /var/runtime; else --runtime-dir, if any.
+  std::string runtime_dir = fn_.managed ? fn_.managed->client_dir.string() : sb_.runtime_dir;
+  if (!runtime_dir.empty()) spec.mounts.push_back({Op::Kind::BindRO, runtime_dir, r + "/var/runtime", ""});
   spec.mounts.push_back({Op::Kind::Tmpfs, "", r + "/tmp", "size=" + std::to_string(fn_.ephemeral_mb) + "m,mode=1777"});
   if (sb_.pivot_root) {
     spec.mounts.push_back(sandbox::finish_op(r));
@@ -253,31 +257,63 @@ void Environment::build_sandbox(sandbox::SpawnSpec& spec) const {
   }
 }
 
-std::optional<StartFailure> Environment::start() {
-  auto began = std::chrono::steady_clock::now();
-  // Bootstrap lookup as Lambda does it: /var/task, then /opt (the last layer
-  // that has one wins, as in the merged /opt).
+namespace {
+
+// What the environment runs, inside it and (for --no-sandbox) on the host.
+struct Launch {
+  std::string path;
+  std::vector<std::string> argv;
+  std::string host_path;
+  std::vector<std::string> host_argv;
+};
+
+// A managed runtime: the interpreter and lambdad's client; with
+// AWS_LAMBDA_EXEC_WRAPPER, the wrapper first, given the same argv ("Modifying
+// the runtime environment", wrapper scripts).
+Launch managed_launch(FunctionImage const& fn) {
+  auto const& m = *fn.managed;
+  Launch l{m.interpreter.string(), {m.interpreter.string(), "/var/runtime/" + m.entry}, m.interpreter.string(),
+           {m.interpreter.string(), (m.client_dir / m.entry).string()}};
+  if (auto w = fn.env.find("AWS_LAMBDA_EXEC_WRAPPER"); w != fn.env.end() && !w->second.empty()) {
+    l.argv.insert(l.argv.begin(), w->second);
+    l.path = w->second;
+  }
+  return l;
+}
+
+// Bootstrap lookup as Lambda does it: /var/task, then /opt (the last layer
+// that has one wins, as in the merged /opt).
+std::variant<Launch, StartFailure> launch_of(FunctionImage const& fn) {
+  if (fn.managed) return managed_launch(fn);
   std::string path;
   fs::path host_path;
-  if (executable_file(fn_.code_tree / "bootstrap")) {
+  if (executable_file(fn.code_tree / "bootstrap")) {
     path = "/var/task/bootstrap";
-    host_path = fn_.code_tree / "bootstrap";
+    host_path = fn.code_tree / "bootstrap";
   } else {
-    for (auto it = fn_.layer_trees.rbegin(); it != fn_.layer_trees.rend() && path.empty(); ++it)
+    for (auto it = fn.layer_trees.rbegin(); it != fn.layer_trees.rend() && path.empty(); ++it)
       if (executable_file(*it / "bootstrap")) {
         path = "/opt/bootstrap";
         host_path = *it / "bootstrap";
       }
   }
-  if (path.empty()) {
-    apply(EnvEvent::SpawnFailed);
+  if (path.empty())
     return StartFailure{"Runtime.InvalidEntrypoint",
                         "Couldn't find valid bootstrap(s): [/var/task/bootstrap /opt/bootstrap]"};
-  }
-  if (!has_exec_bit(host_path)) {
+  if (!has_exec_bit(host_path)) return StartFailure{"Runtime.InvalidEntrypoint", "fork/exec " + path + ": permission denied"};
+  return Launch{path, {path}, host_path.string(), {host_path.string()}};
+}
+
+}  // namespace
+
+std::optional<StartFailure> Environment::start() {
+  auto began = std::chrono::steady_clock::now();
+  auto found = launch_of(fn_);
+  if (auto const* failure = std::get_if<StartFailure>(&found)) {
     apply(EnvEvent::SpawnFailed);
-    return StartFailure{"Runtime.InvalidEntrypoint", "fork/exec " + path + ": permission denied"};
+    return *failure;
   }
+  auto launch = std::get<Launch>(std::move(found));
   // Isolated: the listener is made inside the environment's network
   // namespace at spawn; host: a free loopback port here.
   bool isolated = sb_.enabled && sb_.isolated_network;
@@ -307,14 +343,14 @@ std::optional<StartFailure> Environment::start() {
   for (auto const& [name, in_sandbox] : extensions) spec.companions.push_back(in_sandbox);
   endpoint_->expect_extensions(extensions.size());
   endpoint_->set_function_info({fn_.name, fn_.version, fn_.handler, fn_.account});
-  spec.path = path;
-  spec.argv = {path};
+  spec.path = launch.path;
+  spec.argv = launch.argv;
   spec.env = environment_of(fn_, *api, stream_);
   spec.cwd = "/var/task";
   if (!sb_.enabled) {
     // Plain process: the bootstrap and its code where they are on the host.
-    spec.path = host_path.string();
-    spec.argv = {spec.path};
+    spec.path = launch.host_path;
+    spec.argv = launch.host_argv;
     spec.cwd = fn_.code_tree.string();
     for (auto& v : spec.env)
       if (v.rfind("LAMBDA_TASK_ROOT=", 0) == 0) v = "LAMBDA_TASK_ROOT=" + fn_.code_tree.string();

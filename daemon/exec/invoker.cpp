@@ -383,6 +383,7 @@ std::shared_ptr<Environment> Invoker::acquire(FunctionImage const& fn, InvokeRes
   // CloudWatch's order for a cold start: INIT_START, the init output, then
   // START when the invocation is handed over (Environment::on_first_next).
   env->log_line(logs::init_start_line(fn.runtime, fn.region));
+  if (fn.managed && !fn.managed->note.empty()) env->log_line(fn.managed->note);
   env->pending_start = logs::start_line(id, fn.version);
   if (auto failure = env->start()) {
     env->log_pending_start();

@@ -28,6 +28,16 @@ namespace lambdad::exec {
 
 // What an environment runs: a snapshot of a function version's
 // configuration at invoke time.
+// A managed runtime (python3.x, nodejs*.x): its interpreter runs lambdad's
+// runtime client, bound read-only at /var/runtime, instead of a bootstrap.
+struct ManagedRuntime {
+  std::filesystem::path interpreter;  // as seen inside the environment
+  std::filesystem::path client_dir;   // on the host
+  std::string entry;                  // relative to /var/runtime
+  std::map<std::string, std::string> env;  // what AWS sets for the runtime
+  std::string note;  // said in the function's first INIT_START line (a version mismatch), or ""
+};
+
 struct FunctionImage {
   std::string name;
   std::string version = "$LATEST";  // or a published version's number
@@ -44,6 +54,10 @@ struct FunctionImage {
   std::map<std::string, std::string> env;
   std::filesystem::path code_tree;
   std::vector<std::filesystem::path> layer_trees;  // in the function's order: later wins
+  std::optional<ManagedRuntime> managed;
+  // Set for every function by the daemon: credentials, the endpoints of the
+  // daemon itself (AWS_ENDPOINT_URL_LAMBDA...); the function's own win.
+  std::map<std::string, std::string> base_env;
 };
 
 struct InvokeRequest {

@@ -12,7 +12,6 @@ using nlohmann::json;
 
 namespace {
 
-std::set<std::string> const kSupportedRuntimes = {"provided", "provided.al2", "provided.al2023"};
 
 std::optional<ApiError> type_error(char const* field, char const* type) {
   return invalid_request_content(std::string("Could not parse request body into json: field ") + field +
@@ -196,10 +195,16 @@ std::optional<ApiError> apply_function_config(json const& body, FunctionRecord& 
   if (body.contains("Runtime") && !body["Runtime"].is_null()) {
     if (!body["Runtime"].is_string()) return type_error("Runtime", "a string");
     auto rt = body["Runtime"].get<std::string>();
-    if (!kSupportedRuntimes.count(rt))
-      return invalid_parameter("The runtime parameter of " + rt +
-                               " is not supported by lambdad yet. Supported runtimes: provided, provided.al2, "
-                               "provided.al2023.");
+    // AWS's sentence for a runtime it does not take, with lambdad's reason.
+    if (!host.runtimes.count(rt)) {
+      std::string list;
+      for (auto const& r : host.runtimes) list += (list.empty() ? "" : ", ") + r;
+      return invalid_parameter("The runtime parameter of " + rt + " is not supported by lambdad. Supported runtimes: " +
+                               list + ".");
+    }
+    if (auto why = host.unavailable_runtimes.find(rt); why != host.unavailable_runtimes.end())
+      return invalid_parameter("The runtime parameter of " + rt + " is not supported on this host: " + why->second +
+                               ".");
     rec.runtime = rt;
   }
   if (auto e = apply_string(body, "Handler", "handler", 128, rec.handler, no_space, "[^\\s]+")) return e;

@@ -9,13 +9,19 @@
 
 #include <nlohmann/json.hpp>
 
+#include <map>
 #include <optional>
+#include <set>
 #include <string>
 
 namespace lambdad::model {
 
 struct HostInfo {
   std::vector<std::string> architectures{"x86_64"};  // what this machine can run
+  // The runtime identifiers accepted (the runtime catalog's), and those of
+  // them this host cannot run, with the reason.
+  std::set<std::string> runtimes{"provided", "provided.al2", "provided.al2023"};
+  std::map<std::string, std::string> unavailable_runtimes;
 };
 
 HostInfo detect_host();

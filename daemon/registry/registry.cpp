@@ -110,6 +110,17 @@ exec::FunctionImage FunctionRegistry::image(Target const& t) const {
   if (rec.environment) fn.env = *rec.environment;
   fn.code_tree = tree_of_(rec.code_sha256_hex);
   for (auto const& l : rec.layers) fn.layer_trees.push_back(tree_of_(l.sha_hex));
+  fn.base_env = base_env_;
+  auto const* spec = runtimes::find(rec.runtime);
+  auto ready = runtimes_.ready.find(rec.runtime);
+  if (spec && ready != runtimes_.ready.end()) {
+    auto const& r = ready->second;
+    std::string note;
+    if (r.version_mismatch)
+      note = "lambdad: " + rec.runtime + " runs on " + r.interpreter.string() + " (" + r.interpreter_version +
+             "), the closest interpreter on this host";
+    fn.managed = exec::ManagedRuntime{r.interpreter, r.client_dir, spec->entry, spec->env, note};
+  }
   return fn;
 }
 

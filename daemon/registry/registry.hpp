@@ -8,6 +8,7 @@
 #include "exec/invoker.hpp"
 #include "model/arn.hpp"
 #include "model/records.hpp"
+#include "runtimes/catalog.hpp"
 
 #include <filesystem>
 #include <functional>
@@ -88,6 +89,11 @@ class FunctionRegistry {
   std::optional<UrlOwner> url_owner(std::string const& url_id) const;
   // A fresh url-id: 32 of [a-z0-9], unused.
   std::string new_url_id();
+  // The managed runtimes this host can run, and the variables every
+  // function gets (credentials, the daemon's endpoints): for image().
+  void set_runtimes(runtimes::Availability a) { runtimes_ = std::move(a); }
+  void set_base_env(std::map<std::string, std::string> env) { base_env_ = std::move(env); }
+  runtimes::Availability const& runtimes() const { return runtimes_; }
   // Seeds the weighted-alias draw (tests that want a fixed sequence).
   void seed(std::uint64_t s) { rng_.seed(s); }
 
@@ -100,6 +106,8 @@ class FunctionRegistry {
   std::set<std::string> busy_;
   std::multiset<std::string> pending_;
   std::mt19937_64 rng_{std::random_device{}()};
+  runtimes::Availability runtimes_;
+  std::map<std::string, std::string> base_env_;
 };
 
 // PublishVersion on `state` (no I/O): a snapshot of $LATEST as the next

@@ -30,12 +30,16 @@ ROLE = "arn:aws:iam::000000000000:role/fixture"
 REPORT = re.compile(r"^REPORT RequestId: (\S+)\tDuration: \d+\.\d\d ms\tBilled Duration: \d+ ms\tMemory Size: (\d+) MB\t"
                     r"Max Memory Used: (\d+ MB|unmeasured)\t(Init Duration: \d+\.\d\d ms\t)?$")
 INIT_REPORT = re.compile(r"^INIT_REPORT Init Duration: \d+\.\d\d ms\tPhase: init\tStatus: error\tError Type: (\S+)$")
-# The variables of a provided.* runtime (aws-contract.md), exactly.
-CONTRACT_VARS = {"_HANDLER", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_EXECUTION_ENV", "AWS_LAMBDA_FUNCTION_NAME",
+# The variables of a provided.* runtime (aws-contract.md), exactly; no
+# AWS_EXECUTION_ENV ("not defined for OS-only runtimes", "Defined runtime
+# environment variables").
+CONTRACT_VARS = {"_HANDLER", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_LAMBDA_FUNCTION_NAME",
                  "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_VERSION", "AWS_LAMBDA_INITIALIZATION_TYPE",
                  "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME", "AWS_LAMBDA_RUNTIME_API",
                  "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR", "TZ", "LANG", "PATH", "LD_LIBRARY_PATH"}
-CREDENTIAL_VARS = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"}
+# What the daemon adds: credentials, and itself as the Lambda and STS endpoints.
+CREDENTIAL_VARS = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL_LAMBDA",
+                   "AWS_ENDPOINT_URL_STS"}
 
 
 
@@ -110,7 +114,7 @@ def test(c):
         c.equal(set(env) - CREDENTIAL_VARS, CONTRACT_VARS | {"FIXTURE_VAR"},
                 "print-env: exactly the contract's variables plus the function's own")
         want = {"_HANDLER": "print-env", "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1",
-                "AWS_EXECUTION_ENV": "AWS_Lambda_provided.al2023", "AWS_LAMBDA_FUNCTION_NAME": "fx-print-env",
+                "AWS_LAMBDA_FUNCTION_NAME": "fx-print-env",
                 "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256", "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
                 "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand", "AWS_LAMBDA_LOG_GROUP_NAME": "/aws/lambda/fx-print-env",
                 "LAMBDA_TASK_ROOT": "/var/task", "LAMBDA_RUNTIME_DIR": "/var/runtime", "TZ": ":UTC",
