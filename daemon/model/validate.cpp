@@ -170,6 +170,9 @@ bool is_reserved_env_key(std::string const& k) {
       "_HANDLER", "_X_AMZN_TRACE_ID", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_EXECUTION_ENV",
       "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "LAMBDA_TASK_ROOT",
       "LAMBDA_RUNTIME_DIR", "AWS_LAMBDA_RUNTIME_API", "AWS_XRAY_CONTEXT_MISSING", "AWS_XRAY_DAEMON_ADDRESS"};
+  // AWS_LAMBDA_EXEC_WRAPPER is the user's to set ("Modifying the runtime
+  // environment": wrapper scripts); the rest of AWS_LAMBDA_* is Lambda's.
+  if (k == "AWS_LAMBDA_EXEC_WRAPPER") return false;
   return exact.count(k) || k.rfind("AWS_LAMBDA_", 0) == 0;
 }
 
