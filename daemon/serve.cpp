@@ -214,7 +214,11 @@ std::string text(T const& v) {
   else if constexpr (std::is_arithmetic_v<T>) return std::to_string(v);
   else if constexpr (requires { v.count(); }) return std::to_string(v.count());
   else if constexpr (requires { v.string(); }) return v.string();
-  else return std::string(v);
+  else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+    std::string out;
+    for (auto const& e : v) out += (out.empty() ? "" : ",") + e;
+    return out;
+  } else return std::string(v);
 }
 
 // Applies what SIGHUP can change (log level, limits, keep-alive, timeouts,
@@ -252,6 +256,8 @@ std::string apply_reload(ServeOptions& cur, ServeOptions const& next, http::Serv
     cur.api.auth_keys = next.api.auth_keys;
   }
   fixed("listen", cur.listen, next.listen);
+  fixed("function_endpoint_url", cur.function_endpoint_url, next.function_endpoint_url);
+  fixed("runtimes", cur.runtime_interpreters, next.runtime_interpreters);
   fixed("state_dir", cur.state_dir, next.state_dir);
   fixed("region", cur.api.identity.region, next.api.identity.region);
   fixed("account_id", cur.api.identity.account, next.api.identity.account);

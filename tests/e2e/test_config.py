@@ -166,6 +166,8 @@ def test(c):
     twins = {"user": "--sandbox-user", "uid": "--sandbox-uid", "gid": "--sandbox-gid", "mode": "--auth",
              "enabled": "--no-sandbox"}
     named = {twins.get(k, "--" + k.replace("_", "-")) for k in keys}
+    if re.search(r'^\[runtimes\]\n# "python3\.\d+" = ', shipped, re.M):
+        named.add("--runtime")  # the [runtimes] table: one "ID" = "PATH" each
     c.equal(sorted(flags - named), [], "the shipped lambdad.toml names every flag's twin")
     with h.Daemon(label="shipped", args=["--config", str(full)]) as d:
         c.equal(account(d), "000000000000", f"the shipped file with its {len(keys)} keys uncommented is accepted")
