@@ -255,8 +255,8 @@ def test(c):
                      lam.create_function, FunctionName="t901", Timeout=901, **good)
         expect_error(c, "CreateFunction MemorySize 64", "ValidationException", 400,
                      lam.create_function, FunctionName="m64", MemorySize=64, **good)
-        expect_error(c, "CreateFunction runtime python3.12", "InvalidParameterValueException", 400,
-                     lam.create_function, FunctionName="py", Runtime="python3.12", Role=h.ROLE,
+        expect_error(c, "CreateFunction runtime java21", "InvalidParameterValueException", 400,
+                     lam.create_function, FunctionName="py", Runtime="java21", Role=h.ROLE,
                      Handler="bootstrap", Code={"ZipFile": zip1})
         expect_error(c, "CreateFunction env vars > 4 KB", "InvalidParameterValueException", 400,
                      lam.create_function, FunctionName="bigenv", Environment={"Variables": {"BIG": "x" * 4100}},

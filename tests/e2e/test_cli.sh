@@ -119,8 +119,8 @@ expect_error "create-function missing layer version" InvalidParameterValueExcept
 check "missing layer: message says it does not exist" grep -q "does not exist" "$W/err"
 expect_error "create-function bad role" ValidationException lambda create-function --function-name badrole \
   --runtime provided.al2 --role not-a-role --handler bootstrap --zip-file "fileb://$W/fn1.zip"
-expect_error "create-function runtime python3.12" InvalidParameterValueException lambda create-function \
-  --function-name py --runtime python3.12 --role "$ROLE" --handler bootstrap --zip-file "fileb://$W/fn1.zip"
+expect_error "create-function runtime java21" InvalidParameterValueException lambda create-function \
+  --function-name py --runtime java21 --role "$ROLE" --handler bootstrap --zip-file "fileb://$W/fn1.zip"
 expect_error "delete-function unknown" ResourceNotFoundException lambda delete-function --function-name no-such-fn
 
 echo "== versions, aliases, permissions, tags, function URLs"

@@ -313,8 +313,8 @@ async function main() {
                     new CreateFunctionCommand({ ...base, FunctionName: 't901', Timeout: 901, Code: { ZipFile: zip1 } }));
   await expectError('CreateFunction MemorySize 64', 'ValidationException', 400,
                     new CreateFunctionCommand({ ...base, FunctionName: 'm64', MemorySize: 64, Code: { ZipFile: zip1 } }));
-  await expectError('CreateFunction runtime python3.12', 'InvalidParameterValueException', 400,
-                    new CreateFunctionCommand({ ...base, Runtime: 'python3.12', FunctionName: 'py',
+  await expectError('CreateFunction runtime java21', 'InvalidParameterValueException', 400,
+                    new CreateFunctionCommand({ ...base, Runtime: 'java21', FunctionName: 'py',
                                                 Code: { ZipFile: zip1 } }));
   await expectError('CreateFunction env vars > 4 KB', 'InvalidParameterValueException', 400,
                     new CreateFunctionCommand({ ...base, FunctionName: 'bigenv', Code: { ZipFile: zip1 },
