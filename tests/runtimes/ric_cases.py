@@ -94,6 +94,20 @@ def handler(event, context):
     return OPS[op](event, context)
 '''
 
+# A module that imports logging only when invoked: the runtime sets up the
+# root logger when logging is first imported, not before.
+LATE_PY = r'''import sys
+
+
+def handler(event, context):
+    before = "logging" in sys.modules
+    import logging
+    root = logging.getLogger()
+    logging.warning("late %s", "record")
+    return {"imported_before": before, "handlers": [type(h).__name__ for h in root.handlers],
+            "level": logging.getLevelName(root.level)}
+'''
+
 FILES = {
     "app.py": APP_PY,
     "pkg/__init__.py": "",
@@ -102,6 +116,7 @@ FILES = {
     "boom.py": "raise RuntimeError('at import')\n",
     "needs_dep.py": "import not_installed_dep  # noqa\n",
     "extra.pth": "extra_dir\n",
+    "late.py": LATE_PY,
     "extra_dir/.keep": "",
 }
 

@@ -277,6 +277,19 @@ def test_handler_paths(c):
             fn.api.drop_connections = False
 
 
+def test_late_logging(c):
+    with Function("late.handler") as fn:
+        rid, post = fn.invoke({})
+        got = json.loads(post["body"]) if post else None
+        c.equal(got, {"imported_before": False, "handlers": ["SinkHandler"], "level": "WARNING"},
+                "logging is not imported before the function does; then the root logger has AWS's handler")
+        line = fn.log_line(lambda t: t.endswith("\tlate record"))
+        c.check(line is not None and line.startswith("[WARNING]\t") and ("\t%s\t" % rid) in line,
+                "a record of a late-imported logging has AWS's Text format and the request id", repr(line))
+    with Function("late.handler", {"AWS_LAMBDA_LOG_LEVEL": "DEBUG"}) as fn:
+        c.equal((fn.result({}) or {}).get("level"), "DEBUG", "AWS_LAMBDA_LOG_LEVEL applies to a late-imported logging")
+
+
 def test_telemetry_fd(c):
     r, w = os.pipe()
     frames = []
@@ -322,7 +335,7 @@ def main():
         print("SKIP: needs Python >= 3.9 and %s/bootstrap.py" % RUNTIME_DIR)
         return SKIP
     c = Checks()
-    for test in (test_main_function, test_json_logging, test_handler_paths, test_telemetry_fd, test_init_errors):
+    for test in (test_main_function, test_json_logging, test_handler_paths, test_late_logging, test_telemetry_fd, test_init_errors):
         print(test.__name__, flush=True)
         try:
             test(c)

@@ -1,16 +1,15 @@
 """The Runtime API client: /next, /response, /error and /init/error over one
-persistent HTTP/1.1 connection (http.client).
+persistent HTTP/1.1 connection (http11, not http.client: see there).
 
 Failures are what AWS's client makes of them: a /next, /response or /error
 that fails (no answer, or not 2xx) raises RuntimeError, an /init/error not
 answered 202 raises RuntimeApiError, and the runtime exits on either.
 """
 
-import http.client
 import re
 import sys
 
-from . import __version__
+from . import __version__, http11
 
 API_PREFIX = "/2018-06-01/runtime"
 NEXT_PATH = API_PREFIX + "/invocation/next"
@@ -79,27 +78,25 @@ class RuntimeApi(object):
         hdrs.update(headers or {})
         while True:
             if self.conn is None:
-                self.conn = http.client.HTTPConnection(self.address)
+                self.conn = http11.Connection(self.address)
             retry = self.reused
             try:
-                self.conn.request(method, path, body=body, headers=hdrs)
-                resp = self.conn.getresponse()
-                data = resp.read()
-            except (ConnectionError, http.client.BadStatusLine):
+                status, headers, data, keep_alive = self.conn.request(method, path, body, hdrs)
+            except (ConnectionError, http11.ProtocolError):
                 self._drop()
                 if retry:
                     continue
                 raise
-            if resp.will_close:
-                self._drop()
-            else:
+            if keep_alive:
                 self.reused = True
-            return resp.status, resp.headers, data
+            else:
+                self._drop()
+            return status, headers, data
 
     def _post(self, path, body, headers, failure):
         try:
             status, _, _ = self.exchange("POST", path, body, headers)
-        except (OSError, http.client.HTTPException) as e:
+        except (OSError, http11.ProtocolError) as e:
             raise RuntimeError(failure) from e
         if not 200 <= status <= 299:
             raise RuntimeError(failure)
@@ -107,7 +104,7 @@ class RuntimeApi(object):
     def wait_next_invocation(self):
         try:
             status, headers, body = self.exchange("GET", NEXT_PATH)
-        except (OSError, http.client.HTTPException) as e:
+        except (OSError, http11.ProtocolError) as e:
             raise RuntimeError("Failed to get next") from e
         if not 200 <= status <= 299 or headers.get("Lambda-Runtime-Aws-Request-Id") is None:
             raise RuntimeError("Failed to get next")

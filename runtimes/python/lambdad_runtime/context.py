@@ -1,10 +1,11 @@
 """The context object handed to the handler, with the attributes, class
 names and repr() of AWS's LambdaContext."""
 
-import logging
 import os
 import sys
 import time
+
+from . import logs
 
 
 def _repr(obj, names):
@@ -89,10 +90,9 @@ class LambdaContext(object):
 
     def log(self, msg):
         """Writes str(msg) as one log record of the runtime's log sink."""
-        for handler in logging.getLogger().handlers:
-            if hasattr(handler, "log_sink"):
-                handler.log_sink.log(str(msg))
-                return
+        if logs.SINK is not None:
+            logs.SINK.log(str(msg))
+            return
         sys.stdout.write(str(msg))
 
     def __repr__(self):

@@ -9,16 +9,14 @@ Two sinks, as in AWS's client:
 * FramedSink (_LAMBDA_TELEMETRY_LOG_FD set): AWS's binary frames on that fd
   (type, length, microsecond timestamp, message; big-endian).
 
-The root logger gets AWS's handler, filter and formats (Text, or JSON with
-AWS_LAMBDA_LOG_FORMAT=JSON); AWS_LAMBDA_LOG_LEVEL sets its level.
+The root logger gets AWS's handler, filter and formats (logsetup.py: Text,
+or JSON with AWS_LAMBDA_LOG_FORMAT=JSON); AWS_LAMBDA_LOG_LEVEL sets its
+level.
 """
 
-import json
-import logging
 import os
 import sys
 import time
-import traceback
 
 TEXT, JSON = "TEXT", "JSON"
 
@@ -28,27 +26,22 @@ JSON_DATE_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 ERROR_INDENT = "\u00a0"  # leading spaces of stack trace lines become NO-BREAK SPACEs
 
 
+# The logging module's level numbers (that module is imported lazily).
+NOTSET, DEBUG, INFO, WARNING, ERROR, CRITICAL = 0, 10, 20, 30, 40, 50
+
+
 def _frame_types(base):
     """Frame types by level: base for NOTSET, then base + 8, + 12 ... + 24."""
-    types = {logging.NOTSET: base}
-    for level in (logging.DEBUG, logging.INFO, logging.WARNING, logging.ERROR, logging.CRITICAL):
+    types = {NOTSET: base}
+    for level in (DEBUG, INFO, WARNING, ERROR, CRITICAL):
         types[level] = base + 4 * (level // 10 + 1)
     return {level: t.to_bytes(4, "big") for level, t in types.items()}
 
 
 JSON_FRAME_TYPES = _frame_types(0xA55A0002)
 TEXT_FRAME_TYPES = _frame_types(0xA55A0003)
-DEFAULT_FRAME_TYPE = TEXT_FRAME_TYPES[logging.NOTSET]
-
-# LogRecord attributes that are not "extra" fields of a JSON record.
-_RESERVED_FIELDS = frozenset((
-    "name", "msg", "args", "levelname", "levelno", "pathname", "filename", "module", "exc_info",
-    "exc_text", "stack_info", "lineno", "funcName", "created", "msecs", "relativeCreated", "thread",
-    "threadName", "processName", "process", "aws_request_id", "tenant_id", "_frame_type",
-))
-
-_json_text = json.JSONEncoder(ensure_ascii=False).encode
-
+DEFAULT_FRAME_TYPE = TEXT_FRAME_TYPES[NOTSET]
+SINK = None  # the runtime's log sink, once it runs
 
 class CurrentRequest(object):
     """The request id and tenant id that log records carry: those of the
@@ -143,75 +136,55 @@ class Unbuffered(object):
         self.stream.flush()
 
 
-class RequestFilter(logging.Filter):
-    def filter(self, record):
-        record.aws_request_id = CurrentRequest.request_id or ""
-        record.tenant_id = CurrentRequest.tenant_id
-        return True
+def setup_logging_when_imported(log_format, log_level, sink):
+    """Gives the root logger AWS's handler as soon as the logging module
+    exists: now if it is imported already, else the moment the function (or
+    the runtime, on an error path) imports it. The module costs a cold start
+    about 10 ms, which a function that never logs does not pay; one that
+    does sees the same root logger as at the start of AWS's client."""
+    global SINK
+    SINK = sink
 
+    def setup():
+        from . import logsetup
+        logsetup.setup_logging(log_format, log_level, sink)
 
-class SinkHandler(logging.Handler):
-    """Writes formatted records to the sink; with typed frames (JSON format,
-    or a log level set) each frame's type tells the record's level."""
-
-    def __init__(self, log_sink, typed):
-        super().__init__()
-        self.log_sink = log_sink
-        self.typed = typed
-
-    def emit(self, record):
-        msg = self.format(record)
-        frame_type = None
-        if self.typed:
-            frame_type = getattr(record, "_frame_type", None) or TEXT_FRAME_TYPES.get(level_bucket(record.levelno))
-        self.log_sink.log(msg, frame_type=frame_type)
-
-
-class JsonFormatter(logging.Formatter):
-    """One JSON object a record: timestamp, level, message, logger, the
-    exception's stackTrace/errorType/errorMessage/location when there is
-    one, requestId, tenantId, then the record's extra fields; no nulls."""
-
-    def __init__(self):
-        super().__init__(datefmt=JSON_DATE_FORMAT)
-
-    def format(self, record):
-        record.levelno = level_bucket(record.levelno)
-        record.levelname = logging.getLevelName(record.levelno)
-        record._frame_type = JSON_FRAME_TYPES.get(record.levelno, JSON_FRAME_TYPES[logging.NOTSET])
-        exc = record.exc_info
-        out = {
-            "timestamp": self.formatTime(record, self.datefmt),
-            "level": record.levelname,
-            "message": record.getMessage(),
-            "logger": record.name,
-            "stackTrace": traceback.format_tb(exc[2]) if exc else None,
-            "errorType": exc[0].__name__ if exc else None,
-            "errorMessage": str(exc[1]) if exc else None,
-            "requestId": getattr(record, "aws_request_id", None),
-            "location": "%s:%s:%s" % (record.pathname, record.funcName, record.lineno) if exc else None,
-        }
-        if getattr(record, "tenant_id", None) is not None:
-            out["tenantId"] = record.tenant_id
-        for key, value in record.__dict__.items():
-            if key not in _RESERVED_FIELDS and key not in out:
-                out[key] = value
-        return _json_text({k: v for k, v in out.items() if v is not None}) + "\n"
-
-
-def setup_logging(log_format, log_level, sink):
-    """The root logger's handler; UTC timestamps for every formatter."""
-    logging.Formatter.converter = time.gmtime
-    handler = SinkHandler(sink, typed=(log_format == JSON or bool(log_level)))
-    if log_format == JSON:
-        handler.setFormatter(JsonFormatter())
+    if "logging" in sys.modules:
+        setup()
     else:
-        handler.setFormatter(logging.Formatter(TEXT_LINE_FORMAT, TEXT_DATE_FORMAT))
-    root = logging.getLogger()
-    if isinstance(logging.getLevelName(log_level), int):
-        root.setLevel(log_level)
-    handler.addFilter(RequestFilter())
-    root.addHandler(handler)
+        sys.meta_path.insert(0, _AfterImport("logging", setup))
+
+
+class _AfterImport(object):
+    """A meta path finder that runs then() once the module called name has
+    been executed, then leaves sys.meta_path. The module keeps its own
+    loader."""
+
+    def __init__(self, name, then):
+        self.name = name
+        self.then = then
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname != self.name:
+            return None
+        sys.meta_path.remove(self)
+        import importlib.util
+        spec = importlib.util.find_spec(fullname)
+        if spec is None or spec.loader is None:
+            return spec
+        loader, then = spec.loader, self.then
+
+        class Loader(object):
+            def create_module(self, spec):
+                return loader.create_module(spec)
+
+            def exec_module(self, module):
+                spec.loader = module.__loader__ = loader
+                loader.exec_module(module)
+                then()
+
+        spec.loader = Loader()
+        return spec
 
 
 def _indent_nbsp(line):
@@ -241,6 +214,6 @@ def log_error(error, sink, log_format, to_json):
     if log_format == JSON:
         stamp = time.strftime(JSON_DATE_FORMAT, time.gmtime(time.time()))
         sink.log_error([to_json(dict({"timestamp": stamp, "log_level": "ERROR"}, **error))],
-                       JSON_FRAME_TYPES[logging.ERROR])
+                       JSON_FRAME_TYPES[ERROR])
     else:
-        sink.log_error(error_text_lines(error), TEXT_FRAME_TYPES[logging.ERROR])
+        sink.log_error(error_text_lines(error), TEXT_FRAME_TYPES[ERROR])

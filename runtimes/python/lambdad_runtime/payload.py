@@ -13,12 +13,11 @@ What AWS's encoder does and this one reproduces:
   (AWS_Lambda_python3.12 ...), as in AWS's client, not by the interpreter.
 """
 
-import decimal
 import json
 import math
 import os
 import re
-import secrets
+import sys
 
 from . import faults
 
@@ -88,7 +87,14 @@ class _Walk:
         return out
 
 
-_LEAF_TYPES = frozenset((str, int, float, bool, type(None), bytes, decimal.Decimal))
+_LEAF_TYPES = frozenset((str, int, float, bool, type(None), bytes))
+
+
+def _is_decimal(o):
+    """Whether o is a decimal.Decimal. A Decimal exists only once its module
+    is imported, so the runtime need not import it (a cold start's cost)."""
+    d = sys.modules.get("decimal")
+    return d is not None and isinstance(o, d.Decimal)
 _KEY_TYPES = frozenset((str, int, float, bool, type(None)))
 
 
@@ -100,7 +106,7 @@ def _needs_walk(obj):
     while stack:
         o = stack.pop()
         t = type(o)
-        if t in _LEAF_TYPES:
+        if t in _LEAF_TYPES or _is_decimal(o):
             continue
         if t is not dict and t is not list and t is not tuple:
             return True
@@ -121,12 +127,12 @@ def to_json(obj, ensure_ascii=None):
     if ensure_ascii is None:
         ensure_ascii = escapes_non_ascii()
     raw = []
-    tag = secrets.token_hex(8)
+    tag = os.urandom(8).hex()
 
     def default(o):
         if isinstance(o, bytes):
             return o.decode("utf-8")
-        if isinstance(o, decimal.Decimal):
+        if _is_decimal(o):
             if o.is_nan():
                 return math.nan
             raw.append(str(o))

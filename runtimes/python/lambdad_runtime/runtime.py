@@ -3,10 +3,8 @@ the error results, log records and exit status of AWS's client."""
 
 import importlib
 import json
-import logging
 import os
 import sys
-import traceback
 
 from . import faults, logs
 from .context import LambdaContext
@@ -78,6 +76,7 @@ def _is_runtime_file(filename):
 def user_frames(tb):
     """The traceback as (file, line, function, text) tuples, without the
     runtime's own frames at its start (all of them if nothing else is left)."""
+    import traceback  # only failures need it (logging imports it anyway)
     frames = [(f.filename, f.lineno, f.name, f.line) for f in traceback.extract_tb(tb)]
     for i, frame in enumerate(frames):
         if not _is_runtime_file(frame[0]):
@@ -90,6 +89,7 @@ def exception_result(exc_info, invoke_id=None):
     stack trace lines of traceback.format_list."""
     etype, value, tb = exc_info
     frames = user_frames(tb)
+    import traceback
     return make_error(str(value), etype.__name__, traceback.format_list(frames), invoke_id), frames
 
 
@@ -148,6 +148,7 @@ class Runtime(object):
 
     def init_error(self, error):
         """Logs and reports an init failure, then exits 1."""
+        import logging  # gets the root handler now if the function did not import it
         logging.warning(UNHANDLED_EXCEPTION_WARNING)
         self.log_error(error)
         self.api.post_init_error(self.marshaller.to_json(error), error["errorType"])
@@ -176,9 +177,10 @@ def run(handler_name, api):
         runtime = Runtime(api, sink, log_format)
         error = None
         try:
-            logs.setup_logging(log_format, log_level, sink)
+            logs.setup_logging_when_imported(log_format, log_level, sink)
             if (os.environ.get("AWS_EXECUTION_ENV", "") in PREVIEW_RUNTIME_ENVS
                     and not os.environ.get("LAMBDA_DISABLE_PREVIEW_WARN", "")):
+                import logging
                 logging.warning(preview_warning())
             handler = load_handler(handler_name)
         except faults.Fault as e:
