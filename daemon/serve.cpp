@@ -65,12 +65,13 @@ std::pair<int, std::string> open_init() {
 }
 
 // lambdad's runtime clients: $LAMBDAD_RUNTIMES, where they are installed,
-// or the source tree this binary was built from (tests, tools/dev.sh serve).
+// or the build tree this binary was built in (tests, tools/dev.sh serve;
+// staged there with their bytecode by tools/stage-runtimes.py).
 std::filesystem::path runtimes_dir() {
   if (char const* e = std::getenv("LAMBDAD_RUNTIMES")) return e;
   std::error_code ec;
   if (std::filesystem::exists(LAMBDAD_LIBEXECDIR "/runtimes", ec)) return LAMBDAD_LIBEXECDIR "/runtimes";
-  return LAMBDAD_SOURCE_RUNTIMES;
+  return LAMBDAD_BUILD_RUNTIMES;
 }
 
 // Every managed runtime's interpreter, found once (configured, else on PATH).
