@@ -6,12 +6,15 @@ bare interpreters the same way in the same run:
   cold python / cold node     --keep-alive-ms 0: a fresh environment (full
                               sandbox, lambdad's runtime client, the handler
                               imported) for every invoke
-  warm python / warm node     one idle environment reused
+  warm python / warm node     one idle environment reused, after the
+                              round's other work (its caches gone cold)
+  warm ..., again             the same invoke repeated at once
   python3 -c pass / node -e 0 subprocess.run from this Python: the
                               interpreter's own start, without a sandbox
 
-Rounds are interleaved so drift hits all of them alike; medians, p90 and
-p99, and each cold start's ratio to its interpreter's bare start.
+Rounds are interleaved so drift hits all of them alike, with a 100 ms pause
+after each round's cold invokes (their environments' teardown); medians,
+p90 and p99, and each cold start's ratio to its interpreter's bare start.
 
 Run: bench/runtimes.py [--runs 50]   (as root; env LAMBDAD)
 """
@@ -31,6 +34,7 @@ import harness as h  # noqa: E402
 PY = "def handler(event, context):\n    return {'hello': event.get('i')}\n"
 JS = "exports.handler = async (event) => ({ hello: event.i });\n"
 ROLE = "arn:aws:iam::000000000000:role/bench"
+SETTLE_S = 0.1
 
 
 def pct(xs, p):
@@ -69,7 +73,8 @@ def main():
     ap.add_argument("--runs", type=int, default=50)
     args = ap.parse_args()
     python3, node = "/usr/bin/python3", "/usr/bin/node"
-    names = ["cold python", "cold node", "warm python", "warm node", "python3 -c pass", "node -e 0"]
+    names = ["cold python", "cold node", "warm python", "warm python, again", "warm node", "warm node, again",
+             "python3 -c pass", "node -e 0"]
     results = {n: [] for n in names}
     cold = h.Daemon(label="bench-rt-cold", args=["--keep-alive-ms", "0"]).start()
     warm = h.Daemon(label="bench-rt-warm", args=["--keep-alive-ms", "600000"]).start()
@@ -80,8 +85,13 @@ def main():
         for i in range(args.runs):
             results["cold python"].append(timed_invoke(cc, "py", i))
             results["cold node"].append(timed_invoke(cc, "js", i))
+            # The cold environments are torn down after they answer; on two
+            # cores that teardown would otherwise land in the warm figures.
+            time.sleep(SETTLE_S)
             results["warm python"].append(timed_invoke(wc, "py", i))
+            results["warm python, again"].append(timed_invoke(wc, "py", i))
             results["warm node"].append(timed_invoke(wc, "js", i))
+            results["warm node, again"].append(timed_invoke(wc, "js", i))
             results["python3 -c pass"].append(timed_run([python3, "-c", "pass"]))
             results["node -e 0"].append(timed_run([node, "-e", "0"]))
     finally:
