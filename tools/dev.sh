@@ -18,6 +18,10 @@ js_sdk='@aws-sdk/client-lambda@3.1164.0'
 # Chrome 148 and drives Debian's newer chromium (156) through the same
 # DevTools protocol; tests/e2e/test_browser_cors_selftest.py checks it does.
 puppeteer='puppeteer-core@24.43.1'
+# Published libraries tests/e2e/test_npm_layers.py ships in layers to
+# nodejs20.x functions. @middy/core 7.x wants Node 22: 6.4.5 is the last
+# for Node 20.
+npm_libs=('@aws-lambda-powertools/logger@2.36.0' '@middy/core@6.4.5')
 ric='aws-lambda-ric@3.3.0'   # the Node.js runtime interface client; 4.x wants Node 22
 ric_pkgs=(autoconf automake libtool cmake make g++ python3)
 
@@ -40,7 +44,7 @@ install_js_sdk() {
   # bundled (the two conflict): install Debian's only when neither is there.
   if ! command -v node >/dev/null || ! command -v npm >/dev/null; then install_pkgs nodejs npm; fi
   local dir="$root/.cache/npm" wanted=()
-  for spec in "$js_sdk" "$puppeteer"; do
+  for spec in "$js_sdk" "$puppeteer" "${npm_libs[@]}"; do
     local name=${spec%@*} version=${spec##*@}
     local pj="$dir/node_modules/$name/package.json"
     [ -f "$pj" ] && grep -q "\"version\": *\"$version\"" "$pj" || wanted+=("$spec")
