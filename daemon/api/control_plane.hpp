@@ -177,6 +177,7 @@ class ControlPlane final : public http::Service {
   boost::asio::awaitable<Response> sts(Call call);
   // logs.cpp
   boost::asio::awaitable<Response> get_logs(Call call);
+  std::string log_key(std::string const& name) const;
   // observe.cpp: GET /metrics, GET /_lambdad/invocations, POST /_lambdad/reset, GET /healthz
   boost::asio::awaitable<Response> metrics(Call call);
   boost::asio::awaitable<Response> invocations(Call call);

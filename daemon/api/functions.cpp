@@ -45,6 +45,17 @@ std::optional<ApiError> check_revision(json const& body, model::FunctionRecord c
                   {}};
 }
 
+// LoggingConfig as AWS returns it: the levels in JSON format only, the
+// log group always (the default one when none was set).
+json logging_config_json(model::FunctionRecord const& r) {
+  json j = {{"LogFormat", r.logging.log_format}, {"LogGroup", model::log_group_of(r.name, r.logging)}};
+  if (r.logging.json()) {
+    j["ApplicationLogLevel"] = r.logging.application_log_level;
+    j["SystemLogLevel"] = r.logging.system_log_level;
+  }
+  return j;
+}
+
 }  // namespace
 
 ApiError ControlPlane::update_in_progress(std::string const& name) const {
@@ -116,7 +127,7 @@ json ControlPlane::function_configuration(model::FunctionRecord const& r, std::s
             {"Architectures", json::array({r.architecture})},
             {"EphemeralStorage", {{"Size", r.ephemeral_storage}}},
             {"SnapStart", {{"ApplyOn", "None"}, {"OptimizationStatus", "Off"}}},
-            {"LoggingConfig", {{"LogFormat", "Text"}, {"LogGroup", "/aws/lambda/" + r.name}}}};
+            {"LoggingConfig", logging_config_json(r)}};
   if (r.environment) j["Environment"] = {{"Variables", *r.environment}};
   if (!r.layers.empty()) {
     json layers = json::array();

@@ -54,13 +54,22 @@ std::string text_of(std::vector<logs::LogEvent> const& events) {
 
 }  // namespace
 
+// The store key of the log group /_lambdad/logs/NAME reads: the group the
+// function NAME logs to (LoggingConfig.LogGroup, else its own), or NAME's
+// default group if there is no such function (any more).
+std::string ControlPlane::log_key(std::string const& name) const {
+  auto const* state = functions_.find(name);
+  return state ? logs::group_key(model::log_group_of(name, state->latest.logging)) : name;
+}
+
 asio::awaitable<Response> ControlPlane::get_logs(Call call) {
   std::string name = call.param("name");
-  if (!logs_ || (!logs_->group_exists(name) && !functions_.contains(name)))
+  std::string key = log_key(name);
+  if (!logs_ || (!logs_->group_exists(key) && !functions_.contains(name)))
     co_return error_response(call, model::not_found("The specified log group does not exist: /aws/lambda/" + name));
   // Reading and formatting a large group takes milliseconds: on the pool.
   // read_group only reads files, which the io thread only appends to.
-  auto job = [logs = logs_, name] { return text_of(logs->read_group(name)); };
+  auto job = [logs = logs_, key] { return text_of(logs->read_group(key)); };
   auto text = co_await util::offload(pool_.get_executor(), std::move(job));
   Response res{bhttp::status::ok, call.req.version()};
   res.set(bhttp::field::content_type, "text/plain; charset=utf-8");
@@ -71,7 +80,8 @@ asio::awaitable<Response> ControlPlane::get_logs(Call call) {
 
 bool ControlPlane::streams(Request const& req) const {
   auto t = logs_target(req);
-  if (!t || !t->follow || !logs_ || !(logs_->group_exists(t->name) || functions_.contains(t->name))) return false;
+  if (!t || !t->follow || !logs_ || !(logs_->group_exists(log_key(t->name)) || functions_.contains(t->name)))
+    return false;
   // Unsigned under sigv4: not streamed; handle() answers the 403.
   return cfg_.auth != "sigv4" || !signature_failure(req);
 }
@@ -82,7 +92,7 @@ void ControlPlane::stop_streams() {
 }
 
 asio::awaitable<void> ControlPlane::stream(Request req, boost::beast::tcp_stream& out) {
-  auto name = logs_target(req)->name;
+  auto name = log_key(logs_target(req)->name);
   // Shared with the watcher below, which may finish after this coroutine.
   struct State {
     explicit State(asio::any_io_executor ex) : wake(std::move(ex)) {}

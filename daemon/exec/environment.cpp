@@ -1,6 +1,8 @@
 #include "environment.hpp"
 
 #include "logs/format.hpp"
+#include "logs/platform.hpp"
+#include "logs/store.hpp"
 #include "proc_tree.hpp"
 #include "rootfs.hpp"
 #include "util/crypto.hpp"
@@ -46,6 +48,10 @@ bool has_exec_bit(fs::path const& p) {
   return ::stat(p.c_str(), &st) == 0 && (st.st_mode & 0111) != 0;
 }
 
+std::string log_group_of(FunctionImage const& fn) {
+  return fn.log.group.empty() ? "/aws/lambda/" + fn.name : fn.log.group;
+}
+
 // The variables of a provided.* runtime (AWS Lambda developer guide,
 // "Defined runtime environment variables"), then the function's own.
 std::vector<std::string> environment_of(FunctionImage const& fn, std::string const& api, std::string const& stream) {
@@ -57,7 +63,7 @@ std::vector<std::string> environment_of(FunctionImage const& fn, std::string con
       {"AWS_LAMBDA_FUNCTION_MEMORY_SIZE", std::to_string(fn.memory_mb)},
       {"AWS_LAMBDA_FUNCTION_VERSION", fn.version},
       {"AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand"},
-      {"AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/" + fn.name},
+      {"AWS_LAMBDA_LOG_GROUP_NAME", log_group_of(fn)},
       {"AWS_LAMBDA_LOG_STREAM_NAME", stream},
       {"AWS_LAMBDA_RUNTIME_API", api},
       {"LAMBDA_TASK_ROOT", "/var/task"},
@@ -67,6 +73,11 @@ std::vector<std::string> environment_of(FunctionImage const& fn, std::string con
       {"PATH", "/usr/local/bin:/usr/bin/:/bin:/opt/bin"},
       {"LD_LIBRARY_PATH", "/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib"},
   };
+  // LoggingConfig's JSON format, for the runtime clients that write it.
+  if (fn.log.json) {
+    v["AWS_LAMBDA_LOG_FORMAT"] = "JSON";
+    v["AWS_LAMBDA_LOG_LEVEL"] = fn.log.application_level;
+  }
   // AWS_EXECUTION_ENV and the rest only for a managed runtime ("not
   // defined for OS-only runtimes"); then the daemon's (credentials,
   // endpoints), then the function's own.
@@ -86,19 +97,22 @@ Environment::Environment(asio::io_context& ioc, FunctionImage fn, logs::LogStore
       fn_(std::move(fn)),
       sb_(sb),
       logs_(logs),
-      stream_(logs::log_stream_name(std::chrono::system_clock::now(), fn_.version)),
+      log_key_(logs::group_key(log_group_of(fn_))),
+      stream_(logs::log_stream_name(std::chrono::system_clock::now(), fn_.version,
+                                    fn_.log.group.empty() ? "" : fn_.name)),
       endpoint_(std::make_shared<runtime_api::Endpoint>(ioc)),
       out_(ioc),
       pidfd_(ioc),
       splitter_([this](std::string_view line) {
+        if (!logs::Platform(fn_.log).keeps(line)) return;  // below ApplicationLogLevel
         captured_.append(line);
         captured_.push_back('\n');
-        if (logs_) logs_->append(fn_.name, stream_, line);
+        if (logs_) logs_->append(log_key_, stream_, line);
       }) {}
 
 Environment::~Environment() {
   if (status_fd_ >= 0) ::close(status_fd_);
-  if (logs_) logs_->close_stream(fn_.name, stream_);
+  if (logs_) logs_->close_stream(log_key_, stream_);
   if (sb_.cgroups && !cgroup_.empty()) sb_.cgroups->remove(cgroup_);
 }
 
@@ -131,8 +145,9 @@ void Environment::freeze(bool frozen) {
   frozen_ = frozen;
 }
 
+// A platform line ("" when the LoggingConfig leaves it out: not written).
 void Environment::log_line(std::string_view line) {
-  if (logs_) logs_->append(fn_.name, stream_, line);
+  if (logs_ && !line.empty()) logs_->append(log_key_, stream_, line);
 }
 
 void Environment::log_pending_start() {
@@ -272,8 +287,17 @@ struct Launch {
 // the runtime environment", wrapper scripts).
 Launch managed_launch(FunctionImage const& fn) {
   auto const& m = *fn.managed;
-  Launch l{m.interpreter.string(), {m.interpreter.string(), "/var/runtime/" + m.entry}, m.interpreter.string(),
-           {m.interpreter.string(), (m.client_dir / m.entry).string()}};
+  Launch l{m.interpreter.string(), {m.interpreter.string()}, m.interpreter.string(), {m.interpreter.string()}};
+  // A "--no-X" flag is left out when the function's NODE_OPTIONS turns X on
+  // (--experimental-require-module: how a function asks for require(esm)).
+  auto node_options = fn.env.count("NODE_OPTIONS") ? fn.env.at("NODE_OPTIONS") : std::string();
+  for (auto const& flag : m.flags) {
+    if (flag.rfind("--no-", 0) == 0 && node_options.find("--" + flag.substr(5)) != std::string::npos) continue;
+    l.argv.push_back(flag);
+    l.host_argv.push_back(flag);
+  }
+  l.argv.push_back("/var/runtime/" + m.entry);
+  l.host_argv.push_back((m.client_dir / m.entry).string());
   if (auto w = fn.env.find("AWS_LAMBDA_EXEC_WRAPPER"); w != fn.env.end() && !w->second.empty()) {
     l.argv.insert(l.argv.begin(), w->second);
     l.path = w->second;

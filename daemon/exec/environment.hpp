@@ -101,6 +101,7 @@ class Environment : public std::enable_shared_from_this<Environment> {
   FunctionImage fn_;
   SandboxOptions sb_;
   logs::LogStore* logs_;
+  std::string log_key_;  // the log group's key in the store
   std::string stream_;
   sandbox::CgroupEnv cgroup_;
   int status_fd_ = -1;  // lambdad-init writes the bootstrap's wait status here

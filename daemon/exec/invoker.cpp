@@ -64,9 +64,18 @@ bool same_version(FunctionImage const& a, FunctionImage const& b) {
   return a.name == b.name && a.version == b.version && a.revision == b.revision;
 }
 
+// A platform line and its newline; nothing for a line the function's
+// LoggingConfig leaves out ("").
+std::string line_of(std::string line) { return line.empty() ? line : line + "\n"; }
+
+// `before_end` (a timeout or INIT_REPORT line) and `after_report` (the
+// runtime's exit) are already lines; END and REPORT are written in the
+// function's log format, with `status` in JSON.
 std::string finish_log(Environment& env, std::string const& id, std::string const& output, std::string const& before_end,
-                       logs::ReportFigures const& figures, std::string const& after_report) {
-  std::string tail = before_end + logs::end_line(id) + "\n" + logs::report_line(id, figures) + "\n" + after_report;
+                       logs::ReportFigures const& figures, std::string const& after_report, logs::RunStatus const& status) {
+  logs::Platform platform(env.image().log);
+  std::string tail = before_end + line_of(platform.end(id, figures.duration_ms, status)) +
+                     line_of(platform.report(id, figures, status)) + after_report;
   std::size_t from = 0;
   while (from < tail.size()) {
     auto nl = tail.find('\n', from);
@@ -74,7 +83,15 @@ std::string finish_log(Environment& env, std::string const& id, std::string cons
     env.log_line(std::string_view(tail).substr(from, nl - from));
     from = nl + 1;
   }
-  return logs::start_line(id, env.image().version) + "\n" + output + tail;
+  return line_of(platform.start(id, env.image().version)) + output + tail;
+}
+
+// platform.runtimeDone/report's status for an invocation the runtime
+// answered: success, or error with the function's error type.
+logs::RunStatus answered_status(Outcome const& out) {
+  if (out.kind == Outcome::Kind::FunctionError) return {"error", out.error_type};
+  if (out.kind == Outcome::Kind::TooLarge) return {"error", "Function.ResponseSizeTooLarge"};
+  return {};
 }
 
 }  // namespace
@@ -368,7 +385,7 @@ std::shared_ptr<Environment> Invoker::acquire(FunctionImage const& fn, InvokeRes
   if (auto env = take_idle(fn)) {
     env->claimed = true;
     env->freeze(false);
-    env->log_line(logs::start_line(id, fn.version));
+    env->log_line(logs::Platform(fn.log).start(id, fn.version));
     env->apply(EnvEvent::Dispatch);
     return env;
   }
@@ -382,9 +399,10 @@ std::shared_ptr<Environment> Invoker::acquire(FunctionImage const& fn, InvokeRes
   env->claimed = true;
   // CloudWatch's order for a cold start: INIT_START, the init output, then
   // START when the invocation is handed over (Environment::on_first_next).
-  env->log_line(logs::init_start_line(fn.runtime, fn.region));
+  logs::Platform platform(fn.log);
+  env->log_line(platform.init_start(fn.runtime, fn.region));
   if (fn.managed && !fn.managed->note.empty()) env->log_line(fn.managed->note);
-  env->pending_start = logs::start_line(id, fn.version);
+  env->pending_start = platform.start(id, fn.version);
   if (auto failure = env->start()) {
     env->log_pending_start();
     std::string message = "RequestId: " + id + " Error: " + failure->message;
@@ -392,7 +410,8 @@ std::shared_ptr<Environment> Invoker::acquire(FunctionImage const& fn, InvokeRes
     result.body = error_body(failure->error_type, message);
     result.outcome = "runtime_exit";
     result.figures = logs::ReportFigures{0.0, std::nullopt, fn.memory_mb, std::nullopt};
-    result.log = finish_log(*env, id, "", "", result.figures, message + "\n" + failure->error_type + "\n");
+    result.log = finish_log(*env, id, "", "", result.figures, message + "\n" + failure->error_type + "\n",
+                            {"error", failure->error_type});
     return nullptr;
   }
   envs_.push_back(env);
@@ -449,12 +468,14 @@ asio::awaitable<void> Invoker::end_phase(std::shared_ptr<Environment> env, Funct
   auto end = std::chrono::steady_clock::now();
   auto figures = figures_of(*env, fn, out, end, result.cold);
   std::string before_end;
+  logs::RunStatus status = answered_status(out);
   if (how == End::Next) {
     env->apply(EnvEvent::Respond);
   } else if (how == End::RuntimeBusy) {
     spdlog::warn("function {}: the runtime did not ask for its next event after invocation {} within the Timeout; "
                  "environment ended", fn.name, id);
-    before_end = logs::timeout_line(std::chrono::system_clock::now(), id, fn.timeout_s) + "\n";
+    before_end = line_of(logs::Platform(fn.log).timeout(std::chrono::system_clock::now(), id, fn.timeout_s));
+    status = {"timeout", "Sandbox.Timedout"};
     env->apply(EnvEvent::Timeout);
     env->kill();
   } else if (how == End::ExtensionsBusy) {
@@ -466,7 +487,7 @@ asio::awaitable<void> Invoker::end_phase(std::shared_ptr<Environment> env, Funct
   // End::Closed: the runtime exited after answering; the environment is
   // Dead and leaves the pool below, and the next invocation starts cold.
   result.figures = figures;
-  result.log = finish_log(*env, id, env->take_output(), before_end, figures, "");
+  result.log = finish_log(*env, id, env->take_output(), before_end, figures, "", status);
   release(env);
   for (auto* waiter : phase_waiters_) waiter->cancel();  // idle now, or gone: an invoke waiting for it goes on
   counted.reset();
@@ -483,12 +504,15 @@ void Invoker::fail(Environment& env, std::shared_ptr<Environment> const& ref, Fu
   env.log_pending_start();  // init never ended: START still goes before END
   auto figures = figures_of(env, fn, out, out.finished_at, cold);
   std::string before_end, after_report;
+  logs::Platform platform(fn.log);
+  logs::RunStatus status;
   result.function_error = true;
   if (out.kind == Outcome::Kind::TimedOut) {
     result.outcome = "timeout";
     std::string seconds = std::to_string(fn.timeout_s) + ".00";
     result.body = error_body("Sandbox.Timedout", "RequestId: " + id + " Error: Task timed out after " + seconds + " seconds");
-    before_end = logs::timeout_line(std::chrono::system_clock::now(), id, fn.timeout_s) + "\n";
+    before_end = line_of(platform.timeout(std::chrono::system_clock::now(), id, fn.timeout_s));
+    status = {"timeout", "Sandbox.Timedout"};
     env.apply(EnvEvent::Timeout);
     env.kill();
   } else if (aborted_after_) {
@@ -497,6 +521,7 @@ void Invoker::fail(Environment& env, std::shared_ptr<Environment> const& ref, Fu
                           "within the drain time (" + std::to_string(aborted_after_->count()) + " ms)";
     result.body = error_body("Sandbox.Stopped", message);
     after_report = message + "\nSandbox.Stopped\n";
+    status = {"failure", "Sandbox.Stopped"};
     result.outcome = "stopped";
     spdlog::warn("function {}: invocation {} failed: the daemon is stopping", fn.name, id);
   } else if (auto const& init = env.init_error(); init && cold) {
@@ -505,7 +530,8 @@ void Invoker::fail(Environment& env, std::shared_ptr<Environment> const& ref, Fu
     auto type = init->type.empty() ? std::string("Runtime.Unknown") : init->type;
     result.outcome = "init_error";
     result.body = json::accept(init->body) ? init->body : error_body(type, init->body);
-    before_end = logs::init_report_line(ms(init->at - env.spawned_at()).count(), type) + "\n";
+    before_end = line_of(platform.init_report(ms(init->at - env.spawned_at()).count(), type));
+    status = {"error", type};
     figures.duration_ms = ms(std::chrono::steady_clock::now() - env.spawned_at()).count();
   } else {
     // Killed by the OOM killer at the cgroup's limit: Lambda's OutOfMemory.
@@ -515,10 +541,11 @@ void Invoker::fail(Environment& env, std::shared_ptr<Environment> const& ref, Fu
     std::string message = "RequestId: " + id + " Error: " + exit_reason(env.exit_status());
     result.body = error_body(type, message);
     after_report = message + "\n" + type + "\n";
+    status = {"error", type};
     if (!figures.init_ms && cold) figures.duration_ms = ms(std::chrono::steady_clock::now() - env.spawned_at()).count();
   }
   result.figures = figures;
-  result.log = finish_log(env, id, env.take_output(), before_end, figures, after_report);
+  result.log = finish_log(env, id, env.take_output(), before_end, figures, after_report, status);
   release(ref);
 }
 

@@ -9,6 +9,7 @@
 #include "endpoint.hpp"
 #include "process.hpp"
 #include "logs/format.hpp"
+#include "logs/platform.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -36,6 +37,7 @@ struct ManagedRuntime {
   std::string entry;                  // relative to /var/runtime
   std::map<std::string, std::string> env;  // what AWS sets for the runtime
   std::string note;  // said in the function's first INIT_START line (a version mismatch), or ""
+  std::vector<std::string> flags;  // the interpreter's own, before the entry point
 };
 
 struct FunctionImage {
@@ -58,6 +60,7 @@ struct FunctionImage {
   // Set for every function by the daemon: credentials, the endpoints of the
   // daemon itself (AWS_ENDPOINT_URL_LAMBDA...); the function's own win.
   std::map<std::string, std::string> base_env;
+  logs::LogConfig log;  // LoggingConfig: the format, levels and log group
 };
 
 struct InvokeRequest {

@@ -27,13 +27,37 @@ std::tm utc(std::chrono::system_clock::time_point at) {
 
 }  // namespace
 
-std::string init_start_line(std::string_view runtime, std::string_view region) {
-  // "provided.al2023" -> "provided:al2023", as AWS writes runtime versions.
+std::string runtime_version(std::string_view runtime) {
+  // As AWS writes runtime versions: "provided.al2023" -> "provided:al2023",
+  // "python3.12" -> "python:3.12", "nodejs20.x" -> "nodejs:20".
   std::string family(runtime);
-  if (auto dot = family.find('.'); dot != std::string::npos) family[dot] = ':';
-  std::string version = family + ".lambdad-" LAMBDAD_VERSION;
-  return "INIT_START Runtime Version: " + version + "\tRuntime Version ARN: arn:aws:lambda:" + std::string(region) +
-         "::runtime:" + util::to_hex(util::sha256(version));
+  if (family.rfind("python", 0) == 0) {
+    family.insert(6, ":");
+  } else if (family.rfind("nodejs", 0) == 0) {
+    family.insert(6, ":");
+    if (family.size() > 2 && family.compare(family.size() - 2, 2, ".x") == 0) family.resize(family.size() - 2);
+  } else if (auto dot = family.find('.'); dot != std::string::npos) {
+    family[dot] = ':';
+  }
+  return family + ".lambdad-" LAMBDAD_VERSION;
+}
+
+std::string runtime_version_arn(std::string_view version, std::string_view region) {
+  return "arn:aws:lambda:" + std::string(region) + "::runtime:" + util::to_hex(util::sha256(version));
+}
+
+std::string init_start_line(std::string_view runtime, std::string_view region) {
+  auto version = runtime_version(runtime);
+  return "INIT_START Runtime Version: " + version + "\tRuntime Version ARN: " + runtime_version_arn(version, region);
+}
+
+std::string iso_time(std::chrono::system_clock::time_point at) {
+  auto tm = utc(at);
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(at.time_since_epoch()).count() % 1000;
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
+  return buf;
 }
 
 std::string start_line(std::string_view request_id, std::string_view version) {
@@ -67,12 +91,7 @@ std::string report_line(std::string_view request_id, ReportFigures const& f) {
 
 std::string timeout_line(std::chrono::system_clock::time_point at, std::string_view request_id,
                          double timeout_seconds) {
-  auto tm = utc(at);
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(at.time_since_epoch()).count() % 1000;
-  char buf[48];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
-  return std::string(buf) + " " + std::string(request_id) + " Task timed out after " + fixed2(timeout_seconds) +
+  return iso_time(at) + " " + std::string(request_id) + " Task timed out after " + fixed2(timeout_seconds) +
          " seconds";
 }
 
@@ -81,7 +100,8 @@ std::string init_report_line(double init_ms, std::string_view error_type) {
          std::string(error_type);
 }
 
-std::string log_stream_name(std::chrono::system_clock::time_point at, std::string_view version) {
+std::string log_stream_name(std::chrono::system_clock::time_point at, std::string_view version,
+                            std::string_view function) {
   auto tm = utc(at);
   unsigned char rnd[16];
   RAND_bytes(rnd, sizeof rnd);
@@ -93,7 +113,7 @@ std::string log_stream_name(std::chrono::system_clock::time_point at, std::strin
   }
   char date[48];
   std::snprintf(date, sizeof date, "%04d/%02d/%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
-  return std::string(date) + "/[" + std::string(version) + "]" + hex;
+  return std::string(date) + "/" + std::string(function) + "[" + std::string(version) + "]" + hex;
 }
 
 std::string tail_header(std::string_view log) {

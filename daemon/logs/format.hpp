@@ -24,6 +24,11 @@ struct ReportFigures {
 // version names the runtime identifier and lambdad's own version (what
 // actually serves the runtime here); the ARN's hash is of that string.
 std::string init_start_line(std::string_view runtime, std::string_view region);
+// "provided:al2023.lambdad-0.1.0" for "provided.al2023", and its ARN.
+std::string runtime_version(std::string_view runtime);
+std::string runtime_version_arn(std::string_view version, std::string_view region);
+// "2026-11-28T12:00:03.001Z"
+std::string iso_time(std::chrono::system_clock::time_point at);
 std::string start_line(std::string_view request_id, std::string_view version = "$LATEST");
 std::string end_line(std::string_view request_id);
 // "REPORT RequestId: <id>\tDuration: 109.60 ms\tBilled Duration: 559 ms\tMemory Size: 128 MB\t
@@ -40,8 +45,10 @@ std::string timeout_line(std::chrono::system_clock::time_point at, std::string_v
                          double timeout_seconds);
 // "INIT_REPORT Init Duration: 206.72 ms\tPhase: init\tStatus: error\tError Type: Runtime.ExitError"
 std::string init_report_line(double init_ms, std::string_view error_type);
-// "2026/11/28/[$LATEST]<32 hex>"
-std::string log_stream_name(std::chrono::system_clock::time_point at, std::string_view version = "$LATEST");
+// "2026/11/28/[$LATEST]<32 hex>"; in a log group of its own
+// (LoggingConfig.LogGroup), "2026/11/28/<function>[$LATEST]<32 hex>".
+std::string log_stream_name(std::chrono::system_clock::time_point at, std::string_view version = "$LATEST",
+                            std::string_view function = "");
 // X-Amz-Log-Result: base64 of the last 4 KB of an invocation's log.
 std::string tail_header(std::string_view log);
 

@@ -14,16 +14,41 @@ namespace lambdad::logs {
 
 namespace {
 
-bool valid_group_name(std::string_view name) {
-  if (name.empty() || name.size() > 64) return false;
+bool function_name_chars(std::string_view name) {
   return std::all_of(name.begin(), name.end(), [](char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+  });
+}
+
+// A key group_key makes: a function name, or "%" and an escaped group name
+// (LogGroup's characters, '/' and '%' as %2F and %25).
+bool valid_group_name(std::string_view name) {
+  if (name.empty()) return false;
+  if (name.front() != '%') return name.size() <= 64 && function_name_chars(name);
+  auto rest = name.substr(1);
+  return !rest.empty() && rest.size() <= 3 * 512 && std::all_of(rest.begin(), rest.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || std::string_view("._-#%").find(c) != std::string_view::npos;
   });
 }
 
 }  // namespace
 
 namespace fs = std::filesystem;
+
+std::string group_key(std::string_view group) {
+  constexpr std::string_view prefix = "/aws/lambda/";
+  if (group.rfind(prefix, 0) == 0) {
+    auto fn = group.substr(prefix.size());
+    if (!fn.empty() && fn.size() <= 64 && function_name_chars(fn)) return std::string(fn);
+  }
+  std::string key = "%";
+  for (char c : group) {
+    if (c == '/') key += "%2F";
+    else if (c == '%') key += "%25";
+    else key += c;
+  }
+  return key;
+}
 
 std::string format_event(LogEvent const& e) {
   std::time_t secs = static_cast<std::time_t>(e.time_ms / 1000);

@@ -32,6 +32,12 @@ struct LogEvent {
   std::string message;
 };
 
+// The store's key of a log group: a function's default group
+// (/aws/lambda/NAME) is NAME, as the groups on disk have always been
+// named; any other group (LoggingConfig.LogGroup) is "%" and its name with
+// '/' and '%' escaped, which is never a function name nor a path.
+std::string group_key(std::string_view group);
+
 // "2026-11-28T15:04:05.123000+00:00 2026/11/28/[$LATEST]abc… message", as `aws logs tail` prints it.
 std::string format_event(LogEvent const& e);
 
@@ -48,8 +54,8 @@ class LogStore {
   void close_stream(std::string const& function, std::string const& stream);
 
   // Every event of the group on disk, in time order (streams merged).
-  // Groups are named by function names (letters, digits, '-', '_', at most
-  // 64): any other name (a '/', "..") is no group, never a path.
+  // Groups are named by their keys (group_key): any other name (a '/',
+  // "..") is no group, never a path.
   // Any thread: reads only the files (and root_, which never changes).
   std::vector<LogEvent> read_group(std::string const& function) const;
   bool group_exists(std::string const& function) const;

@@ -15,6 +15,24 @@ void from_json(json const& j, LayerRef& r) {
   j.at("unzipped_size").get_to(r.unzipped_size);
 }
 
+std::string log_group_of(std::string const& function, LoggingConfig const& c) {
+  return c.log_group.empty() ? "/aws/lambda/" + function : c.log_group;
+}
+
+void to_json(json& j, LoggingConfig const& c) {
+  j = json{{"format", c.log_format}};
+  if (!c.application_log_level.empty()) j["application_level"] = c.application_log_level;
+  if (!c.system_log_level.empty()) j["system_level"] = c.system_log_level;
+  if (!c.log_group.empty()) j["group"] = c.log_group;
+}
+
+void from_json(json const& j, LoggingConfig& c) {
+  j.at("format").get_to(c.log_format);
+  c.application_log_level = j.value("application_level", "");
+  c.system_log_level = j.value("system_level", "");
+  c.log_group = j.value("group", "");
+}
+
 void to_json(json& j, FunctionRecord const& r) {
   j = json{{"name", r.name},
            {"runtime", r.runtime},
@@ -34,6 +52,7 @@ void to_json(json& j, FunctionRecord const& r) {
            {"tags", r.tags}};
   if (r.environment) j["environment"] = *r.environment;
   if (r.reserved_concurrency) j["reserved_concurrency"] = *r.reserved_concurrency;
+  if (r.logging != LoggingConfig{}) j["logging"] = r.logging;
 }
 
 void from_json(json const& j, FunctionRecord& r) {
@@ -55,6 +74,7 @@ void from_json(json const& j, FunctionRecord& r) {
   j.at("tags").get_to(r.tags);
   if (j.contains("environment")) r.environment = j.at("environment").get<std::map<std::string, std::string>>();
   if (j.contains("reserved_concurrency")) r.reserved_concurrency = j.at("reserved_concurrency").get<int>();
+  if (j.contains("logging")) j.at("logging").get_to(r.logging);
 }
 
 void to_json(json& j, AliasRecord const& r) {

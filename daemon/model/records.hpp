@@ -23,6 +23,20 @@ struct LayerRef {
   std::uint64_t unzipped_size = 0;
 };
 
+// LoggingConfig ("Configuring advanced logging controls"): stored as AWS
+// returns it. JSON has both levels (INFO unless given); Text has none.
+struct LoggingConfig {
+  std::string log_format = "Text";  // "Text" or "JSON"
+  std::string application_log_level;  // TRACE..FATAL, JSON only
+  std::string system_log_level;       // DEBUG, INFO, WARN; JSON only
+  std::string log_group;              // "" for /aws/lambda/<name>
+  bool json() const { return log_format == "JSON"; }
+  bool operator==(LoggingConfig const&) const = default;
+};
+
+// The log group a function's lines go to.
+std::string log_group_of(std::string const& function, LoggingConfig const& c);
+
 struct FunctionRecord {
   std::string name;
   std::string runtime;
@@ -42,6 +56,7 @@ struct FunctionRecord {
   std::string revision_id;
   std::map<std::string, std::string> tags;
   std::optional<int> reserved_concurrency;
+  LoggingConfig logging;
 };
 
 // An alias: a name for one version, or for two with a weight on the second.

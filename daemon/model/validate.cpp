@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <set>
+#include <string_view>
 
 namespace lambdad::model {
 
@@ -151,6 +152,57 @@ bool no_space(std::string const& s) {
   return true;
 }
 
+bool valid_log_group(std::string const& s) {
+  // [\.\-_/#A-Za-z0-9]+
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](unsigned char c) {
+    return std::isalnum(c) || std::string_view("._-/#").find(static_cast<char>(c)) != std::string_view::npos;
+  });
+}
+
+// An enum member of LoggingConfig, in AWS's set order (botocore's model).
+std::optional<ApiError> apply_enum(json const& cfg, char const* key, char const* wire,
+                                   std::vector<std::string> const& members, std::string& out) {
+  if (!cfg.contains(key) || cfg[key].is_null()) return std::nullopt;
+  if (!cfg[key].is_string()) return type_error(key, "a string");
+  auto v = cfg[key].get<std::string>();
+  if (std::find(members.begin(), members.end(), v) != members.end()) {
+    out = v;
+    return std::nullopt;
+  }
+  std::string set;
+  for (auto const& m : members) set += (set.empty() ? "" : ", ") + m;
+  return validation(v, wire, "Member must satisfy enum value set: [" + set + "]");
+}
+
+// LoggingConfig, merged into the function's (UpdateFunctionConfiguration
+// changes only the fields given), then as AWS stores it: JSON gets INFO for
+// a level not set, Text keeps no levels (switching to Text drops them).
+std::optional<ApiError> apply_logging_config(json const& cfg, LoggingConfig& out) {
+  if (!cfg.is_object()) return type_error("LoggingConfig", "an object");
+  LoggingConfig c = out;
+  if (auto e = apply_enum(cfg, "LogFormat", "loggingConfig.logFormat", {"JSON", "Text"}, c.log_format)) return e;
+  if (auto e = apply_enum(cfg, "ApplicationLogLevel", "loggingConfig.applicationLogLevel",
+                          {"TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"}, c.application_log_level))
+    return e;
+  if (auto e = apply_enum(cfg, "SystemLogLevel", "loggingConfig.systemLogLevel", {"DEBUG", "INFO", "WARN"},
+                          c.system_log_level))
+    return e;
+  if (cfg.contains("LogGroup") && cfg["LogGroup"].is_string() && cfg["LogGroup"].get<std::string>().empty())
+    return validation("", "loggingConfig.logGroup", "Member must have length greater than or equal to 1");
+  if (auto e = apply_string(cfg, "LogGroup", "loggingConfig.logGroup", 512, c.log_group, valid_log_group,
+                            "[\\.\\-_/#A-Za-z0-9]+"))
+    return e;
+  if (c.json()) {
+    if (c.application_log_level.empty()) c.application_log_level = "INFO";
+    if (c.system_log_level.empty()) c.system_log_level = "INFO";
+  } else {
+    c.application_log_level.clear();
+    c.system_log_level.clear();
+  }
+  out = std::move(c);
+  return std::nullopt;
+}
+
 }  // namespace
 
 HostInfo detect_host() {
@@ -232,6 +284,8 @@ std::optional<ApiError> apply_function_config(json const& body, FunctionRecord& 
     if (auto e = apply_layers(body["Layers"], rec, id)) return e;
   if (body.contains("Architectures") && !body["Architectures"].is_null())
     if (auto e = apply_architectures(body["Architectures"], rec, host)) return e;
+  if (body.contains("LoggingConfig") && !body["LoggingConfig"].is_null())
+    if (auto e = apply_logging_config(body["LoggingConfig"], rec.logging)) return e;
   if (create && body.contains("Tags") && !body["Tags"].is_null()) {
     if (!body["Tags"].is_object()) return type_error("Tags", "an object");
     for (auto const& [k, v] : body["Tags"].items()) {

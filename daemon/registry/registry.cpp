@@ -111,6 +111,13 @@ exec::FunctionImage FunctionRegistry::image(Target const& t) const {
   fn.code_tree = tree_of_(rec.code_sha256_hex);
   for (auto const& l : rec.layers) fn.layer_trees.push_back(tree_of_(l.sha_hex));
   fn.base_env = base_env_;
+  fn.log.json = rec.logging.json();
+  fn.log.application_level = rec.logging.application_log_level;
+  fn.log.system = rec.logging.system_log_level == "DEBUG" ? logs::SystemLevel::Debug
+                  : rec.logging.system_log_level == "WARN" ? logs::SystemLevel::Warn
+                                                           : logs::SystemLevel::Info;
+  // "" for the function's own group, even when named explicitly
+  fn.log.group = rec.logging.log_group == "/aws/lambda/" + rec.name ? "" : rec.logging.log_group;
   auto const* spec = runtimes::find(rec.runtime);
   auto ready = runtimes_.ready.find(rec.runtime);
   if (spec && ready != runtimes_.ready.end()) {
@@ -119,7 +126,8 @@ exec::FunctionImage FunctionRegistry::image(Target const& t) const {
     if (r.version_mismatch)
       note = "lambdad: " + rec.runtime + " runs on " + r.interpreter.string() + " (" + r.interpreter_version +
              "), the closest interpreter on this host";
-    fn.managed = exec::ManagedRuntime{r.interpreter, r.client_dir, spec->entry, spec->env, note};
+    fn.managed = exec::ManagedRuntime{r.interpreter, r.client_dir, spec->entry, spec->env, note,
+                                      runtimes::interpreter_flags(*spec, r.interpreter_version)};
   }
   return fn;
 }

@@ -149,4 +149,18 @@ std::vector<std::string> describe(Availability const& a) {
   return lines;
 }
 
+std::vector<std::string> interpreter_flags(RuntimeSpec const& spec, std::string const& interpreter_version) {
+  if (spec.family != Family::nodejs) return {};
+  auto v = std::string_view(interpreter_version);
+  if (!v.empty() && v.front() == 'v') v.remove_prefix(1);
+  int major = 0;
+  for (char c : v.substr(0, v.find('.'))) {
+    if (c < '0' || c > '9') return {};
+    major = major * 10 + (c - '0');
+  }
+  if (major == 20) return {"--no-experimental-require-module"};
+  if (major == 22) return {"--no-experimental-require-module", "--no-experimental-detect-module"};
+  return {};
+}
+
 }  // namespace lambdad::runtimes

@@ -53,6 +53,12 @@ struct Availability {
 Availability probe(std::map<std::string, std::string> const& configured, std::string const& search_path,
                    std::filesystem::path const& rootfs, std::filesystem::path const& clients_dir);
 
+// The flags AWS's bootstrap starts the interpreter with, for the version
+// that runs it: Node.js 20 and 22 without require(esm)
+// (--no-experimental-require-module), 22 also without module-syntax
+// detection (--no-experimental-detect-module); none for Python.
+std::vector<std::string> interpreter_flags(RuntimeSpec const& spec, std::string const& interpreter_version);
+
 // "python3.12 runs on Python 3.11.2 (/usr/bin/python3): the minor version
 // differs" and the like, one line per runtime, for the log and doctor.
 std::vector<std::string> describe(Availability const& a);

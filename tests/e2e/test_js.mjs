@@ -60,7 +60,7 @@ const {
   ListAliasesCommand, DeleteAliasCommand, AddPermissionCommand, GetPolicyCommand, RemovePermissionCommand,
   TagResourceCommand, UntagResourceCommand, ListTagsCommand, CreateFunctionUrlConfigCommand,
   GetFunctionUrlConfigCommand, UpdateFunctionUrlConfigCommand, DeleteFunctionUrlConfigCommand,
-  ListFunctionUrlConfigsCommand,
+  ListFunctionUrlConfigsCommand, UpdateFunctionConfigurationCommand,
 } = sdk;
 
 // ---------------------------------------------------------------- checks
@@ -290,6 +290,17 @@ async function main() {
   equal(seen.sort(), ['js-fn', 'js-fn-b', 'js-fn-c'], 'every function seen once');
   r = await client.send(new GetAccountSettingsCommand({}));
   equal(r.AccountUsage.FunctionCount, 3, 'GetAccountSettings FunctionCount');
+
+  console.log('== LoggingConfig');
+  r = await client.send(new CreateFunctionCommand({ ...base, FunctionName: 'js-logs', Code: { ZipFile: zip3 },
+    LoggingConfig: { LogFormat: 'JSON', SystemLogLevel: 'WARN', LogGroup: '/team/orders' } }));
+  equal(r.LoggingConfig, { LogFormat: 'JSON', ApplicationLogLevel: 'INFO', SystemLogLevel: 'WARN',
+    LogGroup: '/team/orders' }, 'CreateFunction with LoggingConfig: JSON, the default application level, the group');
+  await waitUntilFunctionUpdatedV2({ client, maxWaitTime: 30 }, { FunctionName: 'js-logs' });
+  r = await client.send(new UpdateFunctionConfigurationCommand({ FunctionName: 'js-logs',
+    LoggingConfig: { LogFormat: 'Text' } }));
+  equal(r.LoggingConfig, { LogFormat: 'Text', LogGroup: '/team/orders' }, 'UpdateFunctionConfiguration to Text');
+  await client.send(new DeleteFunctionCommand({ FunctionName: 'js-logs' }));
 
   console.log('== error cases');
   await expectError('GetFunction unknown', 'ResourceNotFoundException', 404,

@@ -60,7 +60,8 @@ exports.handler = async (event, context) => {
   if (event.fail) throw new TypeError("node failure");
   return { fn: context.functionName, mem: context.memoryLimitInMB, left: context.getRemainingTimeInMillis() > 0,
            greet: greet("lambdad"), from: event.from ?? null,
-           env: { exec: process.env.AWS_EXECUTION_ENV, nodePath: process.env.NODE_PATH } };
+           env: { exec: process.env.AWS_EXECUTION_ENV, nodePath: process.env.NODE_PATH },
+           execArgv: process.execArgv, node: process.versions.node };
 };
 '''
 
@@ -146,6 +147,10 @@ def test_node(c, d, lam):
     c.equal(body.get("env", {}).get("exec"), "AWS_Lambda_nodejs20.x", "AWS_EXECUTION_ENV")
     c.check((body.get("env", {}).get("nodePath") or "").startswith("/opt/nodejs/node20/node_modules:"),
             "NODE_PATH as AWS's", body.get("env", {}).get("nodePath"))
+    major = int((body.get("node") or "0").split(".")[0])
+    want = {20: ["--no-experimental-require-module"],
+            22: ["--no-experimental-require-module", "--no-experimental-detect-module"]}.get(major, [])
+    c.equal(body.get("execArgv"), want, f"node {major} started with AWS's flags for it (require(esm) off on 20 and 22)")
     rid = r["ResponseMetadata"]["RequestId"]
     c.check(f"\t{rid}\tINFO\tnode line" in logtext, "console.log in AWS's format (<time>\\t<id>\\tINFO\\t...)", logtext)
     c.check(f"\t{rid}\tERROR\tsecond\rline" in logtext, "console.error: ERROR, a newline kept inside the record as \\r",

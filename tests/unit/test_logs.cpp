@@ -78,3 +78,105 @@ TEST_CASE("the line splitter: partial writes, CRLF, a last line without newline,
   split.flush();
   CHECK(lines.size() == 7);
 }
+
+// ---- LoggingConfig: the JSON format's platform records, levels, groups
+
+#include "logs/platform.hpp"
+#include "logs/store.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace {
+
+nlohmann::ordered_json parsed(std::string const& line) { return nlohmann::ordered_json::parse(line); }
+
+LogConfig json_config(SystemLevel system, std::string app = "INFO") {
+  LogConfig c;
+  c.json = true;
+  c.system = system;
+  c.application_level = std::move(app);
+  return c;
+}
+
+}  // namespace
+
+TEST_CASE("Text format: the Text lines, whatever the levels") {
+  Platform p(LogConfig{});
+  std::string id = "e0d573c2-5afa-4567-af74-592f12efa094";
+  CHECK(p.start(id, "$LATEST") == start_line(id));
+  CHECK(p.end(id, 1.0, {}) == end_line(id));
+  CHECK(p.init_start("python3.12", "us-east-1").rfind("INIT_START Runtime Version: python:3.12.lambdad-", 0) == 0);
+  CHECK(p.keeps(R"({"level":"TRACE","message":"m"})"));
+}
+
+TEST_CASE("runtime versions as AWS names them") {
+  CHECK(runtime_version("provided.al2023").rfind("provided:al2023.", 0) == 0);
+  CHECK(runtime_version("python3.12").rfind("python:3.12.", 0) == 0);
+  CHECK(runtime_version("nodejs20.x").rfind("nodejs:20.", 0) == 0);
+}
+
+TEST_CASE("JSON format: platform records with their fields, in order") {
+  Platform p(json_config(SystemLevel::Info));
+  auto start = parsed(p.start("r1", "3"));
+  CHECK(start.dump() == R"({"time":")" + start["time"].get<std::string>() +
+                            R"(","type":"platform.start","record":{"requestId":"r1","version":"3"}})");
+  auto init = parsed(p.init_start("nodejs20.x", "eu-west-1"));
+  CHECK(init["type"] == "platform.initStart");
+  CHECK(init["record"]["initializationType"] == "on-demand");
+  CHECK(init["record"]["phase"] == "init");
+  CHECK(init["record"]["runtimeVersionArn"].get<std::string>().rfind("arn:aws:lambda:eu-west-1::runtime:", 0) == 0);
+  ReportFigures cold{109.6049, 448.6111, 256, 117u << 20};
+  auto report = parsed(p.report("r1", cold, {}));
+  CHECK(report["record"].dump() ==
+        R"({"requestId":"r1","metrics":{"durationMs":109.605,"billedDurationMs":559,"memorySizeMB":256,)"
+        R"("maxMemoryUsedMB":117,"initDurationMs":448.611},"status":"success"})");
+  ReportFigures unmeasured{2.0, std::nullopt, 128, std::nullopt};
+  auto failed = parsed(p.report("r2", unmeasured, {"error", "ValueError"}));
+  CHECK(failed["record"].dump() ==
+        R"({"requestId":"r2","metrics":{"durationMs":2.0,"billedDurationMs":2,"memorySizeMB":128},)"
+        R"("status":"error","errorType":"ValueError"})");
+  auto init_report = parsed(p.init_report(206.72, "Runtime.ExitError"));
+  CHECK(init_report["record"].dump() ==
+        R"({"initializationType":"on-demand","phase":"init","status":"error","errorType":"Runtime.ExitError",)"
+        R"("metrics":{"durationMs":206.72}})");
+  CHECK(p.timeout(std::chrono::system_clock::now(), "r1", 3.0).empty());  // the report's status says it
+}
+
+TEST_CASE("SystemLogLevel: DEBUG adds runtimeDone, WARN keeps only what failed") {
+  ReportFigures f{1.0, std::nullopt, 128, std::nullopt};
+  Platform debug(json_config(SystemLevel::Debug)), info(json_config(SystemLevel::Info)),
+      warn(json_config(SystemLevel::Warn));
+  CHECK(parsed(debug.end("r", 1.5, {}))["type"] == "platform.runtimeDone");
+  CHECK(info.end("r", 1.5, {}).empty());
+  CHECK(!info.start("r", "$LATEST").empty());
+  CHECK(warn.start("r", "$LATEST").empty());
+  CHECK(warn.init_start("provided.al2023", "us-east-1").empty());
+  CHECK(warn.report("r", f, {}).empty());
+  CHECK(!warn.report("r", f, {"timeout", "Sandbox.Timedout"}).empty());
+  CHECK(!warn.init_report(1.0, "Runtime.ExitError").empty());
+}
+
+TEST_CASE("ApplicationLogLevel filters JSON lines with a level; other lines stay") {
+  Platform p(json_config(SystemLevel::Info, "WARN"));
+  CHECK(!p.keeps(R"({"level":"INFO","message":"m"})"));
+  CHECK(!p.keeps(R"({"level":"debug"})"));
+  CHECK(p.keeps(R"({"level":"WARN"})"));
+  CHECK(p.keeps(R"({"level":"WARNING"})"));  // Python's name
+  CHECK(p.keeps(R"({"log_level":"ERROR","errorType":"E"})"));  // Python's error record
+  CHECK(!p.keeps(R"({"message":"no level is INFO"})"));
+  CHECK(p.keeps("plain text"));
+  CHECK(p.keeps("{not json"));
+  CHECK(p.keeps(R"(["a list"])"));
+  Platform info(json_config(SystemLevel::Info, "INFO"));
+  CHECK(info.keeps(R"({"level":"nonsense"})"));  // an unknown level counts as INFO
+}
+
+TEST_CASE("log group keys and stream names") {
+  CHECK(group_key("/aws/lambda/my-fn_1") == "my-fn_1");
+  CHECK(group_key("/shared/app-logs") == "%%2Fshared%2Fapp-logs");
+  CHECK(group_key("..") == "%..");
+  CHECK(group_key("/aws/lambda/") == "%%2Faws%2Flambda%2F");
+  auto at = std::chrono::system_clock::time_point(std::chrono::seconds(1764547200));  // 2025-12-01
+  CHECK(std::regex_match(log_stream_name(at, "$LATEST", "orders"),
+                         std::regex(R"(2025/12/01/orders\[\$LATEST\][0-9a-f]{32})")));
+}

@@ -200,6 +200,28 @@ TEST_CASE("a valid CreateFunction body applies with Lambda's defaults") {
   CHECK(rec.environment->at("GREETING") == "hi");
 }
 
+TEST_CASE("LoggingConfig is stored as AWS returns it: JSON with levels, Text without, merged on update") {
+  model::FunctionRecord rec;
+  model::HostInfo host;
+  auto body = create_body();
+  body["LoggingConfig"] = {{"LogFormat", "JSON"}};
+  REQUIRE_FALSE(model::apply_function_config(body, rec, true, model::Identity{}, host).has_value());
+  CHECK(rec.logging == model::LoggingConfig{"JSON", "INFO", "INFO", ""});
+  json update = {{"LoggingConfig", {{"SystemLogLevel", "DEBUG"}, {"LogGroup", "/shared/x"}}}};
+  REQUIRE_FALSE(model::apply_function_config(update, rec, false, model::Identity{}, host).has_value());
+  CHECK(rec.logging == model::LoggingConfig{"JSON", "INFO", "DEBUG", "/shared/x"});
+  update = {{"LoggingConfig", {{"LogFormat", "Text"}}}};
+  REQUIRE_FALSE(model::apply_function_config(update, rec, false, model::Identity{}, host).has_value());
+  CHECK(rec.logging == model::LoggingConfig{"Text", "", "", "/shared/x"});
+  CHECK(model::log_group_of("fn", rec.logging) == "/shared/x");
+  CHECK(model::log_group_of("fn", model::LoggingConfig{}) == "/aws/lambda/fn");
+  update = {{"LoggingConfig", {{"LogFormat", "JSON"}, {"ApplicationLogLevel", "BAD"}}}};
+  REQUIRE(model::apply_function_config(update, rec, false, model::Identity{}, host).has_value());
+  CHECK(rec.logging.log_format == "Text");  // a refused update changes nothing
+  json stored = rec;
+  CHECK(stored.get<model::FunctionRecord>().logging == rec.logging);
+}
+
 TEST_CASE("each invalid field is refused with AWS's error type and a message naming it") {
   struct Case {
     char const* what;
@@ -237,6 +259,15 @@ TEST_CASE("each invalid field is refused with AWS's error type and a message nam
        "InvalidParameterValueException", "same layer"},
       {"layer not an ARN", {{"Layers", json::array({"rt"})}}, "ValidationException", "layers"},
       {"image package", {{"PackageType", "Image"}}, "InvalidParameterValueException", "Zip"},
+      {"log format", {{"LoggingConfig", {{"LogFormat", "XML"}}}}, "ValidationException", "at 'loggingConfig.logFormat'"},
+      {"app level", {{"LoggingConfig", {{"ApplicationLogLevel", "LOUD"}}}}, "ValidationException",
+       "[TRACE, DEBUG, INFO, WARN, ERROR, FATAL]"},
+      {"system level", {{"LoggingConfig", {{"SystemLogLevel", "ERROR"}}}}, "ValidationException",
+       "at 'loggingConfig.systemLogLevel'"},
+      {"log group chars", {{"LoggingConfig", {{"LogGroup", "a b"}}}}, "ValidationException", "[\\.\\-_/#A-Za-z0-9]+"},
+      {"log group empty", {{"LoggingConfig", {{"LogGroup", ""}}}}, "ValidationException", "greater than or equal to 1"},
+      {"log group long", {{"LoggingConfig", {{"LogGroup", std::string(513, 'g')}}}}, "ValidationException", "512"},
+      {"logging config type", {{"LoggingConfig", "JSON"}}, "InvalidRequestContentException", "LoggingConfig"},
   };
   for (auto const& c : cases) {
     std::string what = c.what;
