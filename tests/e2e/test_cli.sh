@@ -3,7 +3,8 @@
 # sts get-caller-identity, publish-layer-version x2, list-layer-versions,
 # create-function --layers, get-function, update-function-code,
 # wait function-updated-v2, list-functions (paged), versions, aliases,
-# permissions, tags and function URL configs, delete-function; error
+# permissions, tags and function URL configs, a python3.12 function with
+# a layer, delete-function; error
 # cases must exit 254 with "An error occurred (XxxException)" on stderr.
 #
 # Run: tests/e2e/test_cli.sh   (env LAMBDAD=path/to/lambdad, AWS_CLI=/usr/bin/aws)
@@ -38,6 +39,9 @@ open(f"{w}/fn2.zip", "wb").write(h.bootstrap_zip("cli-v2"))
 open(f"{w}/fn3.zip", "wb").write(h.bootstrap_zip("cli-v3"))
 open(f"{w}/base1.zip", "wb").write(h.layer_zip("cli-base1"))
 open(f"{w}/base2.zip", "wb").write(h.layer_zip("cli-base2"))
+open(f"{w}/pylayer.zip", "wb").write(h.make_zip([h.file_entry("python/greeting.py", "WORD = 'hello'\n")]))
+open(f"{w}/py.zip", "wb").write(h.make_zip([h.file_entry("app.py",
+    "import greeting\ndef handler(event, context):\n    return {'said': greeting.WORD, 'n': event['n']}\n")]))
 EOF
 b64sha() { "$E2E_PY" -c 'import sys,hashlib,base64; print(base64.b64encode(hashlib.sha256(open(sys.argv[1],"rb").read()).digest()).decode())' "$1"; }
 hexsha() { sha256sum "$1" | cut -d' ' -f1; }
@@ -167,6 +171,22 @@ check "delete-alias" aws lambda delete-alias --function-name cli-fn-b --name liv
 check "delete-function --qualifier 1" aws lambda delete-function --function-name cli-fn-b --qualifier 1
 expect_error "delete-function --qualifier \$LATEST" InvalidParameterValueException lambda delete-function \
   --function-name cli-fn-b --qualifier '$LATEST'
+
+echo "== a python3.12 function with a layer"
+if [[ -x /usr/bin/python3 ]]; then
+  layer=$(aws lambda publish-layer-version --layer-name cli-py --zip-file "fileb://$W/pylayer.zip" \
+    --compatible-runtimes python3.12 --query LayerVersionArn --output text)
+  check "create-function --runtime python3.12 --layers" aws lambda create-function --function-name cli-py \
+    --runtime python3.12 --handler app.handler --role "$ROLE" --zip-file "fileb://$W/py.zip" --layers "$layer"
+  aws lambda invoke --function-name cli-py --cli-binary-format raw-in-base64-out --payload '{"n":7}' \
+    "$W/py-out.json" >/dev/null
+  check_eq "invoke: the handler imports the layer's /opt/python module" "$(cat "$W/py-out.json")" \
+    '{"said": "hello", "n": 7}'
+  aws lambda delete-function --function-name cli-py
+  aws lambda delete-layer-version --layer-name cli-py --version-number 1
+else
+  echo "  skip: no /usr/bin/python3 (the interpreter the sandbox sees)"
+fi
 
 echo "== delete-function"
 check "delete-function cli-fn" aws lambda delete-function --function-name cli-fn

@@ -17,6 +17,7 @@ import base64
 import json
 import os
 import shutil
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -77,6 +78,25 @@ WRAPPER = '''#!/bin/sh
 export WRAPPED="by $0 with $# args"
 exec "$@"
 '''
+
+
+ENV_PY = """import os
+def handler(event, context):
+    return {k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+            "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_LAMBDA", "AWS_ENDPOINT_URL_STS")}
+"""
+
+
+def check_doctor(c):
+    out = subprocess.run([h.LAMBDAD, "doctor"], capture_output=True, text=True, timeout=60).stdout
+    lines = {ln.strip().split(":", 1)[0]: ln.strip() for ln in out.splitlines() if ln.strip().startswith(("python3.", "node"))}
+    c.check("python3.12" in lines and "nodejs20.x" in lines, "lambdad doctor lists each managed runtime's interpreter",
+            out[-600:])
+    py = lines.get("python3.12", "")
+    host_is_312 = py.endswith("(3.12)") or "(3.12." in py
+    c.check(host_is_312 or "its version differs from the runtime's" in py,
+            "... and says when its version is not the runtime's", py)
+    return host_is_312
 
 
 def invoke(lam, name, payload, **kw):
@@ -194,12 +214,23 @@ def test(c):
         test_python(c, d, lam)
         test_node(c, d, lam)
         test_calls_back(c, lam)
+        host_is_312 = check_doctor(c)
         mismatch = [ln for ln in group(d, "py") if ln.startswith("lambdad: python3.12 runs on")]
-        if mismatch:
-            log(f"  (host Python is not 3.12: {mismatch[0]})")
-    log("== a runtime without an interpreter")
-    with h.Daemon(label="managed-none", args=["--runtime", "python3.13=/nonexistent/python3.13"]) as d:
+        c.check(host_is_312 != bool(mismatch), "the function's INIT lines say so when the interpreter is not 3.12",
+                repr(mismatch))
+    log("== a runtime without an interpreter; credentials and endpoints in a function's environment")
+    env = dict(os.environ, AWS_ACCESS_KEY_ID="AKIDLOCALTEST", AWS_SECRET_ACCESS_KEY="local-secret")
+    env.pop("AWS_SESSION_TOKEN", None)
+    with h.Daemon(label="managed-none", env=env, args=["--runtime", "python3.13=/nonexistent/python3.13",
+                                                       "--function-endpoint-url", "http://127.0.0.1:4566"]) as d:
         lam = d.boto3()
+        lam.create_function(FunctionName="envs", Runtime="python3.12", Handler="app.handler", Role=ROLE,
+                            Code={"ZipFile": h.make_zip([h.file_entry("app.py", ENV_PY)])})
+        got = json.loads(lam.invoke(FunctionName="envs", Payload=b"{}")["Payload"].read())
+        c.equal(got, {"AWS_ACCESS_KEY_ID": "AKIDLOCALTEST", "AWS_SECRET_ACCESS_KEY": "local-secret",
+                      "AWS_SESSION_TOKEN": None, "AWS_ENDPOINT_URL": "http://127.0.0.1:4566",
+                      "AWS_ENDPOINT_URL_LAMBDA": d.endpoint, "AWS_ENDPOINT_URL_STS": d.endpoint},
+                "the daemon's credentials, --function-endpoint-url as AWS_ENDPOINT_URL, the daemon for Lambda and STS")
         code, status, msg, _ = h.client_error(lam.create_function, FunctionName="p13", Runtime="python3.13",
                                               Handler="app.handler", Role=ROLE,
                                               Code={"ZipFile": h.make_zip([h.file_entry("app.py", PY_APP)])})

@@ -100,6 +100,12 @@ def invoke(lam, name, payload=None):
     return r, body, base64.b64decode(r.get("LogResult", "")).decode()
 
 
+IMAGE_PY = """import os
+def handler(event, context):
+    return {"image_python": os.environ.get("IMAGE_PYTHON"), "marker": open("/etc/rootfs-marker").read()}
+"""
+
+
 def check_rootfs(c):
     """A root filesystem directory of its own: here the host's /usr (bound
     read-only for the test), merged-usr symlinks, an /etc with a marker, and
@@ -111,6 +117,9 @@ def check_rootfs(c):
     for link in ("bin", "sbin", "lib", "lib64"):
         os.symlink(f"usr/{link}", image / link)
     (image / "etc" / "rootfs-marker").write_text("from the image\n")
+    # The image's own python3.12 (here a wrapper of the bound /usr's, with a mark).
+    (image / "image-only" / "python3.12").write_text('#!/bin/sh\nexport IMAGE_PYTHON=yes\nexec /usr/bin/python3 "$@"\n')
+    os.chmod(image / "image-only" / "python3.12", 0o755)
     for name in ("ld.so.cache", "nsswitch.conf"):
         shutil.copy(f"/etc/{name}", image / "etc" / name)
     shutil.copytree("/etc/alternatives", image / "etc" / "alternatives", symlinks=True)
@@ -122,7 +131,7 @@ def check_rootfs(c):
         probe = r'''
   echo "\"$(cat /etc/rootfs-marker) / $(ls / | tr '\n' ' ')\"" > "$OUT"
 '''
-        with h.Daemon(label="rootfs", args=["--rootfs", str(image)]) as d:
+        with h.Daemon(label="rootfs", args=["--rootfs", str(image), "--runtime", "python3.12=/image-only/python3.12"]) as d:
             lam = d.boto3()
             lam.create_function(FunctionName="img", Runtime="provided.al2023", Role=ROLE, Handler="x",
                                 Code={"ZipFile": shell_zip("", probe)})
@@ -132,6 +141,12 @@ def check_rootfs(c):
             c.check(text.startswith("from the image"), "--rootfs: /etc comes from the image", body + logtext[-300:])
             c.check("image-only" in listing and "work" not in listing and "var" in listing,
                     "--rootfs: / holds the image's directories and the sandbox's own, nothing of the host's", listing)
+            lam.create_function(FunctionName="img-py", Runtime="python3.12", Role=ROLE, Handler="app.handler",
+                                Code={"ZipFile": h.make_zip([h.file_entry("app.py", IMAGE_PY)])})
+            r = lam.invoke(FunctionName="img-py", Payload=b"{}")
+            got = json.loads(r["Payload"].read())
+            c.equal(got, {"image_python": "yes", "marker": "from the image\n"},
+                    "--rootfs: a python3.12 function runs on the image's interpreter ([runtimes] path inside the image)")
             c.equal(d.stop(), 0, "--rootfs: daemon exits 0")
     finally:
         if mounted:
