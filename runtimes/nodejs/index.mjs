@@ -27,11 +27,19 @@ function installProcessListeners(client) {
     uncaughtException: (error) => client.postInitError(error, () => process.exit(129)),
     unhandledRejection: (error) => client.postInitError(error, () => process.exit(128)),
   };
+  // Each of these ends the process. AWS's client posts the error
+  // synchronously and exits, so nothing runs after the first one: a second
+  // (the same failure seen by two promises, say) is not reported here either.
+  let ending = false;
   process.on('uncaughtException', (error) => {
+    if (ending) return;
+    ending = true;
     structuredConsole.logError('Uncaught Exception', error);
     errorCallbacks.uncaughtException(error);
   });
   process.on('unhandledRejection', (reason, promise) => {
+    if (ending) return;
+    ending = true;
     const error = new UnhandledPromiseRejection(reason, promise);
     structuredConsole.logError('Unhandled Promise Rejection', error);
     errorCallbacks.unhandledRejection(error);
