@@ -14,6 +14,8 @@ export const beforeExit = {
   set: (listener) => { globalThis[LISTENER] = listener; },
 };
 
+export const isPromise = (value) => value && value.then && typeof value.then === 'function';
+
 // callback(err, result), context.done/succeed/fail and the
 // callbackWaitsForEmptyEventLoop flag; returns [callback, context part, markCompleted].
 function rawCallbackContext(client, id, scheduleNext) {

@@ -5,6 +5,7 @@
 
 import http from 'node:http';
 import { toRapidResponse, xrayCause } from './errors.mjs';
+import { openResponseStream } from './streaming.mjs';
 
 const BASE = '/2018-06-01/runtime';
 const ERROR_TYPE_HEADER = 'Lambda-Runtime-Function-Error-Type';
@@ -57,10 +58,12 @@ export class RapidClient {
     this.hostname = hostname;
     this.port = parseInt(port, 10);
     // Two connections, as AWS's client has: the addon's (next, response,
-    // error) and node:http's (init/error), so that an init error reported
-    // while /next is pending is not queued behind it.
+    // error) and node:http's (init/error, streamed responses), so that an
+    // init error reported while /next is pending is not queued behind it,
+    // and an invocation's error can be posted while its stream is open.
     this.agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-    this.initAgent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    this.httpAgent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    this.abandonStream = undefined;
   }
 
   // Resolves to {bodyJson, headers}; rejects as the addon does, with the
@@ -113,7 +116,24 @@ export class RapidClient {
   postInitError(error, callback) {
     const response = toRapidResponse(error);
     this.post(`${BASE}/init/error`, serialize(response),
-      { [ERROR_TYPE_HEADER]: response.errorType }, callback, false, this.initAgent);
+      { [ERROR_TYPE_HEADER]: response.errorType }, callback, false, this.httpAgent);
+  }
+
+  // A streaming handler's response (see streaming.mjs), through node:http
+  // as AWS's client sends it.
+  openResponseStream(id, highWaterMark) {
+    const opened = openResponseStream({
+      agent: this.httpAgent, hostname: this.hostname, port: this.port,
+      path: `${BASE}/invocation/${encodeURIComponent(id)}/response`, highWaterMark,
+    });
+    this.abandonStream = opened.abandon;
+    return opened;
+  }
+
+  // The process ends on an error (AWS's client posts it synchronously and
+  // exits): what the stream in progress has not sent yet is not sent.
+  abandonResponseStream() {
+    this.abandonStream?.();
   }
 
   request(method, path, headers, onResponse, agent = this.agent) {
@@ -124,7 +144,7 @@ export class RapidClient {
   // when the request failed (the addon ignores failed posts too, saying
   // so when the API refused one: `asAddon`).
   post(path, text, headers, callback, asAddon = false, agent = this.agent) {
-    const body = Buffer.isBuffer(text) ? text : Buffer.from(text, 'utf8');
+    const body = Buffer.from(text, 'utf8');
     let called = false;
     const done = () => {
       if (!called) {

@@ -4,13 +4,12 @@
 // context.callbackWaitsForEmptyEventLoop is false; a handler that does
 // neither is answered null once the event loop is empty.
 
-import { beforeExit, buildCallbackContext, InvokeContext } from './context.mjs';
+import { beforeExit, buildCallbackContext, InvokeContext, isPromise } from './context.mjs';
 import { structuredConsole } from './logging.mjs';
 import { STREAM_RESPONSE } from './loader.mjs';
 import { runStreamingInvoke } from './streaming.mjs';
 
 const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
-const isPromise = (value) => value && value.then && typeof value.then === 'function';
 
 export class Runtime {
   // options.promiseOnly: Node.js 24's model (no callback, no waiting for an
@@ -87,9 +86,11 @@ export class Runtime {
   // (exit 128) fails this invocation.
   setErrorCallbacks(id) {
     this.errorCallbacks.uncaughtException = (error) => {
+      this.client.abandonResponseStream();
       this.client.postInvocationError(error, id, () => process.exit(129));
     };
     this.errorCallbacks.unhandledRejection = (error) => {
+      this.client.abandonResponseStream();
       this.client.postInvocationError(error, id, () => process.exit(128));
     };
   }

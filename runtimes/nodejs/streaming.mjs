@@ -1,21 +1,34 @@
-// Handlers wrapped in awslambda.streamifyResponse(). lambdad's Runtime API
-// takes whole responses only, so the stream is collected and posted to
-// /response in one piece when the handler is done, with the stream's
-// content type and Lambda-Runtime-Function-Response-Mode: streaming; an
-// error is posted to /error as any other. (AWS's client sends the chunks
-// as they come, chunked, with an error as trailers of that request.)
+// Handlers wrapped in awslambda.streamifyResponse(): the response is one
+// POST /response sent as the handler writes it (HTTP/1.1 chunked, one
+// chunk per write) with `Lambda-Runtime-Function-Response-Mode: streaming`;
+// an error ends it with the trailers Lambda-Runtime-Function-Error-Type and
+// Lambda-Runtime-Function-Error-Body (base64 of the error's JSON), whether
+// or not anything was written before.
+//
+// What the handler writes to is a node:http ClientRequest behind a plain
+// object of some of its methods and properties, as under AWS's client, so
+// that what node:http does with it (when the headers go out, framing,
+// corking, backpressure, its errors and events) is what AWS's client does,
+// quirks included: end(chunk) writes the chunk past the JSON conversion and
+// the HTTP prelude, and drops its callback; the highWaterMark option sizes
+// the socket, not the request; an error of the request (destroy(), a lost
+// connection) is also an unhandled rejection, which ends the process.
 
-import { once } from 'node:events';
-import { Writable } from 'node:stream';
-import { beforeExit } from './context.mjs';
-import { InvalidStreamingOperation } from './errors.mjs';
+import http from 'node:http';
+import net from 'node:net';
+import { beforeExit, isPromise } from './context.mjs';
+import { InvalidStreamingOperation, toRapidResponse } from './errors.mjs';
 import { structuredConsole } from './logging.mjs';
 
+const RESPONSE_MODE_HEADER = 'Lambda-Runtime-Function-Response-Mode';
+const ERROR_TYPE_TRAILER = 'Lambda-Runtime-Function-Error-Type';
+const ERROR_BODY_TRAILER = 'Lambda-Runtime-Function-Error-Body';
 const DEFAULT_CONTENT_TYPE = 'application/octet-stream';
 const HTTP_INTEGRATION_CONTENT_TYPE = 'application/vnd.awslambda.http-integration-response';
 
 // awslambda.HttpResponseStream.from(stream, {statusCode, headers, cookies}):
-// the prelude JSON and eight NUL bytes go before the first chunk.
+// the prelude's JSON and eight NUL bytes go out (as two chunks of their
+// own) before the first write's.
 export class HttpResponseStream {
   static from(underlyingStream, prelude) {
     underlyingStream.setContentType(HTTP_INTEGRATION_CONTENT_TYPE);
@@ -28,44 +41,115 @@ export class HttpResponseStream {
   }
 }
 
-class CollectedResponseStream extends Writable {
-  constructor(highWaterMark) {
-    super(highWaterMark === undefined ? {} : { highWaterMark });
-    this.chunks = [];
-    this.contentType = DEFAULT_CONTENT_TYPE;
-    this.written = false;
-    this._onBeforeFirstWrite = undefined;
-  }
+// The members of the request the handler sees: these methods, bound to it
+// (the only enumerable keys), and these properties, read (and for the
+// first ones also set) through to it.
+const EXPOSED_METHODS = [
+  'cork', 'destroy', 'end', 'uncork', 'write',
+  'addListener', 'emit', 'eventNames', 'getMaxListeners', 'listenerCount', 'listeners', 'off', 'on',
+  'once', 'prependListener', 'prependOnceListener', 'rawListeners', 'removeAllListeners',
+  'removeListener', 'setMaxListeners',
+  'setContentType',
+];
+const SETTABLE_PROPERTIES = ['destroyed', 'writable', '_onBeforeFirstWrite'];
+const READ_ONLY_PROPERTIES = [
+  'writableFinished', 'writableObjectMode', 'writableBuffer', 'writableEnded', 'writableNeedDrain',
+  'writableHighWaterMark', 'writableCorked', 'writableLength',
+];
 
-  setContentType(contentType) {
-    if (this.written) throw new InvalidStreamingOperation('Cannot set content-type, too late.');
-    this.contentType = contentType;
+function exposed(request) {
+  const stream = {};
+  for (const name of EXPOSED_METHODS) stream[name] = request[name].bind(request);
+  for (const name of SETTABLE_PROPERTIES) {
+    Object.defineProperty(stream, name, {
+      get: () => request[name],
+      set: (value) => { request[name] = value; },
+    });
   }
+  for (const name of READ_ONLY_PROPERTIES) Object.defineProperty(stream, name, { get: () => request[name] });
+  return stream;
+}
 
-  // Anything but a string or bytes is written as its JSON.
-  write(chunk, encoding, callback) {
-    if (typeof chunk !== 'string' && !Buffer.isBuffer(chunk) && chunk?.constructor !== Uint8Array) {
-      chunk = JSON.stringify(chunk);
-    }
-    if (!this.written && typeof this._onBeforeFirstWrite === 'function') {
-      this._onBeforeFirstWrite((early) => super.write(early));
-    }
-    this.written = true;
-    return super.write(chunk, encoding, callback);
-  }
+function deferred() {
+  const d = {};
+  d.promise = new Promise((resolve, reject) => Object.assign(d, { resolve, reject }));
+  return d;
+}
 
-  end(chunk, encoding, callback) {
-    if (chunk !== undefined && chunk !== null && typeof chunk !== 'function') {
-      this.write(chunk, typeof encoding === 'string' ? encoding : undefined);
-      return super.end(typeof encoding === 'function' ? encoding : callback);
-    }
-    return super.end(chunk, encoding, callback);
-  }
+const isBytes = (chunk) => Buffer.isBuffer(chunk) || chunk?.constructor === Uint8Array;
 
-  _write(chunk, encoding, done) {
-    this.chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk, encoding));
-    done();
-  }
+// Opens the streamed POST (its headers leave with the first write, or at
+// the end). Returns {stream, fail(err, callback), responseDone, abandon}:
+// responseDone settles when the Runtime API has answered (or the request
+// failed); fail() ends the body with the error trailers; abandon() drops
+// the connection (if the request is not done) and with it what node has
+// not sent yet, as the end of AWS's process would, without a word.
+export function openResponseStream({ agent, hostname, port, path, highWaterMark }) {
+  // Set on the shared agent each time: a socket it keeps alive from an
+  // earlier invocation keeps the size it was made with.
+  agent.createConnection = (options, onConnect) =>
+    net.createConnection({ ...options, highWaterMark }, onConnect);
+  const headers = {
+    [RESPONSE_MODE_HEADER]: 'streaming',
+    Trailer: [ERROR_TYPE_TRAILER, ERROR_BODY_TRAILER],
+    'Content-Type': DEFAULT_CONTENT_TYPE,
+  };
+  // Nobody waits for `answered`: a failed request is an unhandled rejection.
+  const answered = deferred();
+  const done = deferred();
+  let settled = false;
+  done.promise.then(() => {}, () => {}).finally(() => { settled = true; });
+  const request = http.request({ method: 'POST', hostname, port, path, headers, agent }, (response) => {
+    answered.resolve(response.statusCode);
+    response.on('data', () => {});
+    response.on('aborted', (err) => {
+      done.reject(err);
+      request.destroy(err);
+    });
+    response.on('end', () => done.resolve());
+  });
+  request.on('error', (err) => {
+    answered.reject(err);
+    done.reject(err);
+    request.destroy(err);
+  });
+
+  let written = false;
+  const write = request.write.bind(request);
+  const end = request.end.bind(request);
+  request.setContentType = (contentType) => {
+    if (written) throw new InvalidStreamingOperation('Cannot set content-type, too late.');
+    request.setHeader('Content-Type', contentType);
+  };
+  // Anything but a string or bytes is written as its JSON (a null chunk
+  // fails on its length first, as under AWS's client).
+  request.write = function (chunk, encoding, callback) {
+    void chunk.length;
+    if (typeof chunk !== 'string' && !isBytes(chunk)) chunk = JSON.stringify(chunk);
+    if (!written && typeof this._onBeforeFirstWrite === 'function') this._onBeforeFirstWrite((early) => write(early));
+    const accepted = write(chunk, encoding, callback);
+    written = true;
+    return accepted;
+  };
+  // Only the first argument reaches node:http's end().
+  request.end = function (chunkOrCallback) {
+    end(chunkOrCallback);
+  };
+  const fail = (err, callback) => {
+    const error = toRapidResponse(err);
+    request.addTrailers({
+      [ERROR_TYPE_TRAILER]: error.errorType,
+      [ERROR_BODY_TRAILER]: Buffer.from(JSON.stringify(error)).toString('base64'),
+    });
+    request.end(callback);
+  };
+  const abandon = () => {
+    if (settled) return;
+    request.removeAllListeners('error');
+    request.on('error', () => {});
+    request.destroy();
+  };
+  return { stream: exposed(request), fail, responseDone: done.promise.then(() => {}), abandon };
 }
 
 // The context of a streaming invocation: the callbackWaitsForEmptyEventLoop
@@ -84,35 +168,33 @@ function streamingContext(scheduleNext) {
   return [context, next];
 }
 
-function postCollected(client, id, stream, next) {
-  const body = Buffer.concat(stream.chunks);
-  client.post(`/2018-06-01/runtime/invocation/${encodeURIComponent(id)}/response`, body,
-    { 'Content-Type': stream.contentType, 'Lambda-Runtime-Function-Response-Mode': 'streaming' }, next);
-}
-
+// The stream is opened before anything of the invocation is looked at: an
+// event that is not JSON, a bad client context, a handler that does not
+// return a promise all end it with the error trailers. The next invocation
+// comes once the API has answered the whole response, or once the error
+// trailers are written.
 export async function runStreamingInvoke(runtime, bodyJson, invokeContext, scheduleNext) {
-  const { client, handler, metadata } = runtime;
-  const id = invokeContext.invokeId;
+  const highWaterMark = runtime.metadata.highWaterMark || undefined;
   const [part, next] = streamingContext(scheduleNext);
-  const stream = new CollectedResponseStream(metadata.highWaterMark);
-  const fail = (err) => {
+  const { stream, fail: failStream, responseDone } =
+    runtime.client.openResponseStream(invokeContext.invokeId, highWaterMark);
+  const fail = (err, callback) => {
     structuredConsole.logError('Invoke Error', err);
-    client.postInvocationError(err, id, next);
+    failStream(err, callback);
   };
   try {
     // Should the loop empty before the handler is done, go on to the next one.
     beforeExit.set(() => runtime.scheduleIteration());
     const context = invokeContext.attachEnvironmentData(part);
-    const pending = handler(JSON.parse(bodyJson), stream, context);
-    if (!pending || typeof pending.then !== 'function') {
-      return fail('Streaming does not support non-async handlers.');
-    }
+    const event = JSON.parse(bodyJson);
+    const pending = runtime.handler(event, stream, context);
+    if (!isPromise(pending)) return fail('Streaming does not support non-async handlers.', next);
     const result = await pending;
     if (typeof result !== 'undefined') console.warn('Streaming handlers ignore return values.');
-    if (stream.writableEnded && !stream.writableFinished) await once(stream, 'finish');
-    if (!stream.writableFinished) return fail('Response stream is not finished.');
-    postCollected(client, id, stream, next);
+    await responseDone;
+    if (!stream.writableFinished) return fail('Response stream is not finished.', next);
+    next();
   } catch (err) {
-    fail(err);
+    fail(err, next);
   }
 }

@@ -31,10 +31,8 @@ init (it races with the first /next under AWS's client as well) and an
 error while /next waits (AWS's client then hangs in exit until that request
 ends, its addon's thread being joined; ours exits at once). The second, the
 Node.js 24 model (AWS_EXECUTION_ENV=AWS_Lambda_nodejs24.x; AWS's 3.3.0 does
-not have it), a streaming handler's error (posted to /error by ours, sent
-as trailers of the streamed response by AWS's) and the task root taken from
-LAMBDA_TASK_ROOT whatever the working directory are checked on our client
-alone.
+not have it) and the task root taken from LAMBDA_TASK_ROOT whatever the
+working directory are checked on our client alone.
 
 Exit codes: 0 pass, 77 skip (no node, or AWS's client not installed: it is
 looked up in $LAMBDAD_RIC_DIR, else <repo>/.cache/ric; tools/dev.sh test
@@ -196,10 +194,6 @@ OWN_JS = r'''
 exports.callback = (event, context, callback) => callback(null, 'called back');
 exports.sync = (event, context) => ({ sync: true, keys: Object.keys(context) });
 exports.fails = async () => { throw new Error('async failure'); };
-exports.streamFails = awslambda.streamifyResponse(async (event, stream) => {
-  stream.write('partial');
-  throw new Error('stream broke');
-});
 if (process.env.LATE_THROW) setTimeout(() => { throw new Error('late'); }, 100);
 '''
 
@@ -224,7 +218,6 @@ def own_checks(node, only):
         node24 = {"AWS_EXECUTION_ENV": "AWS_Lambda_nodejs24.x"}
         runs = {
             "root": ({"handler": "index.callback", "events": [("r1", "{}")]}, "/"),
-            "stream": ({"handler": "index.streamFails", "events": [("r1", "{}")]}, None),
             "late": ({"handler": "index.callback", "events": [], "env": {"LATE_THROW": "1"}, "settle": 1.0}, None),
             "24-callback": ({"handler": "index.callback", "events": [("r1", "{}")], "env": node24}, None),
             "24-sync": ({"handler": "index.sync", "events": [("r1", "{}")], "env": node24}, None),
@@ -239,10 +232,6 @@ def own_checks(node, only):
 
 
 def check_own(results, raw):
-    if "stream" in raw:
-        got = posts(raw["stream"])
-        check(results, [p for p, _ in got] == ["error"] and got[0][1]["errorMessage"] == "stream broke",
-              "ours: a streaming handler's error is posted to /error (AWS's sends it as trailers)", f"got {got}")
     if "root" in raw:
         check(results, posts(raw["root"]) == [("response", "called back")],
               "ours: the module is found under LAMBDA_TASK_ROOT, whatever the working directory", raw["root"])
