@@ -98,18 +98,110 @@ exports.handler = async (event) => {
 '''
 
 STREAMING_JS = r'''
-exports.plain = awslambda.streamifyResponse(async (event, responseStream, context) => {
-  responseStream.setContentType('text/plain');
-  responseStream.write('hello ');
-  responseStream.write({ a: 1 });
-  responseStream.end(' end');
+const http = require('node:http');
+const stream = require('node:stream');
+const { pipeline } = require('node:stream/promises');
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+// The sizes of the chunks of the response in progress the fake API has had so far (what a
+// client has written just before it ends may not have left yet: cases wait for it).
+const probe = () => new Promise((resolve, reject) => {
+  const port = process.env.AWS_LAMBDA_RUNTIME_API.split(':')[1];
+  http.get({ host: '127.0.0.1', port, path: '/_probe/chunks', agent: false }, (res) => {
+    let body = '';
+    res.on('data', (data) => { body += data; });
+    res.on('end', () => resolve(JSON.parse(body)));
+  }).on('error', reject);
+});
+async function seenByTheApi(count) {
+  for (let i = 0; i < 100; i++) {
+    const seen = await probe();
+    if (seen.length >= count) return seen;
+    await sleep(20);
+  }
+  return probe();
+}
+class LatinError extends Error {}
+LatinError.prototype.name = '\u00c9rror';
+const kinds = {
+  'as-written': async (s) => {
+    s.write('first');
+    const seen = await seenByTheApi(1);
+    s.write(`the API had chunks ${JSON.stringify(seen)} before this write`);
+    await sleep(30);
+    s.end('the last, by end()');
+  },
+  'types': async (s) => {
+    s.setContentType('text/plain; charset=utf-8');
+    s.write({ an: 'object' }); s.write(42); s.write(new Uint8Array([65, 66])); s.write(new Uint16Array([67]));
+    s.write(Buffer.from('bytes')); s.write('\u00e9', 'latin1'); s.write('aGk=', 'base64');
+    s.cork(); s.write('corked '); s.write('together'); s.uncork();
+    s.end();
+  },
+  'members': async (s, context) => {
+    console.log(Object.keys(s), Object.keys(context), s.writableHighWaterMark, s.writableEnded, s.writableFinished);
+    await new Promise((resolve) => { console.log('end returns', s.end('x', () => console.log('end callback')));
+      s.on('finish', resolve); });
+    console.log('after end', s.writableEnded, s.writableFinished, s.destroyed);
+    return 'a value';
+  },
+  'throw-mid': async (s) => { s.write('partial'); await sleep(10); throw new Error('stream broke'); },
+  'throw-before': async () => { throw new TypeError('before any write'); },
+  'throw-latin1': async (s) => { s.write('x'); throw new LatinError('\u00e9 in the message'); },
+  'reject-string': async (s) => { s.write('x'); throw 'a string'; },
+  'throw-after-end': async (s) => { s.end('ended'); await sleep(10); throw new Error('after the end'); },
+  'late-content-type': async (s) => { s.write('x'); s.setContentType('text/plain'); },
+  'write-null': async (s) => { s.write(null); },
+  'pipeline': async (s) => { await pipeline(stream.Readable.from(['a', 'bb', 'ccc']), s); },
+  'pipeline-callback': (s) => new Promise((resolve) => {
+    stream.pipeline(stream.Readable.from([Buffer.from('x'), Buffer.from('yz')]), s, (err) => {
+      console.log('pipeline done', err);
+      resolve();
+    });
+  }),
+  'pipeline-fails': async (s) => {
+    const source = new stream.Readable({ read() {} });
+    source.push('one');
+    seenByTheApi(1).then(() => source.destroy(new Error('the source failed')));
+    await pipeline(source, s);
+  },
+  'destroy': async (s) => { s.write('partial'); await seenByTheApi(1); s.destroy(new Error('destroyed')); },
+  'uncaught': async (s) => {
+    s.write('partial');
+    await seenByTheApi(1);
+    setTimeout(() => { throw new Error('thrown in a timer'); }, 10);
+    await sleep(200);
+    s.end();
+  },
+  'timers': async (s, context, event) => {
+    if (event.noWait) context.callbackWaitsForEmptyEventLoop = false;
+    setTimeout(() => console.log('timer of', event.n), 100);
+    s.end(`n=${event.n}`);
+  },
+  'never-ends': async (s) => { s.write('and then nothing'); },
+};
+// Not an async function: the 'sync' kind returns no promise.
+exports.handler = awslambda.streamifyResponse((event, responseStream, context) => {
+  if (event.do === 'sync') { responseStream.write('sync'); return undefined; }
+  return kinds[event.do](responseStream, context, event);
+});
+exports.large = awslambda.streamifyResponse(async (event, s) => {
+  const size = 256 * 1024;
+  const accepted = [1, 2, 3, 4].map((n) => s.write(Buffer.alloc(size, 48 + n)));
+  console.log('accepted', accepted, s.writableNeedDrain, s.writableLength > 4 * size);
+  s.end();
 });
 exports.http = awslambda.streamifyResponse(async (event, responseStream) => {
-  const stream = awslambda.HttpResponseStream.from(responseStream,
-    { statusCode: 201, headers: { 'x-custom': 'yes' } });
-  stream.write('body');
-  stream.end();
+  const s = awslambda.HttpResponseStream.from(responseStream,
+    { statusCode: 201, headers: { 'x-custom': 'yes' }, cookies: ['a=1', 'b=2; Path=/'] });
+  console.log('accepted', s.write('body'), s.writableHighWaterMark);
+  if (event.endOnly) return s.end();
+  await sleep(10);
+  s.write({ second: true });
+  s.end();
 }, { highWaterMark: 16 });
+exports.endOnly = awslambda.streamifyResponse(async (event, responseStream) => {
+  awslambda.HttpResponseStream.from(responseStream, { statusCode: 404 }).end('end() alone');
+});
 '''
 
 CTX_HEADERS = {
@@ -130,7 +222,8 @@ def outcomes(*kinds):
 
 def case(name, files, handler, evs=None, **extra):
     """A case; by default one event, {}. extra: env, settle (seconds to wait
-    once idle), telemetry, node_path (a NODE_PATH entry in the task)."""
+    once idle), wait (seconds to wait for idle or exit, instead of the
+    test's limit), telemetry, node_path (a NODE_PATH entry in the task)."""
     if isinstance(files, str):
         files = {"index.js": files}
     return {"name": name, "files": files, "handler": handler, "events": events("{}") if evs is None else evs,
@@ -158,8 +251,27 @@ CASES = [
          [("req-1", '{"do":"succeed"}', {"fail-posts": True}), ("req-2", '{"do":"throw"}', {"fail-posts": True}),
           ("req-3", '{"do":"done"}')]),
     case("the API fails the first /next", OUTCOMES_JS, H, [("!403", "{}")]),
-    case("streaming handler (body and content type)", STREAMING_JS, "index.plain"),
-    case("streaming handler with an HTTP prelude", STREAMING_JS, "index.http"),
+    # Streaming: one chunked POST /response per invocation, compared header line by header line, chunk
+    # by chunk, with its trailers.
+    case("streaming: each write is a chunk, sent when written; content types; members", STREAMING_JS, H,
+         outcomes("as-written", "types", "members")),
+    case("streaming: errors end the body with trailers, written or not", STREAMING_JS, H,
+         outcomes("throw-mid", "throw-before", "throw-latin1", "reject-string", "throw-after-end",
+                 "late-content-type", "write-null", "sync") +
+         [("req-9", "{nope"), ("req-10", "{}", {"Lambda-Runtime-Client-Context": "{bad"})]),
+    case("streaming: HttpResponseStream.from (prelude, eight NULs), highWaterMark", STREAMING_JS, "index.http",
+         events("{}", '{"endOnly":true}')),
+    case("streaming: end(data) alone after HttpResponseStream.from skips the prelude", STREAMING_JS, "index.endOnly"),
+    case("streaming: pipeline() from a Readable, promise and callback", STREAMING_JS, H,
+         outcomes("pipeline", "pipeline-callback")),
+    case("streaming: 1 MB in four writes", STREAMING_JS, "index.large"),
+    case("streaming: callbackWaitsForEmptyEventLoop", STREAMING_JS, H,
+         events('{"do":"timers","n":1}', '{"do":"timers","n":2,"noWait":true}', '{"do":"timers","n":3}'),
+         settle=0.5),
+    case("streaming: a pipeline whose source fails", STREAMING_JS, H, outcomes("pipeline-fails")),
+    case("streaming: stream.destroy(err)", STREAMING_JS, H, outcomes("destroy")),
+    case("streaming: uncaught exception mid-stream", STREAMING_JS, H, outcomes("uncaught")),
+    case("streaming: a stream never ended", STREAMING_JS, H, outcomes("never-ends"), wait=1.0),
     case("an event that is not JSON", OUTCOMES_JS, H, events('{"do": nope')),
     case("unhandled rejection during an invocation", UNHANDLED_JS, H, events('{"kind":"rejection"}')),
     case("unhandled rejection without a reason", UNHANDLED_JS, H, events('{"kind":"rejection-undefined"}')),

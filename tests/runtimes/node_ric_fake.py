@@ -2,6 +2,8 @@
 normalization of what a runtime client did (see the test's docstring for
 what is normalized and why)."""
 
+import base64
+import hashlib
 import http.server
 import json
 import re
@@ -13,6 +15,13 @@ API = "/2018-06-01/runtime"
 ARN = "arn:aws:lambda:us-east-1:000000000000:function:difftest"
 COMPARED_HEADERS = ("content-type", "lambda-runtime-function-error-type",
                     "lambda-runtime-function-xray-error-cause", "lambda-runtime-function-response-mode")
+# A handler may GET this (not recorded) to learn the chunks the streamed
+# response in progress has delivered so far: [sizes].
+PROBE = "/_probe/chunks"
+# Bodies longer than this are shown as their length and SHA-256, chunks
+# as their length.
+SHOWN_BODY = 4096
+SHOWN_CHUNK = 256
 
 
 class QuietServer(http.server.ThreadingHTTPServer):
@@ -27,7 +36,10 @@ class FakeRuntimeApi:
     answer that status instead), then holds the next /next until closed
     (`idle` is set then), or until an init error is posted (as the platform
     ends the environment then); records every request as
-    {method, path, headers (lower-case names), body (bytes)}."""
+    {method, path, headers (lower-case names), body (bytes)}; a chunked
+    POST also as raw_headers [(name, value)] in their order and spelling,
+    chunks [bytes] as they arrive (recorded as soon as its headers are in),
+    trailers [(name, value)] and end ("complete", or how it ended early)."""
 
     def __init__(self, events):
         # Events whose extra headers hold "fail-posts": the API answers 500 to their posts.
@@ -57,13 +69,22 @@ class FakeRuntimeApi:
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
-    def record(self, req, body):
+    def record(self, req, body, **extra):
         # curl sends header bytes as they are (UTF-8); http.server reads them as Latin-1.
         headers = {k.lower(): v.encode("latin-1").decode("utf-8", "replace") for k, v in req.headers.items()}
+        entry = {"method": req.command, "path": req.path, "headers": headers, "body": body, **extra}
         with self.lock:
-            self.records.append({"method": req.command, "path": req.path, "headers": headers, "body": body})
+            self.records.append(entry)
+        return entry
+
+    def streamed_chunks(self):
+        with self.lock:
+            streams = [r for r in self.records if "chunks" in r]
+            return [len(c) for c in streams[-1]["chunks"]] if streams else []
 
     def on_get(self, req):
+        if req.path == PROBE:
+            return self.answer(req, 200, json.dumps(self.streamed_chunks()).encode(), {"Connection": "close"})
         self.record(req, b"")
         if req.path != f"{API}/invocation/next":
             return self.answer(req, 404, b'{"errorMessage":"not found"}')
@@ -85,10 +106,13 @@ class FakeRuntimeApi:
 
     def on_post(self, req):
         if req.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            body = read_chunked(req.rfile)
+            entry = self.record(req, b"", raw_headers=list(req.headers.items()), chunks=[], trailers=[], end=None)
+            read_chunked(req.rfile, entry, self.lock)
+            if entry["end"] != "complete":
+                req.close_connection = True
+                return None
         else:
-            body = req.rfile.read(int(req.headers.get("Content-Length") or 0))
-        self.record(req, body)
+            self.record(req, req.rfile.read(int(req.headers.get("Content-Length") or 0)))
         if req.path == f"{API}/init/error":
             self.release.set()  # the environment is done for: a waiting /next ends unanswered
         if any(f"/invocation/{rid}/" in req.path for rid in self.failing_posts):
@@ -105,22 +129,53 @@ class FakeRuntimeApi:
         req.end_headers()
         req.wfile.write(body)
 
+    def wait_for_streams(self, limit):
+        """Once the client is gone: until each chunked POST has seen its end."""
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            with self.lock:
+                if all(r["end"] for r in self.records if "chunks" in r):
+                    return
+            time.sleep(0.01)
+
     def close(self):
         self.release.set()
         self.server.shutdown()
         self.server.server_close()
 
 
-def read_chunked(rfile):
-    body = b""
-    while True:
-        size = int(rfile.readline().split(b";")[0].strip() or b"0", 16)
-        if size == 0:
-            while rfile.readline().strip():
-                pass  # trailers
-            return body
-        body += rfile.read(size)
-        rfile.readline()
+def read_chunked(rfile, entry, lock):
+    """Reads a chunked body into `entry` chunk by chunk, as it comes."""
+    def ended(how):
+        with lock:
+            entry["end"] = how
+
+    try:
+        while True:
+            line = rfile.readline()
+            if not line:
+                return ended("connection closed")
+            size = int(line.split(b";")[0].strip(), 16)
+            if size == 0:
+                break
+            data = rfile.read(size)
+            if len(data) < size or rfile.readline() != b"\r\n":
+                with lock:
+                    entry["chunks"].append(data)
+                return ended("connection closed inside a chunk")
+            with lock:
+                entry["chunks"].append(data)
+        while True:
+            line = rfile.readline()
+            if not line.strip():
+                return ended("complete" if line else "connection closed in the trailers")
+            name, _, value = line.decode("latin-1").partition(":")
+            with lock:
+                entry["trailers"].append((name, value.strip()))
+    except ValueError:
+        return ended(f"bad chunk size line {line!r}")
+    except OSError as e:
+        return ended(f"connection error ({type(e).__name__})")
 
 
 def decode_frames(data):
@@ -212,11 +267,36 @@ class Normalizer:
             if name in r["headers"]:
                 v = r["headers"][name]
                 headers[name] = self.xray(v) if name.endswith("xray-error-cause") else v
-        body = r["body"].decode("utf-8", "replace")
         out = {"method": r["method"], "path": r["path"], "headers": headers}
+        if "chunks" in r:
+            return {**out, **self.stream(r)}
+        body = r["body"].decode("utf-8", "replace")
         if body:
             out["body"] = self.json_or_text(body)
         return out
+
+    def body(self, data):
+        if len(data) > SHOWN_BODY:
+            return {"length": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+        text = data.decode("utf-8", "replace")
+        return self.json_or_text(text) if text.startswith("{") else text
+
+    def stream(self, r):
+        """A chunked POST: every header line as sent (the port in Host
+        aside), each chunk (its size, and its text when short), the
+        trailers (the error body decoded from base64) and how it ended."""
+        raw = [(n, re.sub(r":\d+$", ":<PORT>", v) if n.lower() == "host" else v) for n, v in r["raw_headers"]]
+        chunks = [len(c) if len(c) > SHOWN_CHUNK else c.decode("utf-8", "replace") for c in r["chunks"]]
+        trailers = []
+        for name, value in r["trailers"]:
+            if name.lower() == "lambda-runtime-function-error-body":
+                try:
+                    value = self.value(json.loads(base64.b64decode(value, validate=True)))
+                except ValueError:
+                    value = "not base64 of JSON: " + value
+            trailers.append([name, value])
+        return {"raw_headers": [list(h) for h in raw], "chunks": chunks, "body": self.body(b"".join(r["chunks"])),
+                "trailers": trailers, "end": r["end"]}
 
     def frame(self, f):
         kind, stamp, message = f

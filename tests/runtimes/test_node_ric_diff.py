@@ -11,10 +11,16 @@ They must make the same requests in the same order, post the same bodies
 with the same Content-Type, Lambda-Runtime-Function-Error-Type and
 Lambda-Runtime-Function-XRay-Error-Cause, print the same stdout and stderr
 lines (or telemetry frames) and end the same way (exit code, or still
-waiting for the next event).
+waiting for the next event). A streamed response (a chunked POST
+/response) is compared header line by header line (their order and
+spelling), chunk by chunk, with its trailers and how it ended (complete, or
+the connection closed); a handler can ask the fake API (GET /_probe/chunks,
+not recorded) which chunks it has had so far, to show that a write leaves
+before the next one is made.
 
 Normalized before comparing (nothing else is):
 * times: ISO timestamps in log records and the µs stamp of telemetry frames;
+* the fake API's port in a streamed response's Host header;
 * where the clients live: AWS's dist/index.mjs and bin/index.mjs and our
   runtimes/nodejs/*.mjs become <RUNTIME>, the temporary task dir <TASK>;
 * stack frames inside the clients: a run of frames in <RUNTIME> becomes one
@@ -119,7 +125,7 @@ def run_client(command, case, task, settle_default=0.3, cwd=None):
     proc = subprocess.Popen(command, cwd=cwd or task, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             pass_fds=fds)
     try:
-        deadline = time.monotonic() + WAIT_LIMIT * SLOWDOWN
+        deadline = time.monotonic() + case.get("wait", WAIT_LIMIT) * SLOWDOWN
         while time.monotonic() < deadline and proc.poll() is None and not api.idle.is_set():
             time.sleep(0.01)
         if proc.poll() is None:
@@ -136,6 +142,7 @@ def run_client(command, case, task, settle_default=0.3, cwd=None):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+        api.wait_for_streams(2 * SLOWDOWN)
         api.close()
     frames = None
     if telemetry:
