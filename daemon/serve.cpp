@@ -252,6 +252,7 @@ std::string apply_reload(ServeOptions& cur, ServeOptions const& next, http::Serv
   live("default_function", cur.api.default_function, next.api.default_function);
   live("auth", cur.api.auth, next.api.auth);
   live("url_permissions", cur.api.url_permissions, next.api.url_permissions);
+  live("stream_rate_limit", cur.api.stream_rate_limit, next.api.stream_rate_limit);
   if (cur.api.auth_keys != next.api.auth_keys) {
     applied.push_back("auth.keys (" + std::to_string(next.api.auth_keys.size()) + " key(s))");
     cur.api.auth_keys = next.api.auth_keys;

@@ -39,6 +39,7 @@ constexpr KeyFlag kKeys[] = {
     {"limits.max_payload_bytes", "--max-payload-bytes"},
     {"limits.max_event_payload_bytes", "--max-event-payload-bytes"},
     {"limits.event_retry_delay_ms", "--event-retry-delay-ms"},
+    {"limits.stream_rate_limit", "--stream-rate-limit"},
     {"sandbox.enabled", nullptr},  // the inverse of --no-sandbox
     {"sandbox.rootfs", "--rootfs"},
     {"sandbox.runtime_dir", "--runtime-dir"},
@@ -150,6 +151,10 @@ void add_serve_options(CLI::App* serve, Settings& s) {
           "A failed Event invocation is tried again after this, and a third time after twice this "
           "(Lambda: 1 and 2 minutes); lower it in tests",
           std::uint64_t{0}, std::uint64_t{3600000});
+  serve->add_option("--stream-rate-limit", opts.api.stream_rate_limit,
+                    "Streamed responses at Lambda's bandwidth (the first 6 MiB at once, then 2 MiB/s); false: as "
+                    "fast as the function writes (test suites)")
+      ->capture_default_str();
   serve->add_option("--drain-timeout", s.drain,
                     "Seconds in-flight requests and invocations get to finish on SIGTERM; then they fail")
       ->capture_default_str();

@@ -1,4 +1,5 @@
 #include "endpoint.hpp"
+#include "replies.hpp"
 
 #include "util/clock.hpp"
 
@@ -23,32 +24,7 @@ namespace bhttp = beast::http;
 using asio::ip::tcp;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
-namespace {
-
-using Reply = bhttp::response<bhttp::string_body>;
-
-Reply make_reply(unsigned status, std::string body, unsigned version) {
-  Reply r{static_cast<bhttp::status>(status), version};
-  r.set(bhttp::field::content_type, "application/json");
-  r.body() = std::move(body);
-  return r;
-}
-
-Outcome outcome_of(Outcome::Kind kind) {
-  Outcome o;
-  o.kind = kind;
-  return o;
-}
-
-Reply error_reply(ErrorReply const& e, unsigned version) { return make_reply(e.status, e.body, version); }
-
-std::optional<std::string_view> header(bhttp::request<bhttp::string_body> const& req, std::string_view name) {
-  auto it = req.find(name);
-  if (it == req.end()) return std::nullopt;
-  return it->value();
-}
-
-}  // namespace
+using namespace detail;
 
 Endpoint::Endpoint(asio::io_context& ioc)
     : ioc_(ioc), acceptor_(ioc), next_signal_(ioc), done_signal_(ioc) {}
@@ -225,10 +201,12 @@ void Endpoint::abort(Outcome::Kind kind) {
 }
 
 asio::awaitable<Outcome> Endpoint::invoke(Invocation inv, std::chrono::steady_clock::duration pickup,
-                                          std::chrono::steady_clock::duration timeout) {
+                                          std::chrono::steady_clock::duration timeout,
+                                          std::shared_ptr<ResponseSink> sink) {
   auto self = shared_from_this();
   if (closed_) co_return outcome_of(Outcome::Kind::Closed);
   outcome_.reset();
+  sink_ = std::move(sink);
   dispatched_at_.reset();
   timeout_ = timeout;
   pending_ = std::move(inv);
@@ -245,6 +223,7 @@ asio::awaitable<Outcome> Endpoint::invoke(Invocation inv, std::chrono::steady_cl
   }
   Outcome out = std::move(*outcome_);
   outcome_.reset();
+  sink_.reset();
   co_return out;
 }
 
@@ -271,108 +250,31 @@ asio::awaitable<void> Endpoint::session([[maybe_unused]] std::shared_ptr<Endpoin
   // An extension that got its SHUTDOWN on this connection and then hangs up is done.
   std::optional<std::string> delivered_shutdown_to;
   for (;;) {
-    bhttp::request_parser<bhttp::string_body> parser;
-    // A body over the limit is still read (to answer 413 on a live connection).
-    parser.body_limit(kMaxResponseBytes * 2);
-    [[maybe_unused]] auto [rec, rn] = co_await bhttp::async_read(stream, buffer, parser, use_tuple);
-    if (rec) break;
-    auto req = parser.release();
-    unsigned v = req.version();
-    auto target = parse_target(req.method_string(), req.target());
-    Reply reply;
-    if (target.route == Route::Next) {
-      first_next_seen_ = true;
-      maybe_finish_init();
-      if (init_failed_) {
-        reply = error_reply(invalid_state_transition("/next after the runtime reported an init error"), v);
-      } else if (in_flight_) {
-        reply = error_reply(invalid_state_transition("/next while invocation " + *in_flight_ + " is unanswered"), v);
-      } else {
-        // Parked until there is an event and init is over (every extension
-        // is ready too). Parked after init, the runtime has ended the
-        // invoke phase of the invocation before.
-        while ((!pending_ || !init_done_) && !closed_ && !init_failed_) {
-          runtime_parked_ = init_done_;
-          if (runtime_parked_) notify(settle_waiters_);
-          next_signal_.expires_at(std::chrono::steady_clock::time_point::max());
-          [[maybe_unused]] auto [wec] = co_await next_signal_.async_wait(use_tuple);
-        }
-        runtime_parked_ = false;
-        if (closed_) break;
-        if (init_failed_) {
-          reply = error_reply(invalid_state_transition("/next after an init error"), v);
-        } else {
-          Invocation inv = std::move(*pending_);
-          pending_.reset();
-          in_flight_ = inv.request_id;
-          dispatched_at_ = std::chrono::steady_clock::now();
-          done_signal_.expires_at(*dispatched_at_ + timeout_);  // the function's Timeout runs from here
-          for (auto& [id, e] : extensions_) {
-            if (!e.invoke) continue;
-            e.queue.push_back(invoke_event(inv));
-            notify(e.waiters);
-          }
-          reply = make_reply(200, inv.payload, v);
-          for (auto const& [name, value] : next_headers(inv)) reply.set(name, value);
-        }
-      }
-    } else if (target.route == Route::Response || target.route == Route::Error) {
-      if (std::find(answered_.begin(), answered_.end(), target.request_id) != answered_.end()) {
-        reply = error_reply(invalid_state_transition("a second answer for " + target.request_id), v);
-      } else if (!in_flight_ || *in_flight_ != target.request_id) {
-        reply = error_reply(invalid_request_id(target.request_id), v);
-      } else if (target.route == Route::Response && req.body().size() > kMaxResponseBytes) {
-        reply = error_reply(payload_too_large(req.body().size()), v);
-        remember_answered(std::move(*in_flight_));
-        in_flight_.reset();
-        finish(Outcome{Outcome::Kind::TooLarge, {}, "Function.ResponseSizeTooLarge", req.body().size(), {}, {}});
-      } else {
-        remember_answered(std::move(*in_flight_));
-        in_flight_.reset();
-        reply = make_reply(202, R"({"status":"OK"})", v);
-        if (target.route == Route::Response) {
-          finish(Outcome{Outcome::Kind::Response, std::move(req.body()), {}, 0, {}, {}});
-        } else {
-          auto type = error_type_of(header(req, "Lambda-Runtime-Function-Error-Type"), req.body());
-          finish(Outcome{Outcome::Kind::FunctionError, std::move(req.body()), std::move(type), 0, {}, {}});
-        }
-      }
-    } else if (target.route == Route::ExtRegister) {
-      reply = extension_register(req);
-    } else if (target.route == Route::ExtNext) {
-      reply = co_await extension_next(req, delivered_shutdown_to);
-      if (closed_) break;
-    } else if (target.route == Route::ExtInitError || target.route == Route::ExtExitError) {
-      auto id = header(req, "Lambda-Extension-Identifier");
-      if (!id || !extensions_.count(std::string(*id))) {
-        reply = error_reply(extension_error(403, "Extension.UnknownExtensionIdentifier", "unknown or missing "
-                                            "Lambda-Extension-Identifier"), v);
-      } else if (target.route == Route::ExtInitError && init_done_) {
-        reply = error_reply(invalid_state_transition("/extension/init/error after init ended"), v);
-      } else {
-        reply = make_reply(202, R"({"status":"OK"})", v);
-        if (target.route == Route::ExtInitError && !init_failed_) {
-          init_failed_ = true;
-          next_signal_.cancel();
-          auto type = error_type_of(header(req, "Lambda-Extension-Function-Error-Type"), req.body());
-          if (on_init_error) on_init_error(std::move(type), std::move(req.body()));
-        }
-      }
-    } else if (target.route == Route::InitError && first_next_seen_) {
-      reply = error_reply(invalid_state_transition("/init/error after init ended"), v);
-    } else if (target.route == Route::InitError) {
-      init_failed_ = true;
-      next_signal_.cancel();
-      reply = make_reply(202, R"({"status":"OK"})", v);
-      auto type = error_type_of(header(req, "Lambda-Runtime-Function-Error-Type"), req.body());
-      if (on_init_error) on_init_error(std::move(type), std::move(req.body()));
+    // The head first: a streamed /response is read as it comes, the rest whole.
+    HeadParser head;
+    head.body_limit(boost::none);
+    [[maybe_unused]] auto [hec, hn] = co_await bhttp::async_read_header(stream, buffer, head, use_tuple);
+    if (hec) break;
+    auto target = parse_target(head.get().method_string(), head.get().target());
+    bool keep_alive = head.get().keep_alive();
+    std::optional<Reply> reply;
+    if (target.route == Route::Response && is_streamed(head.get())) {
+      reply = co_await streamed_answer(stream, buffer, head, target);
     } else {
-      reply = error_reply(unknown_endpoint(req.method_string(), req.target()), v);
+      bhttp::request_parser<bhttp::string_body> parser(std::move(head));
+      // A body over the limit is still read (to answer 413 on a live connection).
+      parser.body_limit(kMaxResponseBytes * 2);
+      [[maybe_unused]] auto [rec, rn] = co_await bhttp::async_read(stream, buffer, parser, use_tuple);
+      if (rec) break;
+      auto req = parser.release();
+      keep_alive = req.keep_alive();
+      reply = co_await dispatch(req, target, delivered_shutdown_to);
     }
-    reply.keep_alive(req.keep_alive());
-    reply.prepare_payload();
-    [[maybe_unused]] auto [wec, wn] = co_await bhttp::async_write(stream, reply, use_tuple);
-    if (wec || !reply.keep_alive()) break;
+    if (!reply) break;
+    reply->keep_alive(keep_alive);
+    reply->prepare_payload();
+    [[maybe_unused]] auto [wec, wn] = co_await bhttp::async_write(stream, *reply, use_tuple);
+    if (wec || !reply->keep_alive()) break;
   }
   if (delivered_shutdown_to) {
     if (auto it = extensions_.find(*delivered_shutdown_to); it != extensions_.end()) it->second.gone = true;

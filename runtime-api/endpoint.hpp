@@ -8,12 +8,17 @@
 #pragma once
 
 #include "protocol.hpp"
+#include "response_sink.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/message.hpp>
+#include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
 
 #include <chrono>
@@ -32,7 +37,8 @@ struct Outcome {
   Kind kind = Kind::Closed;
   std::string body;        // the payload, or the runtime's error object
   std::string error_type;  // FunctionError: from the header, trailer or body
-  std::size_t size = 0;    // TooLarge: the size the runtime tried to send
+  std::size_t size = 0;    // TooLarge: the size the runtime tried to send; streamed: the bytes it sent
+  bool streamed = false;   // the runtime streamed it (the body went to the sink, if there was one)
   // When /next handed the invocation over (unset if it never was), and when
   // the answer came: Duration in REPORT is the difference.
   std::optional<std::chrono::steady_clock::time_point> dispatched_at;
@@ -98,8 +104,11 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
   // answer: at most `pickup` for the runtime to fetch it (init), then
   // `timeout` from the moment it did. One invocation at a time. The answer
   // does not end the invoke phase: see invoke_phase_over.
+  // With a sink, a streamed answer goes there as it arrives (up to
+  // kMaxStreamedBytes); without one it is kept whole (kMaxResponseBytes).
   boost::asio::awaitable<Outcome> invoke(Invocation inv, std::chrono::steady_clock::duration pickup,
-                                         std::chrono::steady_clock::duration timeout);
+                                         std::chrono::steady_clock::duration timeout,
+                                         std::shared_ptr<ResponseSink> sink = nullptr);
   // Ends the invocation in flight (the runtime died): invoke returns `kind`.
   void abort(Outcome::Kind kind);
 
@@ -128,6 +137,19 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
   using Reply = boost::beast::http::response<boost::beast::http::string_body>;
   Reply extension_register(Request const& req);
   boost::asio::awaitable<Reply> extension_next(Request const& req, std::optional<std::string>& delivered_shutdown_to);
+  // The routes (runtime-api/routes.cpp): the reply to send, none to hang up.
+  using HeadParser = boost::beast::http::request_parser<boost::beast::http::empty_body>;
+  boost::asio::awaitable<std::optional<Reply>> dispatch(Request& req, Target const& target,
+                                                        std::optional<std::string>& delivered_shutdown_to);
+  boost::asio::awaitable<std::optional<Reply>> next(Request const& req);
+  Reply answer(Request& req, Target const& target);
+  boost::asio::awaitable<std::optional<Reply>> streamed_answer(boost::beast::tcp_stream& stream,
+                                                               boost::beast::flat_buffer& buffer, HeadParser& head,
+                                                               Target const& target);
+  Reply extension_error_report(Request& req, Target const& target);
+  Reply init_error(Request& req);
+  // Why an answer for `id` is refused (a second one, or not the one in flight).
+  std::optional<ErrorReply> answer_refusal(std::string const& id) const;
 
   boost::asio::io_context& ioc_;
   boost::asio::ip::tcp::acceptor acceptor_;
@@ -141,6 +163,7 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
   std::deque<std::string> answered_;
   void remember_answered(std::string id);
   std::optional<Outcome> outcome_;
+  std::shared_ptr<ResponseSink> sink_;  // the invocation in flight's, if it takes a stream
   std::chrono::steady_clock::duration timeout_{};
   std::optional<std::chrono::steady_clock::time_point> dispatched_at_;
   struct Extension {

@@ -16,6 +16,8 @@ namespace lambdad::runtime_api {
 // The largest response a function may return (Lambda's 6 MB sync limit,
 // as the Runtime API enforces it).
 constexpr std::size_t kMaxResponseBytes = 6291556;
+// The largest streamed response (Lambda's 200 MB since 2025-07-31).
+constexpr std::size_t kMaxStreamedBytes = 200u * 1024 * 1024;
 
 enum class Route {
   Next,         // GET  /2018-06-01/runtime/invocation/next

@@ -59,9 +59,11 @@ std::size_t ControlPlane::layer_version_count() const {
   return n;
 }
 
-asio::awaitable<Response> ControlPlane::handle(Request req, http::Peer peer) {
-  if (auto hit = url_hit(req.base())) co_return co_await serve_url(std::move(req), std::move(peer), std::move(*hit));
+asio::awaitable<Response> ControlPlane::handle(Request req, http::Peer peer, http::StreamOut& out) {
+  if (auto hit = url_hit(req.base()))
+    co_return co_await serve_url(std::move(req), std::move(peer), std::move(*hit), out);
   Call call;
+  call.out = &out;
   call.request_id = util::uuid4();
   auto url = boost::urls::parse_origin_form(req.target());
   if (!url) {

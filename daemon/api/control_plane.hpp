@@ -15,6 +15,8 @@
 #include "../logs/store.hpp"
 #include "../registry/registry.hpp"
 #include "../runtimes/catalog.hpp"
+#include "../urls/cors.hpp"
+#include "../urls/event.hpp"
 
 #include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
@@ -51,6 +53,9 @@ struct Config {
   // lambda:InvokeFunctionUrl and lambda:InvokeFunction, AWS since October
   // 2025), "url-only" (lambda:InvokeFunctionUrl), "off" (nothing).
   std::string url_permissions = "aws";
+  // Streamed responses at Lambda's bandwidth (the first 6 MiB at once,
+  // then 2 MiB/s); false: as fast as the runtime writes (test suites).
+  bool stream_rate_limit = true;
   // The managed runtimes this host can run (fixed at start).
   runtimes::Availability runtimes;
 };
@@ -64,9 +69,29 @@ struct Call {
   std::map<std::string, std::string> params;
   std::map<std::string, std::string> query;
   std::string const& param(std::string const& key) const { return params.at(key); }
+  http::StreamOut* out = nullptr;  // for a handler whose answer is a stream
 };
 
 struct Route;
+
+// A function URL request in RESPONSE_STREAM mode, authorized: what runs
+// and what the answer's head needs.
+struct UrlInvoke {
+  urls::HttpRequest request;
+  std::optional<urls::Cors> cors;
+  unsigned version = 11;
+  std::string request_id;
+  std::chrono::system_clock::time_point time;
+  exec::FunctionImage fn;
+  exec::InvokeRequest invoke;
+};
+
+// An invocation a request asks for, checked: what runs and how.
+struct PreparedInvoke {
+  exec::FunctionImage fn;
+  exec::InvokeRequest req;
+  std::string type;  // RequestResponse, Event, DryRun
+};
 
 // A request for a function URL: its url-id and the target the function
 // sees (the path form's prefix stripped).
@@ -111,10 +136,8 @@ class ControlPlane final : public http::Service {
   void stop_streams();
 
   std::uint64_t body_limit(http::RequestHeader const& header) const override;
-  bool streams(Request const& req) const override;
-  boost::asio::awaitable<void> stream(Request req, boost::beast::tcp_stream& out) override;
   Response too_large(http::RequestHeader const& header) const override;
-  boost::asio::awaitable<Response> handle(Request req, http::Peer peer) override;
+  boost::asio::awaitable<Response> handle(Request req, http::Peer peer, http::StreamOut& out) override;
 
  private:
   using Strand = boost::asio::strand<boost::asio::thread_pool::executor_type>;
@@ -173,10 +196,15 @@ class ControlPlane final : public http::Service {
   boost::asio::awaitable<Response> delete_function_concurrency(Call call);
   // invoke.cpp
   boost::asio::awaitable<Response> invoke(Call call);
+  boost::asio::awaitable<Response> invoke_with_response_stream(Call call);
+  // Invoke's and InvokeWithResponseStream's checks of the request, taking
+  // the invocation types the operation accepts.
+  model::ApiResult<PreparedInvoke> prepare_invoke(Call& call, std::vector<std::string> const& types);
   // sts.cpp
   boost::asio::awaitable<Response> sts(Call call);
   // logs.cpp
   boost::asio::awaitable<Response> get_logs(Call call);
+  boost::asio::awaitable<Response> follow_logs(Call call, std::string key);
   std::string log_key(std::string const& name) const;
   // observe.cpp: GET /metrics, GET /_lambdad/invocations, POST /_lambdad/reset, GET /healthz
   boost::asio::awaitable<Response> metrics(Call call);
@@ -207,7 +235,8 @@ class ControlPlane final : public http::Service {
   // url_invoke.cpp: a function URL request, by host or by path.
   std::optional<UrlHit> url_hit(http::RequestHeader const& header) const;
   bool url_permitted(std::string const& function, std::string const& qualifier) const;
-  boost::asio::awaitable<Response> serve_url(Request req, http::Peer peer, UrlHit hit);
+  boost::asio::awaitable<Response> serve_url(Request req, http::Peer peer, UrlHit hit, http::StreamOut& out);
+  boost::asio::awaitable<Response> stream_url(UrlInvoke u, http::StreamOut& out);
   // url_config.cpp: the URL a config is reached at, and its API shape.
   std::string function_url(Call const& call, std::string const& url_id) const;
   model::ApiResult<registry::Target> url_target(Call const& call) const;
@@ -277,6 +306,10 @@ class ControlPlane final : public http::Service {
 Response json_response(Call const& call, unsigned status, json const& body);
 Response empty_response(Call const& call, unsigned status);
 Response error_response(Call const& call, ApiError const& err);
+// `res` with X-Amz-Executed-Version: the version that ran (or would run).
+Response executed(Response res, exec::FunctionImage const& fn);
+// 429 TooManyRequestsException with Lambda's Reason and Retry-After.
+Response throttled_response(Call const& call, std::string const& reason);
 Response error_response(unsigned version, std::string const& request_id, ApiError const& err);
 // sts.cpp: an STS error (query protocol, XML).
 Response sts_error(Call const& call, unsigned status, std::string const& code, std::string const& message);

@@ -14,6 +14,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 namespace lambdad::api {
 
 namespace asio = boost::asio;
@@ -65,7 +67,18 @@ asio::awaitable<void> run_event(exec::Invoker* invoker, exec::FunctionImage fn,
 
 }  // namespace
 
-asio::awaitable<Response> ControlPlane::invoke(Call call) {
+Response executed(Response res, exec::FunctionImage const& fn) {
+  res.set("X-Amz-Executed-Version", fn.version);
+  return res;
+}
+
+Response throttled_response(Call const& call, std::string const& reason) {
+  Response res = error_response(call, ApiError{429, "TooManyRequestsException", "Rate Exceeded.", reason});
+  res.set("Retry-After", "1");
+  return res;
+}
+
+model::ApiResult<PreparedInvoke> ControlPlane::prepare_invoke(Call& call, std::vector<std::string> const& types) {
   std::string name_text = call.param("name");
   // The Runtime Interface Emulator's path, /2015-03-31/functions/function/
   // invocations, so tests written for the RIE work: it means the configured
@@ -75,60 +88,59 @@ asio::awaitable<Response> ControlPlane::invoke(Call call) {
     else if (functions_.size() == 1) name_text = functions_.all().begin()->first;
   }
   auto resolved = functions_.resolve(name_text, qualifier_of(call));
-  if (!resolved) co_return error_response(call, resolved.error());
-  if (!invoker_) co_return error_response(call, model::service_error("lambdad runs no functions in this mode"));
+  if (!resolved) return resolved.error();
+  if (!invoker_) return model::service_error("lambdad runs no functions in this mode");
   std::string type(call.req["X-Amz-Invocation-Type"]);
   if (type.empty()) type = "RequestResponse";
-  if (type != "RequestResponse" && type != "Event" && type != "DryRun")
-    co_return error_response(call, model::validation(type, "invocationType",
-                                                     "Member must satisfy enum value set: [Event, RequestResponse, DryRun]"));
+  if (std::find(types.begin(), types.end(), type) == types.end()) {
+    std::string set;
+    for (auto const& t : types) set += (set.empty() ? "" : ", ") + t;
+    return model::validation(type, "invocationType", "Member must satisfy enum value set: [" + set + "]");
+  }
   auto& payload = call.req.body();
   std::uint64_t limit = type == "Event" ? cfg_.max_event_payload_bytes : cfg_.max_payload_bytes;
   // The code and sentences real Lambda answers with (botocore's model names the
   // shape RequestTooLargeException, but the service sends this code); an Event
   // over its own, smaller limit is told so in other words.
   if (payload.size() > limit)
-    co_return error_response(call, ApiError{413, "RequestEntityTooLargeException",
-                                            type == "Event" ? std::to_string(payload.size()) +
-                                                                  " byte payload is too large for the Event invocation "
-                                                                  "type (limit " + std::to_string(limit) + " bytes)"
-                                                            : "Request must be smaller than " + std::to_string(limit) +
-                                                                  " bytes for the InvokeFunction operation",
-                                            {}});
+    return ApiError{413, "RequestEntityTooLargeException",
+                    type == "Event" ? std::to_string(payload.size()) +
+                                          " byte payload is too large for the Event invocation type (limit " +
+                                          std::to_string(limit) + " bytes)"
+                                    : "Request must be smaller than " + std::to_string(limit) +
+                                          " bytes for the InvokeFunction operation",
+                    {}};
   if (payload.empty()) payload = "{}";
   if (!json::accept(payload))
-    co_return error_response(call, model::invalid_request_content("Could not parse request body into json: the payload is not valid JSON"));
-  exec::InvokeRequest req;
-  req.payload = std::move(payload);
-  req.invocation_type = type;
+    return model::invalid_request_content("Could not parse request body into json: the payload is not valid JSON");
+  PreparedInvoke p;
+  p.type = type;
+  p.req.payload = std::move(payload);
+  p.req.invocation_type = type;
   std::string cc(call.req["X-Amz-Client-Context"]);
   if (!cc.empty()) {
     auto decoded = util::base64_decode(cc);
     if (!decoded || cc.size() > 3583 || !json::accept(*decoded))
-      co_return error_response(call, model::invalid_request_content("Client context must be a base64-encoded JSON object of at most 3583 bytes"));
-    req.client_context = *decoded;
+      return model::invalid_request_content("Client context must be a base64-encoded JSON object of at most 3583 bytes");
+    p.req.client_context = *decoded;
   }
   // A weighted alias runs its additional version with that version's weight.
-  auto target = functions_.route(*resolved);
-  auto fn = functions_.image(target);
-  if (type == "DryRun") {
-    Response res = empty_response(call, 204);
-    res.set("X-Amz-Executed-Version", fn.version);
-    co_return res;
-  }
+  p.fn = functions_.image(functions_.route(*resolved));
+  return p;
+}
+
+asio::awaitable<Response> ControlPlane::invoke(Call call) {
+  auto prepared = prepare_invoke(call, {"Event", "RequestResponse", "DryRun"});
+  if (!prepared) co_return error_response(call, prepared.error());
+  auto& [fn, req, type] = *prepared;
+  if (type == "DryRun") co_return executed(empty_response(call, 204), fn);
   if (type == "Event") {
     asio::co_spawn(co_await asio::this_coro::executor, run_event(invoker_, fn, req, std::chrono::milliseconds(cfg_.event_retry_delay_ms)), asio::detached);
-    Response res = empty_response(call, 202);
-    res.set("X-Amz-Executed-Version", fn.version);
-    co_return res;
+    co_return executed(empty_response(call, 202), fn);
   }
   auto result = co_await invoker_->invoke(fn, req);
   if (result.refused) co_return error_response(call, ApiError{500, "ServiceException", *result.refused, {}});
-  if (result.throttled) {
-    Response res = error_response(call, ApiError{429, "TooManyRequestsException", "Rate Exceeded.", *result.throttled});
-    res.set("Retry-After", "1");
-    co_return res;
-  }
+  if (result.throttled) co_return throttled_response(call, *result.throttled);
   Response res{bhttp::status::ok, call.req.version()};
   res.set(bhttp::field::content_type, "application/json");
   res.set("x-amzn-RequestId", result.request_id);

@@ -24,28 +24,6 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 namespace {
 
-struct LogsTarget {
-  std::string name;
-  bool follow = false;
-};
-
-std::optional<LogsTarget> logs_target(Request const& req) {
-  if (req.method() != bhttp::verb::get) return std::nullopt;
-  auto url = boost::urls::parse_origin_form(req.target());
-  if (!url) return std::nullopt;
-  std::vector<std::string> segs;
-  for (auto seg : url->segments()) segs.push_back(seg);
-  if (segs.size() != 3 || segs[0] != "_lambdad" || segs[1] != "logs") return std::nullopt;
-  LogsTarget t{segs[2], false};
-  for (auto param : url->params())
-    if (param.key == "follow") t.follow = param.value == "true" || param.value == "1";
-  return t;
-}
-
-asio::awaitable<void> send_last_chunk(boost::beast::tcp_stream& out) {
-  [[maybe_unused]] auto [ec, n] = co_await asio::async_write(out, asio::buffer("0\r\n\r\n", 5), use_tuple);
-}
-
 std::string text_of(std::vector<logs::LogEvent> const& events) {
   std::string out;
   for (auto const& e : events) out += logs::format_event(e) + "\n";
@@ -67,6 +45,8 @@ asio::awaitable<Response> ControlPlane::get_logs(Call call) {
   std::string key = log_key(name);
   if (!logs_ || (!logs_->group_exists(key) && !functions_.contains(name)))
     co_return error_response(call, model::not_found("The specified log group does not exist: /aws/lambda/" + name));
+  if (auto f = call.query.find("follow"); f != call.query.end() && (f->second == "true" || f->second == "1"))
+    co_return co_await follow_logs(std::move(call), std::move(key));
   // Reading and formatting a large group takes milliseconds: on the pool.
   // read_group only reads files, which the io thread only appends to.
   auto job = [logs = logs_, key] { return text_of(logs->read_group(key)); };
@@ -78,21 +58,15 @@ asio::awaitable<Response> ControlPlane::get_logs(Call call) {
   co_return res;
 }
 
-bool ControlPlane::streams(Request const& req) const {
-  auto t = logs_target(req);
-  if (!t || !t->follow || !logs_ || !(logs_->group_exists(log_key(t->name)) || functions_.contains(t->name)))
-    return false;
-  // Unsigned under sigv4: not streamed; handle() answers the 403.
-  return cfg_.auth != "sigv4" || !signature_failure(req);
-}
-
 void ControlPlane::stop_streams() {
   streams_stopped_ = true;
   if (logs_) logs_->wake_all();
 }
 
-asio::awaitable<void> ControlPlane::stream(Request req, boost::beast::tcp_stream& out) {
-  auto name = log_key(logs_target(req)->name);
+// ?follow=true: the backlog, then each batch of new lines as a chunk, until
+// the client hangs up or the daemon stops (then the connection closes).
+asio::awaitable<Response> ControlPlane::follow_logs(Call call, std::string name) {
+  http::StreamOut& out = *call.out;
   // Shared with the watcher below, which may finish after this coroutine.
   struct State {
     explicit State(asio::any_io_executor ex) : wake(std::move(ex)) {}
@@ -100,18 +74,12 @@ asio::awaitable<void> ControlPlane::stream(Request req, boost::beast::tcp_stream
     bool gone = false;
   };
   auto st = std::make_shared<State>(co_await asio::this_coro::executor);
-  std::string head =
-      "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nCache-Control: no-cache\r\n"
-      "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
-  auto send_chunk = [&out](std::string const& data) -> asio::awaitable<bool> {
-    if (data.empty()) co_return true;
-    char size[32];
-    std::snprintf(size, sizeof size, "%zx\r\n", data.size());
-    std::array<asio::const_buffer, 3> bufs{asio::buffer(size, std::strlen(size)), asio::buffer(data),
-                                           asio::buffer("\r\n", 2)};
-    auto [ec, n] = co_await asio::async_write(out, bufs, use_tuple);
-    co_return !ec;
-  };
+  bhttp::response_header<> head;
+  head.result(bhttp::status::ok);
+  head.set(bhttp::field::content_type, "text/plain; charset=utf-8");
+  head.set(bhttp::field::cache_control, "no-cache");
+  head.set("x-amzn-RequestId", call.request_id);
+  head.set(bhttp::field::connection, "close");
   // Subscribed first: the store keeps a group's lines in memory only while
   // it is followed. Everything up to `seen` comes from disk; newer lines
   // (those written while the backlog is sent too) from memory.
@@ -123,8 +91,7 @@ asio::awaitable<void> ControlPlane::stream(Request req, boost::beast::tcp_stream
   } unsubscribe{logs_, sub};
   std::uint64_t seen = logs_->last_seq(name);
   std::string backlog = text_of(logs_->read_group(name));
-  if (auto [ec, n] = co_await asio::async_write(out, asio::buffer(head), use_tuple); ec) co_return;
-  if (!co_await send_chunk(backlog)) co_return;
+  if (!co_await out.start(std::move(head)) || !co_await out.write(backlog)) co_return Response{};
   // The client hanging up shows as the end of its (empty) request stream.
   auto watch = [](std::shared_ptr<State> st, boost::beast::tcp_stream& s) -> asio::awaitable<void> {
     char byte;
@@ -132,7 +99,7 @@ asio::awaitable<void> ControlPlane::stream(Request req, boost::beast::tcp_stream
     st->gone = true;
     st->wake.cancel();
   };
-  auto watcher = watch(st, out);
+  auto watcher = watch(st, out.stream());
   asio::co_spawn(co_await asio::this_coro::executor, std::move(watcher), asio::detached);
   spdlog::debug("function {}: log follow started", name);
   while (!st->gone && !streams_stopped_) {
@@ -141,13 +108,14 @@ asio::awaitable<void> ControlPlane::stream(Request req, boost::beast::tcp_stream
     if (!events.empty()) seen = events.back().seq;
     std::string text = lost ? "[lambdad: some lines were dropped: this follower fell behind]\n" : "";
     text += text_of(events);
-    if (!co_await send_chunk(text)) break;
+    if (!co_await out.write(text)) break;
     if (!events.empty()) continue;
     st->wake.expires_at(std::chrono::steady_clock::time_point::max());
     [[maybe_unused]] auto [ec] = co_await st->wake.async_wait(use_tuple);
   }
-  if (!st->gone) co_await send_last_chunk(out);
+  if (!st->gone) co_await out.finish();
   spdlog::debug("function {}: log follow ended", name);
+  co_return Response{};
 }
 
 }  // namespace lambdad::api

@@ -27,6 +27,8 @@ std::vector<Route> const& ControlPlane::routes() {
        &CP::update_function_configuration},
       {verb::put, "/2015-03-31/functions/{name}/code", "UpdateFunctionCode", &CP::update_function_code},
       {verb::post, "/2015-03-31/functions/{name}/invocations", "InvokeFunction", &CP::invoke, BodyLimit::invoke},
+      {verb::post, "/2021-11-15/functions/{name}/response-streaming-invocations", "InvokeWithResponseStream",
+       &CP::invoke_with_response_stream, BodyLimit::invoke},
       {verb::post, "/2015-03-31/functions/{name}/versions", "PublishVersion", &CP::publish_version},
       {verb::get, "/2015-03-31/functions/{name}/versions", "ListVersionsByFunction", &CP::list_versions},
       {verb::post, "/2015-03-31/functions/{name}/aliases", "CreateAlias", &CP::create_alias},

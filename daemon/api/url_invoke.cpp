@@ -111,7 +111,7 @@ bool ControlPlane::url_permitted(std::string const& function, std::string const&
          registry::url_allows(p->second, "lambda:InvokeFunction", "NONE", std::nullopt);
 }
 
-asio::awaitable<Response> ControlPlane::serve_url(Request req, http::Peer peer, UrlHit hit) {
+asio::awaitable<Response> ControlPlane::serve_url(Request req, http::Peer peer, UrlHit hit, http::StreamOut& stream_out) {
   std::string request_id = util::uuid4();
   unsigned version = req.version();
   auto owner = valid_url_id(hit.url_id) ? functions_.url_owner(hit.url_id) : std::nullopt;
@@ -148,6 +148,10 @@ asio::awaitable<Response> ControlPlane::serve_url(Request req, http::Peer peer, 
   exec::InvokeRequest ir;
   ir.payload = urls::to_event(hr, ctx).dump(-1, ' ', false, json::error_handler_t::replace);
   ir.invocation_type = "RequestResponse";
+  if (config.invoke_mode == "RESPONSE_STREAM") {
+    UrlInvoke u{std::move(hr), std::move(cors), version, request_id, ctx.time, std::move(fn), std::move(ir)};
+    co_return co_await stream_url(std::move(u), stream_out);
+  }
   auto result = co_await invoker_->invoke(fn, ir);
   urls::HttpResponse out;
   if (result.throttled) {

@@ -553,7 +553,7 @@ asio::awaitable<InvokeResult> Invoker::invoke(FunctionImage fn, InvokeRequest re
   InvokeResult result;
   result.function = fn.name;
   result.invocation_type = req.invocation_type;
-  result.request_id = util::uuid4();
+  result.request_id = req.request_id.empty() ? util::uuid4() : req.request_id;
   result.started_at = std::chrono::system_clock::now();
   auto began = std::chrono::steady_clock::now();
   co_await await_finishing(fn);
@@ -580,7 +580,8 @@ asio::awaitable<InvokeResult> Invoker::invoke(FunctionImage fn, InvokeRequest re
   // init limit; a warm one waits in /next already. Then the Timeout runs.
   auto timeout = std::chrono::seconds(fn.timeout_s);
   auto pickup = result.cold ? std::chrono::steady_clock::duration(opts_.init_limit) : timeout;
-  Outcome out = co_await env->endpoint().invoke(std::move(inv), pickup, timeout);
+  Outcome out = co_await env->endpoint().invoke(std::move(inv), pickup, timeout, std::move(req.sink));
+  result.streamed = out.streamed;
   bool answered = out.kind == Outcome::Kind::Response || out.kind == Outcome::Kind::FunctionError ||
                   out.kind == Outcome::Kind::TooLarge;
   if (!answered) {

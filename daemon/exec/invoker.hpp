@@ -67,6 +67,10 @@ struct InvokeRequest {
   std::string payload;
   std::optional<std::string> client_context;  // JSON, decoded
   std::string invocation_type = "RequestResponse";  // or "Event": for the history
+  // Set for a caller that takes the answer as a stream: a streamed answer
+  // goes there as the runtime writes it (InvokeResult::streamed), not into body.
+  std::shared_ptr<runtime_api::ResponseSink> sink;
+  std::string request_id;  // "" for a new one; set by a caller that needs it before the answer
 };
 
 struct PhaseEnd;
@@ -81,6 +85,7 @@ struct InvokeResult {
   std::optional<std::string> refused;
   bool function_error = false;  // X-Amz-Function-Error: Unhandled
   std::string body;
+  bool streamed = false;  // the runtime streamed its answer (to InvokeRequest::sink, when given)
   std::string log;  // START ... REPORT, as the console shows it
   // For metrics and the invocation history: how it ended ("success",
   // "function_error", "timeout", "runtime_exit", "out_of_memory",

@@ -19,7 +19,6 @@ namespace bhttp = beast::http;
 using asio::ip::tcp;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
-asio::awaitable<void> Service::stream(Request, beast::tcp_stream&) { co_return; }
 
 Server::Server(asio::io_context& ioc, Service& service, Limits limits)
     : ioc_(ioc), service_(service), limits_(limits), acceptor_(ioc) {}
@@ -136,20 +135,21 @@ asio::awaitable<void> Server::session(tcp::socket socket) {
     if (bec) break;
     stream.expires_never();
     Request req = parser.release();
-    if (service_.streams(req)) {
-      co_await service_.stream(std::move(req), stream);
-      break;
-    }
     bool keep_alive = req.keep_alive() && !stopping_;
+    StreamOut out(stream, req.version());
     ++in_flight_;
     Response res;
     try {
-      res = co_await service_.handle(std::move(req), peer);
+      res = co_await service_.handle(std::move(req), peer, out);
     } catch (...) {
       --in_flight_;
       throw;
     }
     --in_flight_;
+    if (out.started()) {
+      if (!out.finished() || out.closes() || !keep_alive || stopping_) break;
+      continue;
+    }
     auto handled = std::chrono::steady_clock::now();
     using ms = std::chrono::duration<double, std::milli>;
     spdlog::debug("request body {} bytes read in {:.1f} ms, handled in {:.1f} ms", bn, ms(read_done - read_started).count(),

@@ -4,6 +4,7 @@
 // Lambda: requests go to a Service. Runs on the io_context thread.
 #pragma once
 
+#include "stream_out.hpp"
 #include "util/result.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -46,12 +47,9 @@ class Service {
   // The largest body this route takes; over it, `too_large` answers.
   virtual std::uint64_t body_limit(RequestHeader const& header) const = 0;
   virtual Response too_large(RequestHeader const& header) const = 0;
-  virtual asio::awaitable<Response> handle(Request req, Peer peer) = 0;
-  // A request whose response the service writes itself, as it goes (a log
-  // follow): `stream` then owns the connection until it returns, and the
-  // connection is closed afterwards.
-  virtual bool streams(Request const& /*req*/) const { return false; }
-  virtual asio::awaitable<void> stream(Request req, beast::tcp_stream& out);
+  // The response to send; or, for a body that is not whole, `out` is
+  // started and written to, and what is returned is not sent.
+  virtual asio::awaitable<Response> handle(Request req, Peer peer, StreamOut& out) = 0;
 };
 
 class Server {
