@@ -60,7 +60,7 @@ const {
   ListAliasesCommand, DeleteAliasCommand, AddPermissionCommand, GetPolicyCommand, RemovePermissionCommand,
   TagResourceCommand, UntagResourceCommand, ListTagsCommand, CreateFunctionUrlConfigCommand,
   GetFunctionUrlConfigCommand, UpdateFunctionUrlConfigCommand, DeleteFunctionUrlConfigCommand,
-  ListFunctionUrlConfigsCommand, UpdateFunctionConfigurationCommand,
+  ListFunctionUrlConfigsCommand, UpdateFunctionConfigurationCommand, InvokeWithResponseStreamCommand,
 } = sdk;
 
 // ---------------------------------------------------------------- checks
@@ -301,6 +301,32 @@ async function main() {
     LoggingConfig: { LogFormat: 'Text' } }));
   equal(r.LoggingConfig, { LogFormat: 'Text', LogGroup: '/team/orders' }, 'UpdateFunctionConfiguration to Text');
   await client.send(new DeleteFunctionCommand({ FunctionName: 'js-logs' }));
+
+  console.log('== InvokeWithResponseStream');
+  const streamer = makeZip([{ name: 'index.js', mode: 0o644, data:
+    "exports.handler = awslambda.streamifyResponse(async (event, stream) => {\n" +
+    "  stream.write('first;');\n  await new Promise((r) => setTimeout(r, 300));\n" +
+    "  if (event.fail) throw new TypeError('stream broke');\n  stream.write('second');\n  stream.end();\n});\n" }]);
+  await client.send(new CreateFunctionCommand({ ...base, FunctionName: 'js-stream', Runtime: 'nodejs20.x',
+    Handler: 'index.handler', Code: { ZipFile: streamer } }));
+  await waitUntilFunctionUpdatedV2({ client, maxWaitTime: 30 }, { FunctionName: 'js-stream' });
+  for (const fail of [false, true]) {
+    r = await client.send(new InvokeWithResponseStreamCommand({ FunctionName: 'js-stream', LogType: 'Tail',
+      Payload: Buffer.from(JSON.stringify({ fail })) }));
+    const got = [];
+    let complete;
+    for await (const ev of r.EventStream) {
+      if (ev.PayloadChunk) got.push(Buffer.from(ev.PayloadChunk.Payload).toString());
+      if (ev.InvokeComplete) complete = ev.InvokeComplete;
+    }
+    equal([r.StatusCode, r.ExecutedVersion], [200, '$LATEST'], `streamed invoke (fail ${fail}): 200, $LATEST`);
+    equal(got.join(''), fail ? 'first;' : 'first;second', `... every PayloadChunk, in order (fail ${fail})`);
+    equal([complete?.ErrorCode, complete?.ErrorDetails], fail ? ['TypeError', 'stream broke'] : [undefined, undefined],
+      `... InvokeComplete's error (fail ${fail})`);
+    check(Buffer.from(complete?.LogResult ?? '', 'base64').toString().includes('REPORT RequestId'),
+      `... and its LogResult (fail ${fail})`);
+  }
+  await client.send(new DeleteFunctionCommand({ FunctionName: 'js-stream' }));
 
   console.log('== error cases');
   await expectError('GetFunction unknown', 'ResourceNotFoundException', 404,
