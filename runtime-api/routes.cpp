@@ -12,7 +12,7 @@
 #include <boost/beast/http/read.hpp>
 
 #include <algorithm>
-#include <array>
+#include <vector>
 
 namespace lambdad::runtime_api {
 
@@ -21,6 +21,10 @@ namespace beast = boost::beast;
 namespace bhttp = beast::http;
 using namespace detail;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+// The most of a streamed answer read at once: a read returns what has
+// arrived, so this bounds large writes (fewer, larger frames downstream)
+// without holding small ones back.
+constexpr std::size_t kStreamPiece = 1 << 20;
 
 asio::awaitable<std::optional<Endpoint::Reply>> Endpoint::dispatch(Request& req, Target const& target,
                                                                   std::optional<std::string>& delivered_shutdown_to) {
@@ -126,7 +130,10 @@ asio::awaitable<std::optional<Endpoint::Reply>> Endpoint::streamed_answer(beast:
   if (sink) sink->begin(std::string(content_type), true);
   std::string kept;
   std::size_t total = 0;
-  std::array<char, 64 * 1024> piece;
+  // Beast reads at most the buffer's free room at a time: give it room, or
+  // a large write arrives as thousands of small pieces (and frames).
+  buffer.reserve(buffer.size() + kStreamPiece);
+  std::vector<char> piece(kStreamPiece);
   while (!parser.is_done()) {
     parser.get().body().data = piece.data();
     parser.get().body().size = piece.size();
