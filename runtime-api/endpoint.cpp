@@ -1,5 +1,6 @@
 #include "endpoint.hpp"
 #include "replies.hpp"
+#include "serve.hpp"
 
 #include "util/clock.hpp"
 
@@ -22,7 +23,6 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = beast::http;
 using asio::ip::tcp;
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 using namespace detail;
 
@@ -246,40 +246,7 @@ asio::awaitable<void> Endpoint::accept_loop(std::shared_ptr<Endpoint> self) {
 asio::awaitable<void> Endpoint::session([[maybe_unused]] std::shared_ptr<Endpoint> self, tcp::socket socket) {
   // `self` keeps the endpoint alive while a runtime is connected.
   beast::tcp_stream stream(std::move(socket));
-  beast::flat_buffer buffer;
-  // An extension that got its SHUTDOWN on this connection and then hangs up is done.
-  std::optional<std::string> delivered_shutdown_to;
-  for (;;) {
-    // The head first: a streamed /response is read as it comes, the rest whole.
-    HeadParser head;
-    head.body_limit(boost::none);
-    [[maybe_unused]] auto [hec, hn] = co_await bhttp::async_read_header(stream, buffer, head, use_tuple);
-    if (hec) break;
-    auto target = parse_target(head.get().method_string(), head.get().target());
-    bool keep_alive = head.get().keep_alive();
-    std::optional<Reply> reply;
-    if (target.route == Route::Response && is_streamed(head.get())) {
-      reply = co_await streamed_answer(stream, buffer, head, target);
-    } else {
-      bhttp::request_parser<bhttp::string_body> parser(std::move(head));
-      // A body over the limit is still read (to answer 413 on a live connection).
-      parser.body_limit(kMaxResponseBytes * 2);
-      [[maybe_unused]] auto [rec, rn] = co_await bhttp::async_read(stream, buffer, parser, use_tuple);
-      if (rec) break;
-      auto req = parser.release();
-      keep_alive = req.keep_alive();
-      reply = co_await dispatch(req, target, delivered_shutdown_to);
-    }
-    if (!reply) break;
-    reply->keep_alive(keep_alive);
-    reply->prepare_payload();
-    [[maybe_unused]] auto [wec, wn] = co_await bhttp::async_write(stream, *reply, use_tuple);
-    if (wec || !reply->keep_alive()) break;
-  }
-  if (delivered_shutdown_to) {
-    if (auto it = extensions_.find(*delivered_shutdown_to); it != extensions_.end()) it->second.gone = true;
-    notify(settle_waiters_);
-  }
+  co_await serve(stream);
   beast::error_code ec;
   stream.socket().shutdown(tcp::socket::shutdown_both, ec);
 }

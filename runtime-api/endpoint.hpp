@@ -60,6 +60,11 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
   void start();
   // Stops accepting and wakes every waiter (invoke returns Closed).
   void close();
+  // Serves one connection until it closes: what each accepted runtime
+  // connection gets. Any Beast stream: a TCP stream here, a
+  // beast::test::stream in the unit tests (defined in serve.hpp).
+  template <class Stream>
+  boost::asio::awaitable<void> serve(Stream& stream);
 
   // What /extension/register answers.
   struct FunctionInfo {
@@ -143,9 +148,9 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
                                                         std::optional<std::string>& delivered_shutdown_to);
   boost::asio::awaitable<std::optional<Reply>> next(Request const& req);
   Reply answer(Request& req, Target const& target);
-  boost::asio::awaitable<std::optional<Reply>> streamed_answer(boost::beast::tcp_stream& stream,
-                                                               boost::beast::flat_buffer& buffer, HeadParser& head,
-                                                               Target const& target);
+  template <class Stream>
+  boost::asio::awaitable<std::optional<Reply>> streamed_answer(Stream& stream, boost::beast::flat_buffer& buffer,
+                                                               HeadParser& head, Target const& target);
   Reply extension_error_report(Request& req, Target const& target);
   Reply init_error(Request& req);
   // Why an answer for `id` is refused (a second one, or not the one in flight).

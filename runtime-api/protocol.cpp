@@ -98,10 +98,10 @@ ErrorReply invalid_state_transition(std::string_view what) {
   return reply(403, "InvalidStateTransition", "State transition is not allowed: " + std::string(what));
 }
 
-ErrorReply payload_too_large(std::size_t size) {
+ErrorReply payload_too_large(std::size_t size, std::size_t limit) {
   return reply(413, "RequestEntityTooLarge",
                "Response payload size (" + std::to_string(size) + " bytes) exceeded maximum allowed payload size (" +
-                   std::to_string(kMaxResponseBytes) + " bytes).");
+                   std::to_string(limit) + " bytes).");
 }
 
 ErrorReply unknown_endpoint(std::string_view method, std::string_view target) {

@@ -62,7 +62,7 @@ struct ErrorReply {
 
 ErrorReply invalid_request_id(std::string_view id);           // 400: not the invocation in flight
 ErrorReply invalid_state_transition(std::string_view what);   // 403: e.g. a second response
-ErrorReply payload_too_large(std::size_t size);               // 413
+ErrorReply payload_too_large(std::size_t size, std::size_t limit = kMaxResponseBytes);  // 413
 ErrorReply unknown_endpoint(std::string_view method, std::string_view target);  // 404
 
 // The Extensions API's events, as /extension/event/next delivers them.

@@ -1,18 +1,15 @@
 // The Runtime API's routes over the endpoint's state: what each request
-// does and the reply it gets. The session (endpoint.cpp) reads requests and
-// writes the replies; a streamed /response is read here as it arrives.
+// does and the reply it gets. Endpoint::serve (serve.hpp) reads requests and
+// writes the replies, and reads a streamed /response as it arrives.
 #include "endpoint.hpp"
 #include "replies.hpp"
+#include "serve.hpp"
 
-#include "util/crypto.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/http/buffer_body.hpp>
-#include <boost/beast/http/read.hpp>
 
 #include <algorithm>
-#include <vector>
 
 namespace lambdad::runtime_api {
 
@@ -20,11 +17,6 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = beast::http;
 using namespace detail;
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
-// The most of a streamed answer read at once: a read returns what has
-// arrived, so this bounds large writes (fewer, larger frames downstream)
-// without holding small ones back.
-constexpr std::size_t kStreamPiece = 1 << 20;
 
 asio::awaitable<std::optional<Endpoint::Reply>> Endpoint::dispatch(Request& req, Target const& target,
                                                                   std::optional<std::string>& delivered_shutdown_to) {
@@ -110,59 +102,6 @@ Endpoint::Reply Endpoint::answer(Request& req, Target const& target) {
     finish(Outcome{Outcome::Kind::FunctionError, std::move(req.body()), std::move(type), 0, false, {}, {}});
   }
   return make_reply(202, R"({"status":"OK"})", v);
-}
-
-// A streamed /response (chunked, with the error trailers): each piece goes
-// to the invocation's sink as it arrives, or is kept (up to the buffered
-// limit) when the caller takes no stream. An error after the first bytes
-// comes in the trailers: Lambda-Runtime-Function-Error-Type and
-// Lambda-Runtime-Function-Error-Body (base64 of the error object).
-asio::awaitable<std::optional<Endpoint::Reply>> Endpoint::streamed_answer(beast::tcp_stream& stream,
-                                                                         beast::flat_buffer& buffer, HeadParser& head,
-                                                                         Target const& target) {
-  unsigned v = head.get().version();
-  auto refusal = answer_refusal(target.request_id);
-  auto content_type = header(head.get(), "Content-Type").value_or("application/octet-stream");
-  bhttp::request_parser<bhttp::buffer_body> parser(std::move(head));
-  parser.body_limit(boost::none);
-  auto sink = refusal ? nullptr : sink_;
-  std::size_t limit = sink ? kMaxStreamedBytes : kMaxResponseBytes;
-  if (sink) sink->begin(std::string(content_type), true);
-  std::string kept;
-  std::size_t total = 0;
-  // Beast reads at most the buffer's free room at a time: give it room, or
-  // a large write arrives as thousands of small pieces (and frames).
-  buffer.reserve(buffer.size() + kStreamPiece);
-  std::vector<char> piece(kStreamPiece);
-  while (!parser.is_done()) {
-    parser.get().body().data = piece.data();
-    parser.get().body().size = piece.size();
-    auto [ec, n] = co_await bhttp::async_read_some(stream, buffer, parser, use_tuple);
-    if (ec == bhttp::error::need_buffer) ec = {};
-    if (ec) co_return std::nullopt;  // hung up mid-answer: the invocation ends as the runtime does
-    std::size_t got = piece.size() - parser.get().body().size;
-    total += got;
-    if (refusal || got == 0 || total > limit) continue;  // past the limit: read, dropped
-    if (sink) co_await sink->write(std::string_view(piece.data(), got));
-    else kept.append(piece.data(), got);
-  }
-  if (refusal) co_return error_reply(*refusal, v);
-  if (!in_flight_ || *in_flight_ != target.request_id) co_return error_reply(invalid_request_id(target.request_id), v);
-  remember_answered(std::move(*in_flight_));
-  in_flight_.reset();
-  auto const& msg = parser.get();
-  if (total > limit) {
-    finish(Outcome{Outcome::Kind::TooLarge, {}, "Function.ResponseSizeTooLarge", total, true, {}, {}});
-    co_return error_reply(payload_too_large(total), v);
-  }
-  if (auto type = header(msg, "Lambda-Runtime-Function-Error-Type"); type && !type->empty()) {
-    std::string body = util::base64_decode(header(msg, "Lambda-Runtime-Function-Error-Body").value_or(""))
-                           .value_or(std::string());
-    finish(Outcome{Outcome::Kind::FunctionError, std::move(body), std::string(*type), total, true, {}, {}});
-  } else {
-    finish(Outcome{Outcome::Kind::Response, std::move(kept), {}, total, true, {}, {}});
-  }
-  co_return make_reply(202, R"({"status":"OK"})", v);
 }
 
 Endpoint::Reply Endpoint::extension_error_report(Request& req, Target const& target) {

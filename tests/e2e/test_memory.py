@@ -33,27 +33,8 @@ FUNCTIONS = 2
 MAX_GROWTH_KB = 2048
 
 
-def sanitized():
-    """Why the RSS bound cannot hold for this binary, or None. The binary
-    says (tools/dev.sh's sanitized pass sets ASAN_OPTIONS, but a plain build
-    run with it set is still measurable)."""
-    try:
-        libs = subprocess.run(["ldd", h.LAMBDAD], capture_output=True, text=True, timeout=30).stdout
-    except (OSError, subprocess.SubprocessError):
-        libs = ""
-    if "libasan" in libs:
-        return "lambdad is built with ASan (libasan): its quarantine holds freed memory, so RSS is no measure"
-    try:
-        syms = subprocess.run(["nm", "-D", h.LAMBDAD], capture_output=True, text=True, timeout=30).stdout
-    except (OSError, subprocess.SubprocessError):
-        syms = ""
-    if "__asan_init" in syms:
-        return "lambdad is built with ASan (__asan_init): its quarantine holds freed memory, so RSS is no measure"
-    return None
-
-
 def test(c):
-    reason = sanitized()
+    reason = h.sanitized()
     if reason:
         raise h.Skip(reason)
     with h.Daemon(label="memory", args=["--log-level", "warn"]) as d:
