@@ -74,7 +74,9 @@ class StreamCall:
         hdrs = {"Content-Type": "application/json"}
         hdrs.update(headers or {})
         self.started = time.monotonic()
-        self.conn.request("POST", f"/2021-11-15/functions/{name}/response-streaming-invocations",
+        name, _, query = name.partition("?")
+        query = "?" + query if query else ""
+        self.conn.request("POST", f"/2021-11-15/functions/{name}/response-streaming-invocations{query}",
                           body=json.dumps(payload), headers=hdrs)
         self.resp = self.conn.getresponse()
         self.buffer = EventStreamBuffer()
@@ -147,6 +149,13 @@ def test_invoke(c, d):
     c.equal((status, json.loads(body).get("message", json.loads(body).get("Message", ""))[:62]),
             (400, "1 validation error detected: Value 'Event' at 'invocationType'"),
             "Event is not an invocation type of this operation")
+    lam = d.boto3()
+    version = lam.publish_version(FunctionName="streamer")["Version"]
+    lam.create_alias(FunctionName="streamer", Name="live", FunctionVersion=version)
+    s = StreamCall(d, "streamer?Qualifier=live", {"pause": 10})
+    s.read_all()
+    c.equal((s.resp.getheader("X-Amz-Executed-Version"), b"".join(s.chunks())), (version, b"first;second"),
+            "Qualifier: an alias runs its version, streamed")
     status, _, body = d.request("POST", "/2021-11-15/functions/nope/response-streaming-invocations", "{}")
     c.equal(status, 404, "an unknown function: 404 as for Invoke")
 
