@@ -223,7 +223,8 @@ asio::awaitable<Outcome> Endpoint::invoke(Invocation inv, std::chrono::steady_cl
   }
   Outcome out = std::move(*outcome_);
   outcome_.reset();
-  sink_.reset();
+  while (sink_writing_) co_await park(sink_waiters_, std::chrono::steady_clock::time_point::max());
+  sink_.reset();  // a stream still coming (after a timeout) is read and dropped
   co_return out;
 }
 

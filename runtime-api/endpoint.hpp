@@ -43,6 +43,7 @@ struct Outcome {
   // the answer came: Duration in REPORT is the difference.
   std::optional<std::chrono::steady_clock::time_point> dispatched_at;
   std::chrono::steady_clock::time_point finished_at{};
+  std::size_t limit = 0;  // TooLarge: the limit it passed (0: kMaxResponseBytes)
 };
 
 class Endpoint : public std::enable_shared_from_this<Endpoint> {
@@ -169,6 +170,12 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
   void remember_answered(std::string id);
   std::optional<Outcome> outcome_;
   std::shared_ptr<ResponseSink> sink_;  // the invocation in flight's, if it takes a stream
+  // The request id whose answer is being streamed (another answer for it
+  // is refused), and whether a sink write is in progress: invoke() does not
+  // return during one, so no sink is written to after its invocation ended.
+  std::optional<std::string> streaming_;
+  bool sink_writing_ = false;
+  Waiters sink_waiters_;
   std::chrono::steady_clock::duration timeout_{};
   std::optional<std::chrono::steady_clock::time_point> dispatched_at_;
   struct Extension {

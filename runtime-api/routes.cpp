@@ -80,7 +80,7 @@ asio::awaitable<std::optional<Endpoint::Reply>> Endpoint::next(Request const& re
 }
 
 std::optional<ErrorReply> Endpoint::answer_refusal(std::string const& id) const {
-  if (std::find(answered_.begin(), answered_.end(), id) != answered_.end())
+  if (std::find(answered_.begin(), answered_.end(), id) != answered_.end() || (streaming_ && *streaming_ == id))
     return invalid_state_transition("a second answer for " + id);
   if (!in_flight_ || *in_flight_ != id) return invalid_request_id(id);
   return std::nullopt;
@@ -92,7 +92,8 @@ Endpoint::Reply Endpoint::answer(Request& req, Target const& target) {
   remember_answered(std::move(*in_flight_));
   in_flight_.reset();
   if (target.route == Route::Response && req.body().size() > kMaxResponseBytes) {
-    finish(Outcome{Outcome::Kind::TooLarge, {}, "Function.ResponseSizeTooLarge", req.body().size(), false, {}, {}});
+    finish(Outcome{Outcome::Kind::TooLarge, {}, "Function.ResponseSizeTooLarge", req.body().size(), false, {}, {},
+                   kMaxResponseBytes});
     return error_reply(payload_too_large(req.body().size()), v);
   }
   if (target.route == Route::Response) {

@@ -87,6 +87,16 @@ boost::asio::awaitable<std::optional<Endpoint::Reply>> Endpoint::streamed_answer
   parser.body_limit(boost::none);
   auto sink = refusal ? nullptr : sink_;
   std::size_t limit = sink ? kMaxStreamedBytes : kMaxResponseBytes;
+  // While this answer streams, no other answer for it is taken.
+  struct Streaming {
+    std::optional<std::string>& slot;
+    bool mine;
+    ~Streaming() {
+      if (mine) slot.reset();
+    }
+  } streaming{streaming_, !refusal};
+  if (!refusal) streaming_ = target.request_id;
+  bool keeping = !refusal && !sink;  // a caller that takes no stream gets it whole
   if (sink) sink->begin(std::string(content_type), true);
   std::string kept;
   std::size_t total = 0;
@@ -105,8 +115,19 @@ boost::asio::awaitable<std::optional<Endpoint::Reply>> Endpoint::streamed_answer
     total += got;
     if (refusal || got == 0 || room == 0) continue;  // past the limit: read, dropped
     std::string_view bytes(piece.data(), std::min(got, room));
-    if (sink) co_await sink->write(bytes);
-    else kept.append(bytes);
+    if (sink && sink_ != sink) sink = nullptr;  // the invocation ended (timed out): the rest is dropped
+    if (sink) {
+      sink_writing_ = true;
+      try {
+        co_await sink->write(bytes);
+      } catch (std::exception const&) {
+        sink = nullptr;  // the caller's side failed: the rest is read and dropped
+      }
+      sink_writing_ = false;
+      notify(sink_waiters_);
+    } else if (keeping) {
+      kept.append(bytes);
+    }
   }
   if (refusal) co_return error_reply(*refusal, v);
   if (!in_flight_ || *in_flight_ != target.request_id) co_return error_reply(invalid_request_id(target.request_id), v);
@@ -114,7 +135,7 @@ boost::asio::awaitable<std::optional<Endpoint::Reply>> Endpoint::streamed_answer
   in_flight_.reset();
   auto const& msg = parser.get();
   if (total > limit) {
-    finish(Outcome{Outcome::Kind::TooLarge, {}, "Function.ResponseSizeTooLarge", total, true, {}, {}});
+    finish(Outcome{Outcome::Kind::TooLarge, {}, "Function.ResponseSizeTooLarge", total, true, {}, {}, limit});
     co_return error_reply(payload_too_large(total, limit), v);
   }
   if (auto type = header(msg, "Lambda-Runtime-Function-Error-Type"); type && !type->empty()) {

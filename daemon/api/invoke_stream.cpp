@@ -32,7 +32,12 @@ class EventStreamSink final : public runtime_api::ResponseSink {
   void begin(std::string /*content_type*/, bool /*streamed*/) override {}
 
   asio::awaitable<void> write(std::string_view bytes) override {
-    if (closed) co_return;  // the invocation is over (timed out): the rest is dropped
+    if (closed) co_return;  // the invocation is over: nothing more from the runtime
+    co_await put(bytes);
+  }
+
+  // The handler's own writes (an answer that was not streamed).
+  asio::awaitable<void> put(std::string_view bytes) {
     while (!bytes.empty() && !out_.failed()) {
       auto piece = bytes.substr(0, eventstream::kMaxChunk);
       bytes.remove_prefix(piece.size());
@@ -92,10 +97,7 @@ asio::awaitable<Response> ControlPlane::invoke_with_response_stream(Call call) {
   if (result.throttled) co_return throttled_response(call, *result.throttled);
   // A function that did not stream: its answer as one chunk; a failure,
   // whenever it came, in the completion event.
-  if (!result.streamed && !result.function_error && !result.body.empty()) {
-    sink->closed = false;
-    co_await sink->write(result.body);
-  }
+  if (!result.streamed && !result.function_error && !result.body.empty()) co_await sink->put(result.body);
   std::optional<std::string> code, details, log_result;
   if (result.function_error) std::tie(code, details) = error_of(result.body);
   if (call.req["X-Amz-Log-Type"] == "Tail") {

@@ -4,7 +4,8 @@
 // first bytes arrive, then the body in chunks, byte for byte as written, at
 // Lambda's streaming bandwidth. A function that does not stream answers as
 // in BUFFERED mode, chunked. A failure before any byte is the 502 of
-// BUFFERED mode; after bytes, the body just ends. AWS documents followed:
+// BUFFERED mode; after bytes, the connection ends without the last chunk,
+// so the client sees the body cut short. AWS documents followed:
 // "Invoking Lambda function URLs" (response streaming), "Writing response
 // streaming-enabled Lambda functions". On the io_context thread.
 #include "control_plane.hpp"
@@ -45,12 +46,17 @@ class UrlStreamSink final : public runtime_api::ResponseSink {
     co_await body(*rest);
   }
 
-  // The stream ended: a prelude still unfinished is sent as the body.
+  // The stream ended: a prelude still unfinished is sent as the body; a
+  // stream without a byte still gets its head.
   asio::awaitable<void> end() {
     if (integration_ && !prelude_.done()) {
       auto rest = prelude_.end();
       co_await start(prelude_.head());
       co_await body(rest);
+    } else if (!integration_) {
+      urls::HttpResponse head;
+      head.headers.push_back({"Content-Type", content_type_.empty() ? "application/octet-stream" : content_type_});
+      co_await start(std::move(head));
     }
   }
 
@@ -90,14 +96,21 @@ asio::awaitable<Response> ControlPlane::stream_url(UrlInvoke u, http::StreamOut&
   u.invoke.request_id = u.request_id;
   auto result = co_await invoker_->invoke(u.fn, u.invoke);
   sink->closed = true;
-  urls::HttpResponse buffered;
-  if (result.streamed && !(result.function_error && !out.started())) {
-    co_await sink->end();
-    co_await out.finish();
-    spdlog::info("URL {} -> streamed {}{}", u.request.method, out.started() ? "" : "(nothing)",
-                 result.function_error ? ", failed" : "");
+  bool failed = result.function_error || result.refused || result.throttled;
+  if (out.started() && (failed || !result.streamed)) {
+    // A failure after the head went out (an error in the stream, a timeout,
+    // a crash): the body is cut short, as the client must see it.
+    out.abort();
+    spdlog::info("URL {} -> streamed, then failed ({})", u.request.method, result.outcome);
     co_return Response{};
   }
+  if (result.streamed && !failed) {
+    co_await sink->end();
+    co_await out.finish();
+    spdlog::info("URL {} -> streamed", u.request.method);
+    co_return Response{};
+  }
+  urls::HttpResponse buffered;
   if (result.throttled) {
     buffered.status = 429;
     buffered.headers.push_back({"Content-Type", "application/json"});
@@ -107,9 +120,8 @@ asio::awaitable<Response> ControlPlane::stream_url(UrlInvoke u, http::StreamOut&
   } else {
     buffered = urls::from_payload(result.body);
   }
-  // Not streamed by the runtime: the buffered answer, chunked.
+  // Not streamed (or failed before a byte): the buffered answer, chunked.
   std::string body = std::move(buffered.body);
-  sink->closed = false;
   co_await sink->start(std::move(buffered));
   co_await sink->body(body);
   co_await out.finish();

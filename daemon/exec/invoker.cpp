@@ -434,8 +434,8 @@ void Invoker::answer(Outcome& out, FunctionImage const& fn, InvokeResult& result
       result.body = error_body("Function.ResponseSizeTooLarge",
                                "Response payload size (" + std::to_string(out.size) +
                                    " bytes) exceeded maximum allowed payload size (" +
-                                   std::to_string(out.streamed ? runtime_api::kMaxStreamedBytes
-                                                               : runtime_api::kMaxResponseBytes) + " bytes).");
+                                   std::to_string(out.limit ? out.limit : runtime_api::kMaxResponseBytes) +
+                                   " bytes).");
       break;
     default:
       spdlog::error("function {}: answer() called for an invocation without an answer", fn.name);

@@ -136,7 +136,7 @@ asio::awaitable<void> Server::session(tcp::socket socket) {
     stream.expires_never();
     Request req = parser.release();
     bool keep_alive = req.keep_alive() && !stopping_;
-    StreamOut out(stream, req.version());
+    StreamOut out(stream, req.version(), limits_.read_timeout);
     ++in_flight_;
     Response res;
     try {

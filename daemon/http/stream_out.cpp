@@ -22,7 +22,9 @@ asio::awaitable<bool> StreamOut::start(bhttp::response_header<> head) {
   res.chunked(true);
   closes_ = !res.keep_alive();
   bhttp::response_serializer<bhttp::empty_body> sr{res};
+  stream_.expires_after(write_timeout_);
   auto [ec, n] = co_await bhttp::async_write_header(stream_, sr, use_tuple);
+  stream_.expires_never();
   failed_ = static_cast<bool>(ec);
   co_return !failed_;
 }
@@ -30,17 +32,28 @@ asio::awaitable<bool> StreamOut::start(bhttp::response_header<> head) {
 asio::awaitable<bool> StreamOut::write(std::string_view data) {
   if (failed_ || finished_ || !started_) co_return false;
   if (data.empty()) co_return true;
+  stream_.expires_after(write_timeout_);
   auto [ec, n] = co_await asio::async_write(stream_, bhttp::make_chunk(asio::buffer(data.data(), data.size())), use_tuple);
+  stream_.expires_never();
   failed_ = static_cast<bool>(ec);
   co_return !failed_;
 }
 
 asio::awaitable<bool> StreamOut::finish() {
   if (failed_ || finished_ || !started_) co_return false;
+  stream_.expires_after(write_timeout_);
   auto [ec, n] = co_await asio::async_write(stream_, bhttp::make_chunk_last(), use_tuple);
+  stream_.expires_never();
   failed_ = static_cast<bool>(ec);
   finished_ = !failed_;
   co_return finished_;
+}
+
+void StreamOut::abort() {
+  boost::beast::error_code ec;
+  stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+  stream_.socket().close(ec);
+  failed_ = true;
 }
 
 }  // namespace lambdad::http

@@ -11,13 +11,16 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/message.hpp>
 
+#include <chrono>
 #include <string_view>
 
 namespace lambdad::http {
 
 class StreamOut {
  public:
-  StreamOut(boost::beast::tcp_stream& stream, unsigned version) : stream_(stream), version_(version) {}
+  // A client that takes no byte of a write for `write_timeout` is dropped.
+  StreamOut(boost::beast::tcp_stream& stream, unsigned version, std::chrono::seconds write_timeout)
+      : stream_(stream), version_(version), write_timeout_(write_timeout) {}
   StreamOut(StreamOut const&) = delete;
   StreamOut& operator=(StreamOut const&) = delete;
 
@@ -29,6 +32,9 @@ class StreamOut {
   boost::asio::awaitable<bool> write(std::string_view data);
   // The last chunk: the response is complete.
   boost::asio::awaitable<bool> finish();
+  // Ends the connection without the last chunk: the client sees the body
+  // cut short (a failure after the head went out).
+  void abort();
 
   bool started() const { return started_; }
   bool finished() const { return finished_; }
@@ -41,6 +47,7 @@ class StreamOut {
  private:
   boost::beast::tcp_stream& stream_;
   unsigned version_;
+  std::chrono::seconds write_timeout_;
   bool started_ = false;
   bool finished_ = false;
   bool failed_ = false;

@@ -1,5 +1,7 @@
 #include "store.hpp"
 
+#include "util/crypto.hpp"
+
 #include <spdlog/spdlog.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -27,7 +29,7 @@ bool valid_group_name(std::string_view name) {
   if (name.front() != '%') return name.size() <= 64 && function_name_chars(name);
   auto rest = name.substr(1);
   return !rest.empty() && rest.size() <= 3 * 512 && std::all_of(rest.begin(), rest.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || std::string_view("._-#%").find(c) != std::string_view::npos;
+    return std::isalnum(static_cast<unsigned char>(c)) || std::string_view("._-#%~").find(c) != std::string_view::npos;
   });
 }
 
@@ -47,6 +49,10 @@ std::string group_key(std::string_view group) {
     else if (c == '%') key += "%25";
     else key += c;
   }
+  // A file name has at most 255 bytes: a long name keeps its start and a
+  // hash of the whole.
+  constexpr std::size_t kMaxKey = 200;
+  if (key.size() > kMaxKey) key = key.substr(0, kMaxKey - 17) + "~" + util::to_hex(util::sha256(group)).substr(0, 16);
   return key;
 }
 

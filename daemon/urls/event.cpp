@@ -332,6 +332,22 @@ void default_content_type(HttpResponse& out) {
   if (!find_header(out.headers, "content-type")) out.headers.push_back({"Content-Type", "application/json"});
 }
 
+}  // namespace
+
+HttpResponse response_head(json const& obj) {
+  HttpResponse out;
+  if (auto s = obj.find("statusCode"); s != obj.end()) {
+    auto status = status_code(*s);
+    if (!status) return function_error_response();
+    out.status = *status;
+  }
+  if (auto h = obj.find("headers"); h != obj.end()) add_function_headers(*h, out);
+  if (auto c = obj.find("cookies"); c != obj.end()) add_function_cookies(*c, out);
+  return out;
+}
+
+namespace {
+
 // A response with a "statusCode" is taken as the HTTP response itself.
 // Content-Type defaults to application/json (localstack's AWS-recorded
 // test_lambda_url_invocation[http-response]: {"statusCode": 200, "body":

@@ -89,6 +89,10 @@ nlohmann::json to_event(HttpRequest const& req, UrlContext const& ctx);
 // The HTTP response for an invoke that succeeded with this payload (response
 // inference, see from_payload's comments in event.cpp).
 HttpResponse from_payload(std::string_view payload);
+// The status (200 when absent; a bad one: the 502 of function_error_response),
+// headers (the function's, framing ones left out) and cookies (Set-Cookie)
+// of a response object, without its body: a streamed answer's prelude.
+HttpResponse response_head(nlohmann::json const& obj);
 // What the client sees when the function failed (an unhandled error, a
 // timeout, a crash) or returned something no response can be made of.
 HttpResponse function_error_response();

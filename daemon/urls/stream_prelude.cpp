@@ -11,16 +11,10 @@ constexpr std::string_view kSeparator("\0\0\0\0\0\0\0\0", 8);
 }  // namespace
 
 HttpResponse head_of_prelude(std::string_view json_text) {
-  HttpResponse head;
   auto j = nlohmann::json::parse(json_text, nullptr, false);
-  if (!j.is_object()) return head;
-  if (auto s = j.find("statusCode"); s != j.end() && s->is_number_integer()) head.status = s->get<unsigned>();
-  if (auto h = j.find("headers"); h != j.end() && h->is_object())
-    for (auto const& [name, value] : h->items())
-      head.headers.push_back({name, value.is_string() ? value.get<std::string>() : value.dump()});
-  if (auto c = j.find("cookies"); c != j.end() && c->is_array())
-    for (auto const& cookie : *c)
-      if (cookie.is_string()) head.headers.push_back({"Set-Cookie", cookie.get<std::string>()});
+  if (!j.is_object()) return HttpResponse{};
+  auto head = response_head(j);
+  head.body.clear();  // a bad status's 502 keeps only its head: the stream is the body
   return head;
 }
 

@@ -36,9 +36,10 @@ class PreludeReader {
   std::optional<HttpResponse> head_;
 };
 
-// The head a prelude object gives: its statusCode (200 when absent),
-// headers, and each cookie as a Set-Cookie header. A prelude that is not a
-// JSON object gives a 200 without headers.
+// The head a prelude object gives (response_head: its statusCode, 200 when
+// absent, 502 when not a status; the function's headers without framing
+// ones; each cookie as a Set-Cookie header). A prelude that is not a JSON
+// object gives a 200 without headers.
 HttpResponse head_of_prelude(std::string_view json_text);
 
 }  // namespace lambdad::urls

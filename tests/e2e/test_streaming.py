@@ -38,6 +38,8 @@ ROLE = "arn:aws:iam::000000000000:role/lambda-role"
 STREAMER = r'''
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 exports.handler = awslambda.streamifyResponse(async (event, stream, context) => {
+  // An invoke names the mode in its event; a URL request in its query.
+  if (event.rawQueryString) event.mode = new URLSearchParams(event.rawQueryString).get('mode') ?? undefined;
   if (event.mode === 'big') {
     const piece = Buffer.alloc(1 << 20, 'x');
     for (let i = 0; i < event.mb; i++) {
@@ -53,7 +55,7 @@ exports.handler = awslambda.streamifyResponse(async (event, stream, context) => 
   }
   console.log('before the first write');
   stream.write('first;');
-  await sleep(event.pause ?? 600);
+  await sleep(event.pause ?? 1500);
   console.log('after the pause');
   if (event.mode === 'fail') throw new Error('broke mid-stream');
   stream.write('second');
@@ -118,13 +120,13 @@ def deploy(d):
 
 def test_invoke(c, d):
     log("== InvokeWithResponseStream")
-    s = StreamCall(d, "streamer", {"pause": 600}, {"X-Amz-Log-Type": "Tail"})
+    s = StreamCall(d, "streamer", {"pause": 1500}, {"X-Amz-Log-Type": "Tail"})
     c.equal((s.resp.status, s.resp.getheader("Content-Type"), s.resp.getheader("X-Amz-Executed-Version")),
             (200, "application/vnd.amazon.eventstream", "$LATEST"), "200, the event stream, the executed version")
     s.read_all()
     c.equal(b"".join(s.chunks()), b"first;second", "PayloadChunk events carry the bytes as written")
     times = [t for t, k, _ in s.events if k == "PayloadChunk"]
-    c.check(len(times) >= 2 and times[-1] - times[0] >= 0.4,
+    c.check(len(times) >= 2 and times[-1] - times[0] >= 0.75,
             "the first chunk arrives before the function's pause ends (not held until the end)", repr(s.events))
     done = s.complete() or {}
     c.equal([k for _, k, _ in s.events][-1], "InvokeComplete", "one InvokeComplete at the end")
@@ -160,10 +162,12 @@ def test_invoke(c, d):
     c.equal(status, 404, "an unknown function: 404 as for Invoke")
 
 
-def curl_stream(url):
-    """(seconds since start, line) for each line curl --no-buffer prints."""
+def curl_stream(url, expect_failure=False):
+    """(output, [(seconds since start, bytes)]) of curl --no-buffer -i;
+    with expect_failure, curl must report the transfer cut short."""
     started = time.monotonic()
-    proc = subprocess.Popen(["curl", "-sS", "-N", "-i", "--max-time", "60", url], stdout=subprocess.PIPE)
+    proc = subprocess.Popen(["curl", "-sS", "-N", "-i", "--max-time", "60", url], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE if expect_failure else None)
     out, pieces = b"", []
     while True:
         data = proc.stdout.read1(65536)
@@ -171,7 +175,9 @@ def curl_stream(url):
             break
         out += data
         pieces.append((time.monotonic() - started, data))
-    proc.wait()
+    rc = proc.wait()
+    if expect_failure and rc == 0:
+        raise AssertionError(f"curl exited 0 for a stream that should be cut short: {out[-200:]!r}")
     return out, pieces
 
 
@@ -193,8 +199,12 @@ def test_url(c, d, lam):
     c.equal(body, b"first;second", "the body byte for byte as written")
     first = next((t for t, data in pieces if b"first;" in data), None)
     last = next((t for t, data in pieces if b"second" in data), None)
-    c.check(first is not None and last is not None and last - first >= 0.4,
+    c.check(first is not None and last is not None and last - first >= 0.75,
             "curl --no-buffer has the first bytes before the pause ends", repr(pieces))
+    out, _ = curl_stream(base + "?mode=fail", expect_failure=True)
+    head, _, body = out.partition(b"\r\n\r\n")
+    c.check(head.startswith(b"HTTP/1.1 200") and body.startswith(b"6\r\nfirst;") or body == b"first;",
+            "an error after the first bytes: those bytes, then the connection ends", repr(out[-200:]))
 
 
 def test_http_prelude(c, d, lam):
@@ -292,12 +302,12 @@ def test_follow(c, d):
     t = threading.Thread(target=follow, daemon=True)
     t.start()
     time.sleep(0.2)
-    s = StreamCall(d, "streamer", {"pause": 1000})
+    s = StreamCall(d, "streamer", {"pause": 2000})
     s.read_all()
     ended = time.monotonic()
     t.join(10)
     conn.close()
-    c.check("before" in seen and seen["before"] < ended - 0.5,
+    c.check("before" in seen and seen["before"] < ended - 1.0,
             "a line written before the pause reaches the follower while the stream is still open",
             repr((seen, ended)))
 

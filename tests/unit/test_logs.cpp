@@ -176,6 +176,9 @@ TEST_CASE("log group keys and stream names") {
   CHECK(group_key("/shared/app-logs") == "%%2Fshared%2Fapp-logs");
   CHECK(group_key("..") == "%..");
   CHECK(group_key("/aws/lambda/") == "%%2Faws%2Flambda%2F");
+  auto long_key = group_key("/" + std::string(511, 'g'));
+  CHECK(long_key.size() == 200);  // a file name of its own, under 255 bytes
+  CHECK(long_key != group_key("/" + std::string(510, 'g') + "h"));
   auto at = std::chrono::system_clock::time_point(std::chrono::seconds(1764547200));  // 2025-12-01
   CHECK(std::regex_match(log_stream_name(at, "$LATEST", "orders"),
                          std::regex(R"(2025/12/01/orders\[\$LATEST\][0-9a-f]{32})")));
