@@ -308,6 +308,10 @@ Response empty_response(Call const& call, unsigned status);
 Response error_response(Call const& call, ApiError const& err);
 // `res` with X-Amz-Executed-Version: the version that ran (or would run).
 Response executed(Response res, exec::FunctionImage const& fn);
+// A function URL's answer to a finished invocation (BUFFERED mode, and
+// RESPONSE_STREAM mode before any byte): 429 when throttled, 502 when it
+// failed, else the response inferred from the payload.
+urls::HttpResponse buffered_url_response(exec::InvokeResult const& result);
 // 429 TooManyRequestsException with Lambda's Reason and Retry-After.
 Response throttled_response(Call const& call, std::string const& reason);
 Response error_response(unsigned version, std::string const& request_id, ApiError const& err);

@@ -111,6 +111,20 @@ bool ControlPlane::url_permitted(std::string const& function, std::string const&
          registry::url_allows(p->second, "lambda:InvokeFunction", "NONE", std::nullopt);
 }
 
+urls::HttpResponse buffered_url_response(exec::InvokeResult const& result) {
+  urls::HttpResponse out;
+  if (result.throttled) {
+    out.status = 429;
+    out.headers.push_back({"Content-Type", "application/json"});
+    out.body = json{{"Message", "Rate Exceeded."}}.dump();
+  } else if (result.refused || result.function_error) {
+    out = urls::function_error_response();  // also a timeout or a crash: 502, as AWS
+  } else {
+    out = urls::from_payload(result.body);
+  }
+  return out;
+}
+
 asio::awaitable<Response> ControlPlane::serve_url(Request req, http::Peer peer, UrlHit hit, http::StreamOut& stream_out) {
   std::string request_id = util::uuid4();
   unsigned version = req.version();
@@ -153,16 +167,7 @@ asio::awaitable<Response> ControlPlane::serve_url(Request req, http::Peer peer, 
     co_return co_await stream_url(std::move(u), stream_out);
   }
   auto result = co_await invoker_->invoke(fn, ir);
-  urls::HttpResponse out;
-  if (result.throttled) {
-    out.status = 429;
-    out.headers.push_back({"Content-Type", "application/json"});
-    out.body = json{{"Message", "Rate Exceeded."}}.dump();
-  } else if (result.refused || result.function_error) {
-    out = urls::function_error_response();  // also a timeout or a crash: 502, as AWS
-  } else {
-    out = urls::from_payload(result.body);
-  }
+  urls::HttpResponse out = buffered_url_response(result);
   if (cors) urls::apply_cors(*cors, hr, out);
   Response res = beast_response(out, version, result.request_id.empty() ? request_id : result.request_id);
   res.set("X-Amzn-Trace-Id", urls::trace_id(request_id, ctx.time));

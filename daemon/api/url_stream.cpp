@@ -110,16 +110,7 @@ asio::awaitable<Response> ControlPlane::stream_url(UrlInvoke u, http::StreamOut&
     spdlog::info("URL {} -> streamed", u.request.method);
     co_return Response{};
   }
-  urls::HttpResponse buffered;
-  if (result.throttled) {
-    buffered.status = 429;
-    buffered.headers.push_back({"Content-Type", "application/json"});
-    buffered.body = json{{"Message", "Rate Exceeded."}}.dump();
-  } else if (result.refused || result.function_error) {
-    buffered = urls::function_error_response();
-  } else {
-    buffered = urls::from_payload(result.body);
-  }
+  urls::HttpResponse buffered = buffered_url_response(result);
   // Not streamed (or failed before a byte): the buffered answer, chunked.
   std::string body = std::move(buffered.body);
   co_await sink->start(std::move(buffered));
