@@ -80,10 +80,13 @@ asio::awaitable<std::optional<Endpoint::Reply>> Endpoint::next(Request const& re
 }
 
 std::optional<ErrorReply> Endpoint::answer_refusal(std::string const& id) const {
-  if (std::find(answered_.begin(), answered_.end(), id) != answered_.end() || (streaming_ && *streaming_ == id))
+  if (streaming_ && *streaming_ == id) return invalid_state_transition("a second answer for " + id);
+  // The invocation in flight first: a retried Event invocation comes back
+  // with the request id its earlier attempt was answered under.
+  if (in_flight_ && *in_flight_ == id) return std::nullopt;
+  if (std::find(answered_.begin(), answered_.end(), id) != answered_.end())
     return invalid_state_transition("a second answer for " + id);
-  if (!in_flight_ || *in_flight_ != id) return invalid_request_id(id);
-  return std::nullopt;
+  return invalid_request_id(id);
 }
 
 Endpoint::Reply Endpoint::answer(Request& req, Target const& target) {

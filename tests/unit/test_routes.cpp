@@ -168,3 +168,31 @@ TEST_CASE("/init/error is reported once; /next after it and unknown paths are re
   CHECK(type == "X.Y");
   CHECK(body == R"({"errorType":"X.Y","errorMessage":"no"})");
 }
+
+TEST_CASE("a retried Event invocation comes back with its request id: its answer is taken again") {
+  Run r;
+  std::vector<Outcome> outcomes;
+  bhttp::response<bhttp::string_body> first, second, third;
+  asio::co_spawn(r.ioc, [&]() -> asio::awaitable<void> {
+    outcomes.push_back(co_await r.ep->invoke(event("retry-1"), std::chrono::seconds(5), std::chrono::seconds(5)));
+    outcomes.push_back(co_await r.ep->invoke(event("retry-1"), std::chrono::seconds(5), std::chrono::seconds(5)));
+  }, asio::detached);
+  asio::co_spawn(r.ioc, [&]() -> asio::awaitable<void> {
+    Runtime rt{r.runtime_side, {}};
+    co_await rt.send(kNext);
+    first = co_await rt.send(post("/2018-06-01/runtime/invocation/retry-1/error", R"({"errorType":"Flaky"})"));
+    co_await rt.send(kNext);
+    second = co_await rt.send(post("/2018-06-01/runtime/invocation/retry-1/response", R"({"ok":2})"));
+    third = co_await rt.send(post("/2018-06-01/runtime/invocation/retry-1/response", "{}"));
+    r.ep->close();
+    r.runtime_side.close();
+  }, asio::detached);
+  r.ioc.run_for(std::chrono::seconds(10));
+  CHECK(first.result_int() == 202);
+  CHECK(second.result_int() == 202);
+  CHECK(third.result_int() == 403);
+  REQUIRE(outcomes.size() == 2);
+  CHECK(outcomes[0].kind == Outcome::Kind::FunctionError);
+  CHECK(outcomes[1].kind == Outcome::Kind::Response);
+  CHECK(outcomes[1].body == R"({"ok":2})");
+}
