@@ -414,6 +414,21 @@ int serve(ServeOptions const& opts) {
   exec::Invoker invoker(ioc, invoker_opts, &log_store);
   plane.set_invoker(&invoker);
   plane.set_logs(&log_store);
+  // The asynchronous queue: what it holds on disk runs again (a crash or a
+  // restart loses no acknowledged event).
+  events::Queue queue(ioc, pool, events::QueueStore(disk.root() / "events", disk.root() / "tmp"), invoker,
+                      plane.event_hooks());
+  queue.set_retry_delay(std::chrono::milliseconds(opts.api.event_retry_delay_ms));
+  plane.set_queue(&queue);
+  std::vector<std::string> queue_notes;
+  auto requeued = queue.start(queue_notes);
+  for (auto const& n : queue_notes) spdlog::warn("start-up: {}", n);
+  if (!requeued) {
+    spdlog::critical("event queue: {}", requeued.error().message());
+    pool.join();
+    return 1;
+  }
+  if (*requeued) spdlog::info("start-up: {} queued event invocation(s) found on disk: they run again", *requeued);
 
   http::Limits limits;
   limits.max_body_bytes = opts.max_body_bytes;
@@ -461,6 +476,7 @@ int serve(ServeOptions const& opts) {
                   std::to_string(need.count())).c_str());
     server.stop();
     plane.stop_streams();
+    queue.stop();
     invoker.begin_stop();
     hangup.cancel();
     asio::co_spawn(ioc, stop_all(&ioc, &server, &invoker, current.drain_timeout, current.shutdown_grace),

@@ -129,11 +129,25 @@ asio::awaitable<std::optional<Response>> ControlPlane::check_signature(Call cons
   co_return sts_error(call, failure->status, code == sts_codes.end() ? failure->type : code->second, message);
 }
 
+json ControlPlane::event_queue_health() const {
+  std::size_t queued = 0, running = 0;
+  std::int64_t oldest = 0;
+  if (queue_)
+    for (auto const& [fn, d] : queue_->depths()) {
+      queued += d.queued;
+      running += d.running;
+      if (oldest == 0 || d.oldest_accepted_ms < oldest) oldest = d.oldest_accepted_ms;
+    }
+  double age = oldest ? static_cast<double>(events::now_ms() - oldest) / 1000.0 : 0.0;
+  return json{{"queued", queued}, {"running", running}, {"oldestAgeSeconds", age}};
+}
+
 asio::awaitable<Response> ControlPlane::healthz(Call call) {
   co_return json_response(call, 200, json{{"status", "ok"},
                                           {"functions", functions_.size()},
                                           {"layerVersions", layer_version_count()},
-                                          {"environments", invoker_ ? invoker_->environment_count() : 0}});
+                                          {"environments", invoker_ ? invoker_->environment_count() : 0},
+                                          {"eventQueue", event_queue_health()}});
 }
 
 std::optional<std::string> ControlPlane::qualifier_of(Call const& call) {

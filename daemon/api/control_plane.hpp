@@ -11,6 +11,7 @@
 #include "../model/validate.hpp"
 #include "../store/state_dir.hpp"
 #include "../auth/sigv4.hpp"
+#include "../events/queue.hpp"
 #include "../exec/invoker.hpp"
 #include "../logs/store.hpp"
 #include "../registry/registry.hpp"
@@ -91,6 +92,7 @@ struct PreparedInvoke {
   exec::FunctionImage fn;
   exec::InvokeRequest req;
   std::string type;  // RequestResponse, Event, DryRun
+  std::string qualifier;  // as the caller gave it (in the name or as Qualifier); "" for none
 };
 
 // A request for a function URL: its url-id and the target the function
@@ -124,12 +126,16 @@ class ControlPlane final : public http::Service {
     auto identity = cfg_.identity;
     cfg_ = cfg;
     cfg_.identity = identity;
+    if (queue_) queue_->set_retry_delay(std::chrono::milliseconds(cfg_.event_retry_delay_ms));
   }
   // Counts an invocation for /metrics and keeps it for /_lambdad/invocations.
   void record(exec::InvokeResult const& result);
 
   // What every function's environment gets: credentials, the daemon's endpoints.
   void set_function_env(std::map<std::string, std::string> env) { functions_.set_base_env(std::move(env)); }
+  // Where Event invocations go (the durable queue); what it asks of the registry.
+  void set_queue(events::Queue* queue) { queue_ = queue; }
+  events::Hooks event_hooks();
   // Where log groups are read from (GET /_lambdad/logs/NAME).
   void set_logs(logs::LogStore* logs) { logs_ = logs; }
   // Ends every log follow (the daemon is stopping).
@@ -200,6 +206,21 @@ class ControlPlane final : public http::Service {
   // Invoke's and InvokeWithResponseStream's checks of the request, taking
   // the invocation types the operation accepts.
   model::ApiResult<PreparedInvoke> prepare_invoke(Call& call, std::vector<std::string> const& types);
+  // event_config.cpp: PutFunctionEventInvokeConfig ... ListFunctionEventInvokeConfigs
+  boost::asio::awaitable<Response> put_event_config(Call call);
+  boost::asio::awaitable<Response> update_event_config(Call call);
+  boost::asio::awaitable<Response> get_event_config(Call call);
+  boost::asio::awaitable<Response> delete_event_config(Call call);
+  boost::asio::awaitable<Response> list_event_configs(Call call);
+  boost::asio::awaitable<Response> write_event_config(Call call, bool merge);
+  std::optional<ApiError> check_destination(std::string const& function, std::string const& arn,
+                                            char const* field) const;
+  json event_config_json(std::string const& function, std::string const& qualifier,
+                         model::EventConfigRecord const& c) const;
+  std::variant<events::Resolved, std::string> event_target(events::QueuedEvent const& e);
+  // observe.cpp: GET /_lambdad/events: what the queue holds.
+  boost::asio::awaitable<Response> list_events(Call call);
+  json event_queue_health() const;
   // sts.cpp
   boost::asio::awaitable<Response> sts(Call call);
   // logs.cpp
@@ -274,6 +295,7 @@ class ControlPlane final : public http::Service {
   std::map<std::string, int> layer_watermarks_;
   std::multiset<std::string> pending_shas_;  // layer code being stored: never collected
   exec::Invoker* invoker_ = nullptr;
+  events::Queue* queue_ = nullptr;
   logs::LogStore* logs_ = nullptr;
   bool streams_stopped_ = false;
   // observe.cpp

@@ -1,17 +1,12 @@
 // Invoke: POST /2015-03-31/functions/{name}/invocations. RequestResponse
 // answers with the runtime's payload (200, X-Amz-Function-Error: Unhandled
-// when it failed), DryRun 204, Event 202 and runs in the background; Tail
+// when it failed), DryRun 204, Event 202 once the event is on disk (events/queue.cpp runs it); Tail
 // adds X-Amz-Log-Result. On the io_context thread.
 #include "control_plane.hpp"
 
 #include "../logs/format.hpp"
 #include "util/crypto.hpp"
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -20,52 +15,6 @@ namespace lambdad::api {
 
 namespace asio = boost::asio;
 namespace bhttp = boost::beast::http;
-
-namespace {
-
-// A throttled asynchronous invocation waits and tries again, as Lambda
-// keeps it queued: 1 s, 2 s, 4 s ... up to 60 s between tries, 10 tries.
-constexpr int kThrottleRetries = 10;
-
-asio::awaitable<void> run_event(exec::Invoker* invoker, exec::FunctionImage fn,
-                                exec::InvokeRequest req, std::chrono::milliseconds retry_delay) {
-  // Lambda retries a failed asynchronous invocation up to two more times,
-  // one minute and then two minutes later.
-  int throttles = 0;
-  for (int attempt = 1; attempt <= 3;) {
-    auto result = co_await invoker->invoke(fn, req);
-    if (result.refused) {
-      spdlog::warn("function {}: event invocation dropped: {}", fn.name, *result.refused);
-      break;
-    }
-    if (result.throttled) {
-      if (++throttles > kThrottleRetries) {
-        spdlog::warn("function {}: event invocation dropped: still throttled ({}) after {} tries", fn.name,
-                     *result.throttled, throttles);
-        break;
-      }
-      auto wait = std::chrono::seconds(std::min(60, 1 << std::min(throttles - 1, 6)));
-      spdlog::info("function {}: event invocation throttled ({}); trying again in {} s", fn.name, *result.throttled,
-                   wait.count());
-      asio::steady_timer timer(co_await asio::this_coro::executor);
-      timer.expires_after(wait);
-      [[maybe_unused]] auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-      continue;
-    }
-    spdlog::info("function {}: event invocation {} (attempt {}) {}", fn.name, result.request_id, attempt,
-                 result.function_error ? "failed" : "succeeded");
-    if (!result.function_error || attempt == 3) break;
-    auto wait = retry_delay * attempt;
-    spdlog::info("function {}: event invocation {} failed; attempt {} in {} ms", fn.name, result.request_id,
-                 attempt + 1, wait.count());
-    asio::steady_timer timer(co_await asio::this_coro::executor);
-    timer.expires_after(wait);
-    [[maybe_unused]] auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-    ++attempt;
-  }
-}
-
-}  // namespace
 
 Response executed(Response res, exec::FunctionImage const& fn) {
   res.set("X-Amz-Executed-Version", fn.version);
@@ -115,6 +64,7 @@ model::ApiResult<PreparedInvoke> ControlPlane::prepare_invoke(Call& call, std::v
     return model::invalid_request_content("Could not parse request body into json: the payload is not valid JSON");
   PreparedInvoke p;
   p.type = type;
+  p.qualifier = resolved->qualifier;
   p.req.payload = std::move(payload);
   p.req.invocation_type = type;
   std::string cc(call.req["X-Amz-Client-Context"]);
@@ -132,10 +82,22 @@ model::ApiResult<PreparedInvoke> ControlPlane::prepare_invoke(Call& call, std::v
 asio::awaitable<Response> ControlPlane::invoke(Call call) {
   auto prepared = prepare_invoke(call, {"Event", "RequestResponse", "DryRun"});
   if (!prepared) co_return error_response(call, prepared.error());
-  auto& [fn, req, type] = *prepared;
+  auto& [fn, req, type, qualifier] = *prepared;
   if (type == "DryRun") co_return executed(empty_response(call, 204), fn);
   if (type == "Event") {
-    asio::co_spawn(co_await asio::this_coro::executor, run_event(invoker_, fn, req, std::chrono::milliseconds(cfg_.event_retry_delay_ms)), asio::detached);
+    // On disk before the 202 (the queue runs it, at least once, even after
+    // a crash); a write that fails is answered 500 and nothing is queued.
+    if (!queue_) co_return error_response(call, model::service_error("lambdad runs no functions in this mode"));
+    events::QueuedEvent e;
+    e.request_id = call.request_id;
+    e.function = fn.name;
+    e.qualifier = prepared->qualifier;
+    e.payload = std::move(req.payload);
+    e.client_context = std::move(req.client_context);
+    e.accepted_ms = e.due_ms = events::now_ms();
+    auto queued = co_await queue_->accept(std::move(e));
+    if (!queued)
+      co_return error_response(call, model::service_error("the event could not be queued: " + queued.error().message()));
     co_return executed(empty_response(call, 202), fn);
   }
   auto result = co_await invoker_->invoke(fn, req);

@@ -81,7 +81,7 @@ std::pair<std::string, std::string> error_of(std::string const& body) {
 asio::awaitable<Response> ControlPlane::invoke_with_response_stream(Call call) {
   auto prepared = prepare_invoke(call, {"RequestResponse", "DryRun"});
   if (!prepared) co_return error_response(call, prepared.error());
-  auto& [fn, req, type] = *prepared;
+  auto& [fn, req, type, qualifier] = *prepared;
   if (type == "DryRun") co_return executed(empty_response(call, 204), fn);
   req.request_id = util::uuid4();
   bhttp::response_header<> head;

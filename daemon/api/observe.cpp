@@ -75,6 +75,7 @@ void ControlPlane::Histogram::observe(double seconds) {
 
 void ControlPlane::record(exec::InvokeResult const& r) {
   auto const& function = r.function;
+  if (queue_ && !r.throttled) queue_->finished(function);
   auto const& type = r.invocation_type;
   if (!functions_.contains(function)) return;  // deleted while it ran: its series are gone
   auto& m = metrics_[function];
@@ -131,6 +132,21 @@ asio::awaitable<Response> ControlPlane::metrics(Call call) {
   for (auto const& [state, n] : states) e.sample("lambdad_environments", label("state", state), n);
   e.family("lambdad_invocations_in_flight", "gauge", "Invocations running now.");
   e.sample("lambdad_invocations_in_flight", "", invoker_ ? invoker_->in_flight() : 0);
+  // The asynchronous queue: events waiting (for their time or for room) and
+  // running, by function, and how long the oldest has been queued.
+  e.family("lambdad_event_queue_depth", "gauge", "Event invocations in the queue, by function and state.");
+  e.family("lambdad_event_queue_oldest_age_seconds", "gauge", "Age of the oldest queued Event invocation, by function.");
+  if (queue_) {
+    auto now = events::now_ms();
+    for (auto const& [fn, d] : queue_->depths()) {
+      e.sample("lambdad_event_queue_depth", label("function", fn) + "," + label("state", "queued"),
+               static_cast<double>(d.queued));
+      e.sample("lambdad_event_queue_depth", label("function", fn) + "," + label("state", "running"),
+               static_cast<double>(d.running));
+      e.sample("lambdad_event_queue_oldest_age_seconds", label("function", fn),
+               static_cast<double>(now - d.oldest_accepted_ms) / 1000.0);
+    }
+  }
   e.family("lambdad_functions", "gauge", "Functions deployed.");
   e.sample("lambdad_functions", "", static_cast<double>(functions_.size()));
   e.family("lambdad_layer_versions", "gauge", "Layer versions published.");
@@ -203,6 +219,28 @@ asio::awaitable<Response> ControlPlane::invocations(Call call) {
                      [](json const& a, json const& b) { return a["startTime"] < b["startTime"]; });
   }
   co_return json_response(call, 200, json{{"Invocations", list}});
+}
+
+asio::awaitable<Response> ControlPlane::list_events(Call call) {
+  std::string function;
+  if (auto want = call.query.find("function"); want != call.query.end()) {
+    function = want->second;
+    if (!functions_.contains(function))
+      co_return error_response(call, model::not_found("Function not found: " + model::function_arn(cfg_.identity, function)));
+  }
+  json list = json::array();
+  auto now = events::now_ms();
+  for (auto const& s : queue_ ? queue_->list(function) : std::vector<events::Status>{}) {
+    auto const& ev = s.event;
+    list.push_back(json{{"requestId", ev.request_id},
+                        {"functionName", ev.function},
+                        {"qualifier", ev.qualifier},
+                        {"state", s.running ? "running" : s.throttled ? "throttled" : "queued"},
+                        {"attempts", ev.attempts},
+                        {"ageSeconds", static_cast<double>(now - ev.accepted_ms) / 1000.0},
+                        {"dueInSeconds", static_cast<double>(std::max<std::int64_t>(0, ev.due_ms - now)) / 1000.0}});
+  }
+  co_return json_response(call, 200, json{{"Events", list}});
 }
 
 asio::awaitable<Response> ControlPlane::reset(Call call) {

@@ -107,6 +107,20 @@ void from_json(json const& j, UrlConfigRecord& r) {
   if (j.contains("invoke_mode")) r.invoke_mode = j.at("invoke_mode").get<std::string>();
 }
 
+void to_json(json& j, EventConfigRecord const& r) {
+  j = json{{"on_success", r.on_success}, {"on_failure", r.on_failure}, {"last_modified", r.last_modified}};
+  if (r.max_retry_attempts) j["max_retry_attempts"] = *r.max_retry_attempts;
+  if (r.max_event_age) j["max_event_age"] = *r.max_event_age;
+}
+
+void from_json(json const& j, EventConfigRecord& r) {
+  j.at("on_success").get_to(r.on_success);
+  j.at("on_failure").get_to(r.on_failure);
+  j.at("last_modified").get_to(r.last_modified);
+  if (j.contains("max_retry_attempts")) r.max_retry_attempts = j.at("max_retry_attempts").get<int>();
+  if (j.contains("max_event_age")) r.max_event_age = j.at("max_event_age").get<int>();
+}
+
 void to_json(json& j, FunctionState const& r) {
   json versions = json::array();
   for (auto const& [n, v] : r.versions) versions.push_back(json{{"version", n}, {"record", v}});
@@ -116,6 +130,7 @@ void to_json(json& j, FunctionState const& r) {
   for (auto const& [q, u] : r.urls) urls.push_back(u);
   j = json{{"latest", r.latest}, {"versions", versions}, {"last_version", r.last_version}, {"aliases", aliases},
            {"urls", urls}, {"policies", r.policies}, {"policy_revision", r.policy_revision}};
+  if (!r.event_configs.empty()) j["event_configs"] = r.event_configs;
 }
 
 void from_json(json const& j, FunctionState& r) {
@@ -136,6 +151,7 @@ void from_json(json const& j, FunctionState& r) {
   }
   j.at("policies").get_to(r.policies);
   j.at("policy_revision").get_to(r.policy_revision);
+  if (j.contains("event_configs")) j.at("event_configs").get_to(r.event_configs);
 }
 
 void to_json(json& j, LayerVersionRecord const& r) {

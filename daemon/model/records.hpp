@@ -79,6 +79,16 @@ struct UrlConfigRecord {
   std::string last_modified;
 };
 
+// An EventInvokeConfig (PutFunctionEventInvokeConfig), of $LATEST, a
+// version or an alias: what is not given is Lambda's default.
+struct EventConfigRecord {
+  std::optional<int> max_retry_attempts;  // MaximumRetryAttempts, 0..2
+  std::optional<int> max_event_age;       // MaximumEventAgeInSeconds, 60..21600
+  std::string on_success;                 // DestinationConfig ARNs; "" none
+  std::string on_failure;
+  double last_modified = 0;  // epoch seconds, as the API returns it
+};
+
 // Everything kept of one function: what a record file on disk holds.
 struct FunctionState {
   FunctionRecord latest;                  // $LATEST: the only mutable configuration
@@ -90,6 +100,7 @@ struct FunctionState {
   // ("" for the function itself), in the order they were added.
   std::map<std::string, std::vector<nlohmann::json>> policies;
   std::string policy_revision;  // RevisionId of the policy
+  std::map<std::string, EventConfigRecord> event_configs;  // by qualifier: "$LATEST", a version, an alias
 };
 
 struct LayerVersionRecord {
@@ -113,6 +124,8 @@ void to_json(nlohmann::json& j, AliasRecord const& r);
 void from_json(nlohmann::json const& j, AliasRecord& r);
 void to_json(nlohmann::json& j, UrlConfigRecord const& r);
 void from_json(nlohmann::json const& j, UrlConfigRecord& r);
+void to_json(nlohmann::json& j, EventConfigRecord const& r);
+void from_json(nlohmann::json const& j, EventConfigRecord& r);
 // A record file written before versions existed holds a bare FunctionRecord:
 // it reads as a function with only $LATEST.
 void to_json(nlohmann::json& j, FunctionState const& r);
