@@ -419,6 +419,11 @@ int serve(ServeOptions const& opts) {
   events::Queue queue(ioc, pool, events::QueueStore(disk.root() / "events", disk.root() / "tmp"), invoker,
                       plane.event_hooks());
   queue.set_retry_delay(std::chrono::milliseconds(opts.api.event_retry_delay_ms));
+  auto delivery = opts.api.destinations;
+  delivery.region = opts.api.identity.region;
+  queue.set_delivery(delivery);
+  if (!delivery.endpoint_url.empty())
+    spdlog::info("destinations: SQS, SNS and EventBridge targets are delivered to {}", delivery.endpoint_url);
   plane.set_queue(&queue);
   std::vector<std::string> queue_notes;
   auto requeued = queue.start(queue_notes);

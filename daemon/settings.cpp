@@ -54,8 +54,11 @@ constexpr KeyFlag kKeys[] = {
     {"auth.url_permissions", "--url-permissions"},
     {"auth.keys", nullptr},  // [[auth.keys]] access_key_id, secret_access_key
     {"function_endpoint_url", "--function-endpoint-url"},
+    {"destinations.endpoint_url", "--destination-endpoint-url"},
+    {"destinations.access_key_id", "--destination-access-key-id"},
+    {"destinations.secret_access_key", "--destination-secret-access-key"},
 };
-constexpr char const* kSections[] = {"limits", "sandbox", "auth", "runtimes"};
+constexpr char const* kSections[] = {"limits", "sandbox", "auth", "runtimes", "destinations"};
 
 std::string where(std::string const& file, toml::node const& node) {
   return file + ":" + std::to_string(node.source().begin.line);
@@ -196,6 +199,17 @@ void add_serve_options(CLI::App* serve, Settings& s) {
                     "(lambda:InvokeFunctionUrl, AWS before), off (nothing: for test suites that add no permission)")
       ->capture_default_str()
       ->check(CLI::IsMember({"aws", "url-only", "off"}));
+  auto& dest = opts.api.destinations;
+  serve->add_option("--destination-endpoint-url", dest.endpoint_url,
+                    "http://HOST:PORT of the SQS, SNS and EventBridge APIs (a LocalStack or ElasticMQ you run) that "
+                    "asynchronous invocation destinations and dead-letter queues of those kinds are delivered to; "
+                    "without it such destinations are refused")
+      ->check([](std::string const& v) { return v.empty() ? "" : events::check_endpoint(v).value_or(""); });
+  serve->add_option("--destination-access-key-id", dest.access_key_id, "The access key id deliveries are signed with")
+      ->capture_default_str();
+  serve->add_option("--destination-secret-access-key", dest.secret_access_key,
+                    "Its secret (better kept in the configuration file than on a command line)")
+      ->capture_default_str();
   auto& sb = opts.invoker.sandbox;
   serve->add_option("--rootfs", sb.rootfs,
                     "A root filesystem directory (e.g. an unpacked Amazon Linux 2023) for the environments; "

@@ -28,6 +28,8 @@ ControlPlane::ControlPlane(Config cfg, store::StateDir& disk, asio::thread_pool&
       functions_(cfg_.identity, [&disk](std::string const& sha) { return disk.tree_path(sha); }) {
   for (auto const& spec : runtimes::all()) host_.runtimes.insert(spec.id);
   host_.unavailable_runtimes = cfg_.runtimes.unavailable;
+  if (!cfg_.destinations.endpoint_url.empty()) host_.no_service_delivery.clear();
+  else host_.no_service_delivery = kNoEndpoint;
   functions_.set_runtimes(cfg_.runtimes);
   // A changed or deleted function's environments end (busy ones after their invoke).
   functions_.on_changed = [this](std::string const& name) {

@@ -11,6 +11,7 @@
 #include "../model/validate.hpp"
 #include "../store/state_dir.hpp"
 #include "../auth/sigv4.hpp"
+#include "../events/delivery.hpp"
 #include "../events/queue.hpp"
 #include "../exec/invoker.hpp"
 #include "../logs/store.hpp"
@@ -59,7 +60,15 @@ struct Config {
   bool stream_rate_limit = true;
   // The managed runtimes this host can run (fixed at start).
   runtimes::Availability runtimes;
+  // Where SQS, SNS and EventBridge destinations and dead-letter queues are
+  // delivered (fixed at start); no endpoint: they are refused.
+  events::DeliveryConfig destinations;
 };
+
+// Why an SQS, SNS or EventBridge target is refused without an endpoint: the setting to make.
+inline constexpr char const* kNoEndpoint =
+    "set --destination-endpoint-url (destinations.endpoint_url in the configuration file) to the endpoint of the "
+    "service, for example a LocalStack or ElasticMQ you run";
 
 // One request as the handlers see it: decoded path segments, the route's
 // parameters ({name} in its pattern), and the query.
@@ -124,8 +133,10 @@ class ControlPlane final : public http::Service {
   // identity stays: ARNs on disk name it).
   void reconfigure(Config const& cfg) {
     auto identity = cfg_.identity;
+    auto destinations = cfg_.destinations;  // the queue's, fixed at start
     cfg_ = cfg;
     cfg_.identity = identity;
+    cfg_.destinations = destinations;
     if (queue_) queue_->set_retry_delay(std::chrono::milliseconds(cfg_.event_retry_delay_ms));
   }
   // Counts an invocation for /metrics and keeps it for /_lambdad/invocations.

@@ -58,10 +58,12 @@ std::optional<ApiError> ControlPlane::check_destination(std::string const& funct
     if (ref->name == function) return model::invalid_parameter("You can't specify the function as a destination for itself.");
     return std::nullopt;
   }
-  if (service == "sqs" || service == "sns" || service == "events")
-    return model::invalid_parameter("The destination " + arn + " is an " + service +
-                                    " resource: lambdad delivers asynchronous invocation records only to Lambda "
-                                    "function destinations");
+  if (events::deliverable(arn)) {
+    if (cfg_.destinations.endpoint_url.empty())
+      return model::invalid_parameter("lambdad cannot deliver to the " + service + " destination " + arn + ": " +
+                                      kNoEndpoint);
+    return std::nullopt;
+  }
   return model::invalid_parameter("The destination ARN " + arn + " is invalid.");
 }
 
@@ -170,6 +172,7 @@ std::variant<events::Resolved, std::string> ControlPlane::event_target(events::Q
     r.policy.on_success = c->second.on_success;
     r.policy.on_failure = c->second.on_failure;
   }
+  r.policy.dead_letter = target->record->dead_letter_target;
   r.fn = functions_.image(functions_.route(*target));
   return r;
 }

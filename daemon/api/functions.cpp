@@ -129,6 +129,7 @@ json ControlPlane::function_configuration(model::FunctionRecord const& r, std::s
             {"SnapStart", {{"ApplyOn", "None"}, {"OptimizationStatus", "Off"}}},
             {"LoggingConfig", logging_config_json(r)}};
   if (r.environment) j["Environment"] = {{"Variables", *r.environment}};
+  if (!r.dead_letter_target.empty()) j["DeadLetterConfig"] = {{"TargetArn", r.dead_letter_target}};
   if (!r.layers.empty()) {
     json layers = json::array();
     for (auto const& l : r.layers) layers.push_back({{"Arn", l.arn}, {"CodeSize", l.code_size}});

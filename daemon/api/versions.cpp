@@ -141,6 +141,7 @@ asio::awaitable<std::optional<ApiError>> ControlPlane::delete_version(registry::
   }
   state.versions.erase(std::stoi(target.version));
   state.policies.erase(target.version);
+  state.event_configs.erase(target.version);
   auto failed = co_await save_state(state, true);
   if (failed) co_return failed;
   collect_garbage();
@@ -275,6 +276,7 @@ asio::awaitable<Response> ControlPlane::delete_alias(Call call) {
   state.aliases.erase(alias_name);
   state.urls.erase(alias_name);
   state.policies.erase(alias_name);
+  state.event_configs.erase(alias_name);
   auto failed = co_await save_state(state, false);
   if (failed) co_return error_response(call, *failed);
   co_return empty_response(call, 204);

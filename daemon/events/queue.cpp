@@ -221,14 +221,16 @@ asio::awaitable<void> Queue::finish(QueuedEvent e, Resolved const& r, std::strin
   if (condition != "Success")
     spdlog::warn("function {}: event invocation {} discarded ({}, {} attempt(s))", e.function, id, condition,
                  e.attempts);
-  if (!destination.empty()) {
-    std::string arn = e.qualifier.empty() ? r.fn.arn + ":$LATEST" : r.fn.arn;
-    co_await deliver(destination, destination_record(e, arn, condition, last, r.fn.version), id);
-  }
+  std::string arn = e.qualifier.empty() ? r.fn.arn + ":$LATEST" : r.fn.arn;
+  if (!destination.empty())
+    co_await deliver(destination, destination_record(e, arn, condition, last, r.fn.version), condition == "Success",
+                     arn, id);
+  if (condition != "Success" && !r.policy.dead_letter.empty()) co_await dead_letter(e, r.policy.dead_letter, condition, last);
   co_await forget(id);
 }
 
-asio::awaitable<void> Queue::deliver(std::string destination, std::string record, std::string const& about) {
+asio::awaitable<void> Queue::deliver(std::string destination, std::string record, bool success,
+                                     std::string function_arn, std::string const& about) {
   if (auto fn = hooks_.lambda_destination ? hooks_.lambda_destination(destination) : std::nullopt) {
     QueuedEvent next;
     next.request_id = util::uuid4();
@@ -245,9 +247,26 @@ asio::awaitable<void> Queue::deliver(std::string destination, std::string record
       spdlog::info("event invocation {}: destination {} invoked ({})", about, destination, next_id);
     co_return;
   }
-  std::optional<std::string> failed = "no delivery for this kind of destination";
-  if (hooks_.deliver) failed = co_await hooks_.deliver(destination, std::move(record));
+  auto req = destination_request(destination, record, success, function_arn, delivery_);
+  std::optional<std::string> failed = "not a destination lambdad can deliver to";
+  if (req) failed = co_await send(std::move(*req), delivery_);
   if (failed) spdlog::error("event invocation {}: its destination {} was not delivered: {}", about, destination, *failed);
+  else spdlog::info("event invocation {}: record delivered to {}", about, destination);
+}
+
+asio::awaitable<void> Queue::dead_letter(QueuedEvent const& e, std::string target, std::string condition,
+                                         exec::InvokeResult const* last) {
+  std::string message = condition;
+  if (last) {
+    auto body = json::parse(last->body, nullptr, false);
+    if (body.is_object() && body.contains("errorMessage") && body["errorMessage"].is_string())
+      message = body["errorMessage"].get<std::string>();
+  }
+  auto req = dead_letter_request(target, e.payload, e.request_id, message, delivery_);
+  std::optional<std::string> failed = "not a dead-letter target lambdad can deliver to";
+  if (req) failed = co_await send(std::move(*req), delivery_);
+  if (failed) spdlog::error("event invocation {}: its dead-letter target {} was not sent it: {}", e.request_id, target, *failed);
+  else spdlog::info("event invocation {}: sent to its dead-letter target {}", e.request_id, target);
 }
 
 void Queue::stop() {

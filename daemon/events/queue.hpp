@@ -8,6 +8,7 @@
 // io_context thread; disk work on the pool.
 #pragma once
 
+#include "delivery.hpp"
 #include "queue_store.hpp"
 
 #include "exec/invoker.hpp"
@@ -35,6 +36,7 @@ struct Policy {
   int max_age_s = 21600;    // MaximumEventAgeInSeconds
   std::string on_success;   // destination ARNs; "" none
   std::string on_failure;
+  std::string dead_letter;  // the version's DeadLetterConfig.TargetArn; "" none
 };
 
 // What an event runs, resolved again before each attempt (the function may
@@ -54,9 +56,6 @@ struct Hooks {
   std::function<std::variant<Resolved, std::string>(QueuedEvent const&)> resolve;
   // A destination ARN naming a Lambda function of this daemon, or nothing.
   std::function<std::optional<LambdaDestination>(std::string const& arn)> lambda_destination;
-  // Any other destination (SQS, SNS, EventBridge): delivers `record`; the
-  // reason it could not, or nothing.
-  std::function<boost::asio::awaitable<std::optional<std::string>>(std::string arn, std::string record)> deliver;
 };
 
 // One event as GET /_lambdad/events lists it.
@@ -82,6 +81,8 @@ class Queue {
 
   // A failed event is tried again after this, then after twice this.
   void set_retry_delay(std::chrono::milliseconds d) { retry_delay_ = d; }
+  // Where SQS, SNS and EventBridge destinations and dead-letter queues go.
+  void set_delivery(DeliveryConfig d) { delivery_ = std::move(d); }
   // At start, before serving: every record the store holds is scheduled
   // (unreadable ones moved aside and named in `notes`). How many.
   Result<std::size_t> start(std::vector<std::string>& notes);
@@ -112,7 +113,10 @@ class Queue {
   // The event is done: its destination (if any) gets the record, then it leaves the disk.
   boost::asio::awaitable<void> finish(QueuedEvent e, Resolved const& r, std::string condition,
                                       exec::InvokeResult const* last);
-  boost::asio::awaitable<void> deliver(std::string destination, std::string record, std::string const& about);
+  boost::asio::awaitable<void> deliver(std::string destination, std::string record, bool success,
+                                       std::string function_arn, std::string const& about);
+  boost::asio::awaitable<void> dead_letter(QueuedEvent const& e, std::string target, std::string condition,
+                                           exec::InvokeResult const* last);
   boost::asio::awaitable<void> forget(std::string id);
   boost::asio::awaitable<Result<void>> save(QueuedEvent e);
   void schedule(QueuedEvent e);
@@ -123,6 +127,7 @@ class Queue {
   exec::Invoker& invoker_;
   Hooks hooks_;
   std::chrono::milliseconds retry_delay_{60000};
+  DeliveryConfig delivery_;
   bool stopped_ = false;
   std::map<std::string, Entry> events_;                     // by request id
   std::map<std::string, std::deque<std::string>> waiting_;  // throttled, by function, oldest first

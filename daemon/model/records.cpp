@@ -53,6 +53,7 @@ void to_json(json& j, FunctionRecord const& r) {
   if (r.environment) j["environment"] = *r.environment;
   if (r.reserved_concurrency) j["reserved_concurrency"] = *r.reserved_concurrency;
   if (r.logging != LoggingConfig{}) j["logging"] = r.logging;
+  if (!r.dead_letter_target.empty()) j["dead_letter"] = r.dead_letter_target;
 }
 
 void from_json(json const& j, FunctionRecord& r) {
@@ -75,6 +76,7 @@ void from_json(json const& j, FunctionRecord& r) {
   if (j.contains("environment")) r.environment = j.at("environment").get<std::map<std::string, std::string>>();
   if (j.contains("reserved_concurrency")) r.reserved_concurrency = j.at("reserved_concurrency").get<int>();
   if (j.contains("logging")) j.at("logging").get_to(r.logging);
+  if (j.contains("dead_letter")) j.at("dead_letter").get_to(r.dead_letter_target);
 }
 
 void to_json(json& j, AliasRecord const& r) {

@@ -56,6 +56,7 @@ struct FunctionRecord {
   std::string revision_id;
   std::map<std::string, std::string> tags;
   std::optional<int> reserved_concurrency;
+  std::string dead_letter_target;  // DeadLetterConfig.TargetArn (SQS or SNS); "" none
   LoggingConfig logging;
 };
 

@@ -159,6 +159,26 @@ bool valid_log_group(std::string const& s) {
   });
 }
 
+// DeadLetterConfig: an SQS queue or SNS topic ARN, "" to remove it; lambdad
+// delivers to it only through a configured destination endpoint.
+std::optional<ApiError> apply_dead_letter(json const& cfg, FunctionRecord& rec, HostInfo const& host) {
+  if (!cfg.is_object()) return type_error("DeadLetterConfig", "an object");
+  std::string arn;
+  if (cfg.contains("TargetArn") && !cfg["TargetArn"].is_null()) {
+    if (!cfg["TargetArn"].is_string()) return type_error("DeadLetterConfig.TargetArn", "a string");
+    arn = cfg["TargetArn"].get<std::string>();
+  }
+  bool sqs = arn.rfind("arn:aws:sqs:", 0) == 0, sns = arn.rfind("arn:aws:sns:", 0) == 0;
+  if (!arn.empty() && !sqs && !sns)
+    return invalid_parameter("The provided target arn " + arn + " is invalid: a dead-letter queue is an SQS queue "
+                             "or an SNS topic");
+  if (!arn.empty() && !host.no_service_delivery.empty())
+    return invalid_parameter("lambdad cannot deliver to the dead-letter target " + arn + ": " +
+                             host.no_service_delivery);
+  rec.dead_letter_target = arn;
+  return std::nullopt;
+}
+
 // An enum member of LoggingConfig, in AWS's set order (botocore's model).
 std::optional<ApiError> apply_enum(json const& cfg, char const* key, char const* wire,
                                    std::vector<std::string> const& members, std::string& out) {
@@ -286,6 +306,8 @@ std::optional<ApiError> apply_function_config(json const& body, FunctionRecord& 
     if (auto e = apply_architectures(body["Architectures"], rec, host)) return e;
   if (body.contains("LoggingConfig") && !body["LoggingConfig"].is_null())
     if (auto e = apply_logging_config(body["LoggingConfig"], rec.logging)) return e;
+  if (body.contains("DeadLetterConfig") && !body["DeadLetterConfig"].is_null())
+    if (auto e = apply_dead_letter(body["DeadLetterConfig"], rec, host)) return e;
   if (create && body.contains("Tags") && !body["Tags"].is_null()) {
     if (!body["Tags"].is_object()) return type_error("Tags", "an object");
     for (auto const& [k, v] : body["Tags"].items()) {

@@ -22,6 +22,9 @@ struct HostInfo {
   // them this host cannot run, with the reason.
   std::set<std::string> runtimes{"provided", "provided.al2", "provided.al2023"};
   std::map<std::string, std::string> unavailable_runtimes;
+  // Why SQS and SNS targets (a DeadLetterConfig) cannot be delivered to, or
+  // "" when a destination endpoint is configured.
+  std::string no_service_delivery = "no destination endpoint is configured";
 };
 
 HostInfo detect_host();

@@ -164,7 +164,8 @@ def test(c):
     help_text = subprocess.run([h.LAMBDAD, "serve", "--help"], capture_output=True, text=True).stdout
     flags = set(re.findall(r"^  (--[a-z-]+)", help_text, re.M)) - {"--help", "--config", "--ready-file", "--no-sandbox"}
     twins = {"user": "--sandbox-user", "uid": "--sandbox-uid", "gid": "--sandbox-gid", "mode": "--auth",
-             "enabled": "--no-sandbox"}
+             "enabled": "--no-sandbox", "endpoint_url": "--destination-endpoint-url",
+             "access_key_id": "--destination-access-key-id", "secret_access_key": "--destination-secret-access-key"}
     named = {twins.get(k, "--" + k.replace("_", "-")) for k in keys}
     if re.search(r'^\[runtimes\]\n# "python3\.\d+" = ', shipped, re.M):
         named.add("--runtime")  # the [runtimes] table: one "ID" = "PATH" each

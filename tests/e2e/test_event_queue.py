@@ -25,7 +25,10 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
@@ -237,12 +240,20 @@ def config_api(c, d, lam):
         c.equal(got[:3], (code, status, msg), f"{code}: {msg[:60]}")
     sqs = err(lam.put_function_event_invoke_config, FunctionName="cfg",
               DestinationConfig={"OnFailure": {"Destination": "arn:aws:sqs:us-east-1:000000000000:q"}})
-    c.check(sqs[0] == "InvalidParameterValueException" and "sqs" in sqs[2], "an SQS destination is refused, saying why",
-            sqs)
+    c.check(sqs[0] == "InvalidParameterValueException" and "--destination-endpoint-url" in sqs[2],
+            "without an endpoint an SQS destination is refused, naming the setting", sqs)
+    dlq = err(lam.update_function_configuration, FunctionName="cfg",
+              DeadLetterConfig={"TargetArn": "arn:aws:sqs:us-east-1:000000000000:dlq"})
+    c.check(dlq[0] == "InvalidParameterValueException" and "--destination-endpoint-url" in dlq[2],
+            "and so is a dead-letter queue", dlq)
     lam.delete_function_event_invoke_config(FunctionName="cfg", Qualifier="live")
     gone = err(lam.get_function_event_invoke_config, FunctionName="cfg", Qualifier="live")
     c.equal(gone[:3], ("ResourceNotFoundException", 404, f"The function {ARN}cfg:live doesn't have an EventInvokeConfig"),
             "Delete, then Get: 404")
+    lam.put_function_event_invoke_config(FunctionName="cfg", Qualifier="live", MaximumRetryAttempts=1)
+    lam.delete_alias(FunctionName="cfg", Name="live")
+    listed = lam.list_function_event_invoke_configs(FunctionName="cfg")["FunctionEventInvokeConfigs"]
+    c.check(ARN + "cfg:live" not in [x["FunctionArn"] for x in listed], "DeleteAlias takes its config with it", listed)
     aws_cli(c, d)
 
 
@@ -285,6 +296,125 @@ def observe(c, d, lam):
     c.equal(d.request("GET", "/_lambdad/events?function=nobody")[0], 404, "an unknown function: 404")
 
 
+class Receiver:
+    """SQS, SNS and EventBridge as their clients see them, at 127.0.0.1: each
+    request's SigV4 signature is recomputed with botocore's signer and its
+    body compared with what botocore's own serializer makes of the same
+    parameters; what arrived is kept."""
+
+    def __init__(self, key, secret):
+        self.key, self.secret = key, secret
+        self.got, self.problems = [], []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                outer.take(dict(self.headers.items()), body)
+                if self.headers.get("X-Amz-Target") == "AWSEvents.PutEvents":
+                    out, ctype = b'{"FailedEntryCount":0,"Entries":[{"EventId":"e-1"}]}', "application/x-amz-json-1.1"
+                else:
+                    out, ctype = b"<Response><ResponseMetadata><RequestId>r-1</RequestId></ResponseMetadata></Response>", "text/xml"
+                self.send_response(200)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(out)))
+                self.end_headers()
+                self.wfile.write(out)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+    def take(self, headers, body):
+        from botocore.auth import SigV4Auth
+        from botocore.awsrequest import AWSRequest
+        from botocore.credentials import Credentials
+        auth = headers.get("Authorization", "")
+        try:
+            scope = auth.split("Credential=")[1].split(",")[0].split("/")
+            signed = auth.split("SignedHeaders=")[1].split(",")[0].split(";")
+            service = scope[3]
+            lower = {k.lower(): v for k, v in headers.items()}
+            req = AWSRequest(method="POST", url=self.url + "/", data=body,
+                             headers={k: lower[k] for k in signed})
+            req.context["timestamp"] = lower["x-amz-date"]
+            signer = SigV4Auth(Credentials(self.key, self.secret), service, scope[2])
+            want = signer.signature(signer.string_to_sign(req, signer.canonical_request(req)), req)
+            if scope[0] != self.key or auth.split("Signature=")[1] != want:
+                self.problems.append(f"bad signature for {service}: {auth}")
+        except (IndexError, KeyError) as e:
+            self.problems.append(f"unreadable Authorization ({e}): {auth}")
+            service = "?"
+        if service == "events":
+            self.got.append(("events", json.loads(body)))
+        else:
+            self.got.append((service, {k: v[0] for k, v in urllib.parse.parse_qs(body.decode(), keep_blank_values=True).items()}))
+
+
+def botocore_query(service, operation, params):
+    """What botocore's serializer sends for this operation (the query protocol's flat fields)."""
+    import botocore.serialize
+    import botocore.session
+    model = botocore.session.get_session().get_service_model(service)
+    ser = botocore.serialize.create_serializer(model.metadata["protocol"], include_validation=False)
+    return {k: str(v) for k, v in ser.serialize_to_request(params, model.operation_model(operation))["body"].items()}
+
+
+def service_destinations(c):
+    rx = Receiver("AKIDLAMBDAD", "s3cret")
+    try:
+        with h.Daemon(label="events-services", args=["--destination-endpoint-url", rx.url,
+                                                     "--destination-access-key-id", "AKIDLAMBDAD",
+                                                     "--destination-secret-access-key", "s3cret"]) as d:
+            lam = d.boto3()
+            queue_arn, topic_arn = "arn:aws:sqs:us-east-1:000000000000:failures", "arn:aws:sns:us-east-1:000000000000:dlq"
+            bus_arn = "arn:aws:events:us-east-1:000000000000:event-bus/results"
+            create(lam, "doomed", FAILER, DeadLetterConfig={"TargetArn": topic_arn})
+            c.equal(lam.get_function_configuration(FunctionName="doomed").get("DeadLetterConfig"),
+                    {"TargetArn": topic_arn}, "DeadLetterConfig is stored and shown")
+            lam.put_function_event_invoke_config(FunctionName="doomed", MaximumRetryAttempts=0,
+                                                 DestinationConfig={"OnFailure": {"Destination": queue_arn}})
+            create(lam, "fine", RECORDER)
+            lam.put_function_event_invoke_config(FunctionName="fine",
+                                                 DestinationConfig={"OnSuccess": {"Destination": bus_arn}})
+            rid = lam.invoke(FunctionName="doomed", InvocationType="Event", Payload=b'{"doom":1}')["ResponseMetadata"]["RequestId"]
+            ok_id = lam.invoke(FunctionName="fine", InvocationType="Event", Payload=b'{"fine":1}')["ResponseMetadata"]["RequestId"]
+            c.check(h.wait_for(lambda: len(rx.got) >= 3, timeout=10 * h.SLOWDOWN), "three deliveries arrive", rx.got)
+            c.equal(rx.problems, [], "each signed with the configured key, as botocore signs")
+            by = {}
+            for service, body in rx.got:
+                by.setdefault(service, []).append(body)
+            sqs = (by.get("sqs") or [{}])[0]
+            c.equal(sqs, botocore_query("sqs", "SendMessage", {"QueueUrl": rx.url + "/000000000000/failures",
+                                                               "MessageBody": sqs.get("MessageBody", "")}),
+                    "OnFailure: SQS SendMessage, as botocore serializes it")
+            rec = json.loads(sqs.get("MessageBody", "{}"))
+            c.equal((rec.get("requestContext", {}).get("requestId"), rec.get("requestContext", {}).get("condition")),
+                    (rid, "RetriesExhausted"), "the record of the failed event")
+            sns = (by.get("sns") or [{}])[0]
+            attrs = {"RequestID": {"DataType": "String", "StringValue": rid},
+                     "ErrorCode": {"DataType": "Number", "StringValue": "200"},
+                     "ErrorMessage": {"DataType": "String", "StringValue": "always"}}
+            c.equal(sns, botocore_query("sns", "Publish", {"TopicArn": topic_arn, "Message": '{"doom":1}',
+                                                           "MessageAttributes": attrs}),
+                    "the dead-letter topic: SNS Publish of the event, with RequestID, ErrorCode, ErrorMessage")
+            entries = (by.get("events") or [{}])[0].get("Entries", [{}])
+            e = entries[0] if entries else {}
+            c.equal((e.get("Source"), e.get("DetailType"), e.get("EventBusName")),
+                    ("lambda", "Lambda Function Invocation Result - Success", bus_arn), "OnSuccess: EventBridge PutEvents")
+            detail = json.loads(e.get("Detail", "{}"))
+            c.equal(detail.get("requestContext", {}).get("requestId"), ok_id, "with the record as its Detail")
+    finally:
+        rx.close()
+
+
 def test(c):
     with h.Daemon(label="events-crash", args=["--event-retry-delay-ms", "61000"]) as d:
         lam = d.boto3()
@@ -298,6 +428,7 @@ def test(c):
         attempts_survive_restart(c, d, lam)
         d.request("POST", "/_lambdad/reset")
         destinations(c, d, d.boto3())  # a client for the restarted daemon's port
+    service_destinations(c)
 
 
 if __name__ == "__main__":
