@@ -39,6 +39,12 @@ std::string destination_of(json const& body, char const* which) {
 
 bool given(json const& body, char const* key) { return body.contains(key) && !body[key].is_null(); }
 
+// The function's name in a FunctionName parameter (a name, or an ARN), for a message.
+std::string plain_name(std::string const& text) {
+  auto ref = model::parse_function_ref(text);
+  return ref ? ref->name : text;
+}
+
 }  // namespace
 
 std::optional<ApiError> ControlPlane::check_destination(std::string const& function, std::string const& arn,
@@ -121,7 +127,7 @@ asio::awaitable<Response> ControlPlane::get_event_config(Call call) {
   auto q = qualifier_of(call);
   auto target = functions_.resolve(call.param("name"), q);
   std::string key = q && !q->empty() ? *q : registry::kLatest;
-  std::string name = target ? target->name : call.param("name");
+  std::string name = target ? target->name : plain_name(call.param("name"));
   if (target) key = target->qualifier.empty() ? registry::kLatest : target->qualifier;
   auto const* state = target ? functions_.find(name) : nullptr;
   model::EventConfigRecord const* config = nullptr;
@@ -136,7 +142,7 @@ asio::awaitable<Response> ControlPlane::get_event_config(Call call) {
 asio::awaitable<Response> ControlPlane::delete_event_config(Call call) {
   auto q = qualifier_of(call);
   auto target = functions_.resolve(call.param("name"), q);
-  std::string name = target ? target->name : call.param("name");
+  std::string name = target ? target->name : plain_name(call.param("name"));
   std::string key = target ? (target->qualifier.empty() ? registry::kLatest : target->qualifier)
                            : (q && !q->empty() ? *q : registry::kLatest);
   model::FunctionState state;

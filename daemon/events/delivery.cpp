@@ -50,8 +50,8 @@ std::string form(std::vector<std::pair<std::string, std::string>> const& fields)
   return out;
 }
 
-ServiceRequest query_request(std::string service, std::vector<std::pair<std::string, std::string>> fields) {
-  return ServiceRequest{std::move(service), "application/x-www-form-urlencoded; charset=utf-8", {}, form(fields)};
+ServiceRequest query_request(std::vector<std::string> const& arn, std::vector<std::pair<std::string, std::string>> fields) {
+  return ServiceRequest{arn[2], arn[3], "application/x-www-form-urlencoded; charset=utf-8", {}, form(fields)};
 }
 
 std::string queue_url(std::vector<std::string> const& p, DeliveryConfig const& cfg) {
@@ -89,10 +89,10 @@ std::optional<ServiceRequest> destination_request(std::string const& arn, std::s
   auto p = arn_parts(arn);
   if (p.size() != 6) return std::nullopt;
   if (p[2] == "sqs")
-    return query_request("sqs", {{"Action", "SendMessage"}, {"Version", "2012-11-05"},
+    return query_request(p, {{"Action", "SendMessage"}, {"Version", "2012-11-05"},
                                  {"QueueUrl", queue_url(p, cfg)}, {"MessageBody", record}});
   if (p[2] == "sns")
-    return query_request("sns", {{"Action", "Publish"}, {"Version", "2010-03-31"}, {"TopicArn", arn},
+    return query_request(p, {{"Action", "Publish"}, {"Version", "2010-03-31"}, {"TopicArn", arn},
                                  {"Message", record}});
   if (p[2] != "events") return std::nullopt;
   json entry{{"Source", "lambda"},
@@ -101,7 +101,7 @@ std::optional<ServiceRequest> destination_request(std::string const& arn, std::s
              {"Detail", record},
              {"EventBusName", arn},
              {"Resources", json::array({arn, function_arn})}};
-  return ServiceRequest{"events", "application/x-amz-json-1.1", {{"X-Amz-Target", "AWSEvents.PutEvents"}},
+  return ServiceRequest{"events", p[3], "application/x-amz-json-1.1", {{"X-Amz-Target", "AWSEvents.PutEvents"}},
                         json{{"Entries", json::array({entry})}}.dump()};
 }
 
@@ -116,12 +116,12 @@ std::optional<ServiceRequest> dead_letter_request(std::string const& arn, std::s
   if (p[2] == "sqs") {
     f = {{"Action", "SendMessage"}, {"Version", "2012-11-05"}, {"QueueUrl", queue_url(p, cfg)}, {"MessageBody", payload}};
     attributes(f, "MessageAttribute.", attrs);
-    return query_request("sqs", std::move(f));
+    return query_request(p, std::move(f));
   }
   if (p[2] == "sns") {
     f = {{"Action", "Publish"}, {"Version", "2010-03-31"}, {"TopicArn", arn}, {"Message", payload}};
     attributes(f, "MessageAttributes.entry.", attrs);
-    return query_request("sns", std::move(f));
+    return query_request(p, std::move(f));
   }
   return std::nullopt;
 }
@@ -142,7 +142,7 @@ asio::awaitable<std::optional<std::string>> send(ServiceRequest req, DeliveryCon
   signed_req.headers.emplace_back("Host", u.has_port() ? host + ":" + port : host);
   signed_req.headers.emplace_back("Content-Type", req.content_type);
   for (auto const& h : req.headers) signed_req.headers.push_back(h);
-  auth::sign(signed_req, cfg.access_key_id, cfg.secret_access_key, cfg.region, req.service,
+  auth::sign(signed_req, cfg.access_key_id, cfg.secret_access_key, req.region.empty() ? cfg.region : req.region, req.service,
              std::chrono::system_clock::now());
   bhttp::request<bhttp::string_body> out{bhttp::verb::post, "/", 11};
   for (auto const& [k, v] : signed_req.headers) out.set(k, v);
@@ -163,7 +163,8 @@ asio::awaitable<std::optional<std::string>> send(ServiceRequest req, DeliveryCon
       co_return req.service + " answered " + std::to_string(res.result_int()) + ": " + res.body().substr(0, 300);
     if (req.service == "events") {
       auto j = json::parse(res.body(), nullptr, false);
-      if (!j.is_object() || j.value("FailedEntryCount", 0) != 0)
+      if (!j.is_object() || !j.contains("FailedEntryCount") || !j["FailedEntryCount"].is_number() ||
+          j["FailedEntryCount"].get<double>() != 0)
         co_return "events: the entry was not put: " + res.body().substr(0, 300);
     }
   } catch (boost::system::system_error const& e) {

@@ -26,6 +26,7 @@ struct DeliveryConfig {
 // A request to a service, before signing.
 struct ServiceRequest {
   std::string service;  // the signing name: "sqs", "sns", "events"
+  std::string region;   // the target's (its ARN's): signed for, as its service expects
   std::string content_type;
   std::vector<std::pair<std::string, std::string>> headers;  // besides Host, Content-Type and the signature's
   std::string body;

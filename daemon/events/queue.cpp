@@ -61,7 +61,8 @@ std::string destination_record(QueuedEvent const& e, std::string const& function
     json body = json::parse(last->body, nullptr, false);
     rec["responsePayload"] = body.is_discarded() ? json(last->body) : std::move(body);
   }
-  return rec.dump();
+  // A runtime may answer bytes that are not UTF-8: replaced, never a throw.
+  return rec.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 Queue::Queue(asio::io_context& ioc, asio::thread_pool& pool, QueueStore store, exec::Invoker& invoker, Hooks hooks)
@@ -78,6 +79,10 @@ Result<std::size_t> Queue::start(std::vector<std::string>& notes) {
 
 void Queue::schedule(QueuedEvent e) {
   std::string id = e.request_id;
+  if (events_.count(id)) {
+    spdlog::error("event queue: {} is queued already; not scheduled twice", id);
+    return;
+  }
   Entry entry;
   entry.event = std::move(e);
   entry.timer = std::make_unique<asio::steady_timer>(ioc_);
@@ -98,10 +103,11 @@ asio::awaitable<Result<void>> Queue::save(QueuedEvent e) {
 }
 
 asio::awaitable<Result<void>> Queue::accept(QueuedEvent e) {
-  if (stopped_) co_return plain_error("lambdad is stopping: it takes no new invocation");
+  // While the daemon stops (a request still draining, a destination of an
+  // event that just ended) the event is written and runs after the restart.
   auto saved = co_await save(e);
   if (!saved) co_return saved;
-  schedule(std::move(e));
+  if (!stopped_) schedule(std::move(e));
   co_return saved;
 }
 
@@ -127,18 +133,20 @@ asio::awaitable<bool> Queue::sleep(std::string const& id, std::int64_t until_ms)
 }
 
 void Queue::finished(std::string const& function) {
-  auto w = waiting_.find(function);
-  if (w == waiting_.end()) return;
-  while (!w->second.empty()) {
-    std::string id = std::move(w->second.front());
-    w->second.pop_front();
-    auto it = events_.find(id);
-    if (it != events_.end() && it->second.throttled) {
-      it->second.timer->cancel();
-      break;
+  // The first waiting for this function's room, else the first waiting for
+  // the daemon's; each removes itself from the list once awake.
+  for (std::string const& key : {function, std::string()}) {
+    auto w = waiting_.find(key);
+    if (w == waiting_.end()) continue;
+    for (auto const& id : w->second) {
+      auto it = events_.find(id);
+      if (it != events_.end() && it->second.throttled && !it->second.woken) {
+        it->second.woken = true;
+        it->second.timer->cancel();
+        return;
+      }
     }
   }
-  if (w->second.empty()) waiting_.erase(w);
 }
 
 asio::awaitable<bool> Queue::wait_for_room(std::string const& id, int& throttles, std::string const& reason) {
@@ -147,13 +155,29 @@ asio::awaitable<bool> Queue::wait_for_room(std::string const& id, int& throttles
   spdlog::info("function {}: event invocation throttled ({}); trying again in {} s, or once one of its "
                "invocations ends", entry.event.function, reason, wait.count());
   entry.throttled = true;
-  waiting_[entry.event.function].push_back(id);
+  // Throttled by its reserved concurrency, it waits for an invocation of its
+  // own to end; by the daemon's limit, for any invocation ("").
+  std::string key = reason == "ReservedFunctionConcurrentInvocationLimitExceeded" ? entry.event.function : "";
+  waiting_[key].push_back(id);
   bool alive = co_await sleep(id, now_ms() + std::chrono::duration_cast<std::chrono::milliseconds>(wait).count());
-  if (auto it = events_.find(id); it != events_.end()) it->second.throttled = false;
+  if (auto it = events_.find(id); it != events_.end()) it->second.throttled = it->second.woken = false;
+  if (auto w = waiting_.find(key); w != waiting_.end()) {  // woken or not, it waits there no more
+    std::erase(w->second, id);
+    if (w->second.empty()) waiting_.erase(w);
+  }
   co_return alive;
 }
 
 asio::awaitable<void> Queue::run(std::string id) {
+  try {
+    co_await attempts(id);
+  } catch (std::exception const& e) {
+    // Never silent: the event stays on disk and runs again after a restart.
+    spdlog::error("event queue: {}: {}; it stays queued until the next start", id, e.what());
+  }
+}
+
+asio::awaitable<void> Queue::attempts(std::string id) {
   int throttles = 0;
   for (;;) {
     auto it = events_.find(id);
@@ -185,6 +209,7 @@ asio::awaitable<void> Queue::run(std::string id) {
       continue;
     }
     if (!co_await settle(id, r, result)) co_return;
+    throttles = 0;
   }
 }
 
@@ -262,6 +287,7 @@ asio::awaitable<void> Queue::dead_letter(QueuedEvent const& e, std::string targe
     if (body.is_object() && body.contains("errorMessage") && body["errorMessage"].is_string())
       message = body["errorMessage"].get<std::string>();
   }
+  if (message.size() > 1024) message.resize(1024);  // AWS sends the first 1 KB
   auto req = dead_letter_request(target, e.payload, e.request_id, message, delivery_);
   std::optional<std::string> failed = "not a dead-letter target lambdad can deliver to";
   if (req) failed = co_await send(std::move(*req), delivery_);

@@ -102,9 +102,11 @@ class Queue {
     QueuedEvent event;
     bool running = false;
     bool throttled = false;
+    bool woken = false;  // throttled, and told there is room: not told again
     std::unique_ptr<boost::asio::steady_timer> timer;
   };
   boost::asio::awaitable<void> run(std::string id);
+  boost::asio::awaitable<void> attempts(std::string id);
   // Sleeps on the entry's timer until `until_ms` (or a wake-up); false when stopped.
   boost::asio::awaitable<bool> sleep(std::string const& id, std::int64_t until_ms);
   // After an attempt that ran: the event is done (false) or due again (true).
@@ -130,7 +132,8 @@ class Queue {
   DeliveryConfig delivery_;
   bool stopped_ = false;
   std::map<std::string, Entry> events_;                     // by request id
-  std::map<std::string, std::deque<std::string>> waiting_;  // throttled, by function, oldest first
+  // Throttled events by the function whose room they wait for ("" the daemon's), oldest first.
+  std::map<std::string, std::deque<std::string>> waiting_;
 };
 
 // The record a destination gets (AWS's: version 1.0, timestamp,

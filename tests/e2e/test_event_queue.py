@@ -166,6 +166,16 @@ def destinations(c, d, lam):
     c.equal(rec.get("responseContext"), {"statusCode": 200, "executedVersion": "$LATEST"}, "responseContext")
     c.equal(rec.get("responsePayload"), {"ok": True}, "responsePayload")
 
+    # An answer that is not UTF-8 (nor JSON) still makes a record, as a string.
+    create(lam, "binary", h.shell_runtime(
+        'printf \'\\377\\376raw\' | curl -sS -X POST "$API/invocation/$ID/response" --data-binary @- >/dev/null'))
+    lam.put_function_event_invoke_config(FunctionName="binary",
+                                         DestinationConfig={"OnSuccess": {"Destination": ARN + "recorder"}})
+    rec, _ = record_of(c, d, lam, "binary", b'{"bytes":1}', "a record for an answer that is not UTF-8")
+    c.check(isinstance(rec.get("responsePayload"), str) and rec["responsePayload"].endswith("raw"),
+            "its responsePayload: the bytes as a string", rec.get("responsePayload"))
+    c.equal(queued(d, "binary"), [], "and the event is done")
+
     create(lam, "once", FAILER.replace("FAILRUN", "ONCERUN"))
     lam.put_function_event_invoke_config(FunctionName="once", MaximumRetryAttempts=0,
                                          DestinationConfig={"OnFailure": {"Destination": ARN + "recorder"}})
