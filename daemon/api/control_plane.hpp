@@ -232,6 +232,17 @@ class ControlPlane final : public http::Service {
   // observe.cpp: GET /_lambdad/events: what the queue holds.
   boost::asio::awaitable<Response> list_events(Call call);
   json event_queue_health() const;
+  // POST /: STS's query protocol, or an awsJson1.1 service by X-Amz-Target (CloudWatch Logs).
+  boost::asio::awaitable<Response> post_root(Call call);
+  // cloudwatch_logs.cpp
+  boost::asio::awaitable<Response> cloudwatch_logs(Call call);
+  boost::asio::awaitable<Response> describe_log_groups(Call call, json body);
+  boost::asio::awaitable<Response> describe_log_streams(Call call, json body);
+  boost::asio::awaitable<Response> get_log_events(Call call, json body);
+  boost::asio::awaitable<Response> filter_log_events(Call call, json body);
+  // A log group's events (nothing when it does not exist), read on the pool.
+  boost::asio::awaitable<std::optional<std::vector<logs::LogEvent>>> read_log_group(std::string group);
+  std::string logs_arn(std::string const& group) const;
   // sts.cpp
   boost::asio::awaitable<Response> sts(Call call);
   // logs.cpp

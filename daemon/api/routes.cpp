@@ -15,7 +15,7 @@ using CP = ControlPlane;
 
 std::vector<Route> const& ControlPlane::routes() {
   static std::vector<Route> const table = {
-      {verb::post, "/", "GetCallerIdentity", &CP::sts},
+      {verb::post, "/", "GetCallerIdentity", &CP::post_root},
       {verb::get, "/", "GetCallerIdentity", &CP::sts},
       {verb::post, "/2015-03-31/functions", "CreateFunction", &CP::create_function},
       {verb::get, "/2015-03-31/functions", "ListFunctions", &CP::list_functions},
@@ -162,6 +162,15 @@ asio::awaitable<Response> ControlPlane::route(Call call) {
   }
   co_return error_response(call, {404, "UnknownOperationException", "Unknown operation " +
                                std::string(call.req.method_string()) + " " + std::string(call.req.target()), {}});
+}
+
+// One dispatcher by protocol on POST /: awsJson1.1 names its service and
+// operation in X-Amz-Target (CloudWatch Logs: Logs_20140328.<Op>); STS's
+// query protocol has none.
+boost::asio::awaitable<Response> ControlPlane::post_root(Call call) {
+  std::string target(call.req["X-Amz-Target"]);
+  if (target.rfind("Logs_20140328.", 0) == 0) co_return co_await cloudwatch_logs(std::move(call));
+  co_return co_await sts(std::move(call));
 }
 
 }  // namespace lambdad::api

@@ -153,6 +153,28 @@ bool LogStore::group_exists(std::string const& function) const {
   return fs::is_directory(root_ / function, ec);
 }
 
+std::vector<GroupInfo> LogStore::groups() const {
+  std::vector<GroupInfo> out;
+  std::error_code ec;
+  for (auto const& dir : fs::directory_iterator(root_, ec)) {
+    std::string key = dir.path().filename().string();
+    if (!dir.is_directory() || !valid_group_name(key)) continue;
+    GroupInfo g{key, 0};
+    // The first line of each stream: the group began with the earliest.
+    for (auto it = fs::recursive_directory_iterator(dir.path(), ec); !ec && it != fs::recursive_directory_iterator();
+         it.increment(ec)) {
+      if (!it->is_regular_file()) continue;
+      std::ifstream in(it->path());
+      std::string first;
+      if (!std::getline(in, first) || in.eof()) continue;
+      auto t = std::strtoll(first.c_str(), nullptr, 10);
+      if (g.first_ms == 0 || t < g.first_ms) g.first_ms = t;
+    }
+    if (g.first_ms) out.push_back(std::move(g));
+  }
+  return out;
+}
+
 std::vector<LogEvent> LogStore::read_group(std::string const& function) const {
   std::vector<LogEvent> out;
   if (!valid_group_name(function)) return out;
@@ -164,6 +186,7 @@ std::vector<LogEvent> LogStore::read_group(std::string const& function) const {
     std::string stream = it->path().lexically_relative(dir).string();
     std::ifstream in(it->path());
     std::string line;
+    std::uint64_t index = 0;
     while (std::getline(in, line)) {
       // A last line without its '\n' is still being written (the io thread
       // appends while this may run on the pool): left for the next read.
@@ -174,6 +197,7 @@ std::vector<LogEvent> LogStore::read_group(std::string const& function) const {
       e.time_ms = std::strtoll(line.c_str(), nullptr, 10);
       e.stream = stream;
       e.message = line.substr(tab + 1);
+      e.line = index++;
       out.push_back(std::move(e));
     }
   }

@@ -30,6 +30,13 @@ struct LogEvent {
   std::int64_t time_ms = 0;
   std::string stream;
   std::string message;
+  std::uint64_t line = 0;  // its line in the stream's file, from 0 (events read from disk)
+};
+
+// A group on disk: its key and the time of its first event.
+struct GroupInfo {
+  std::string key;
+  std::int64_t first_ms = 0;
 };
 
 // The store's key of a log group: a function's default group
@@ -59,6 +66,8 @@ class LogStore {
   // Any thread: reads only the files (and root_, which never changes).
   std::vector<LogEvent> read_group(std::string const& function) const;
   bool group_exists(std::string const& function) const;
+  // Every group on disk. Any thread, as read_group.
+  std::vector<GroupInfo> groups() const;
   // Events newer than `after` still in memory (kept from the group's first
   // subscriber on: subscribe before taking last_seq); `lost` is set when
   // some of them were already dropped (the follower fell behind).

@@ -33,6 +33,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
 
+AWS_CLI = os.environ.get("AWS_CLI", "/usr/bin/aws")  # the AWS CLI v2 (Debian's awscli)
 ROLE = "arn:aws:iam::000000000000:role/events"
 ARN = "arn:aws:lambda:us-east-1:000000000000:function:"
 
@@ -269,7 +270,7 @@ def config_api(c, d, lam):
 
 def aws_cli(c, d):
     env = dict(os.environ, AWS_PAGER="")
-    base = ["aws", "--endpoint-url", d.endpoint, "--region", "us-east-1", "--output", "json", "lambda"]
+    base = [AWS_CLI, "--endpoint-url", d.endpoint, "--region", "us-east-1", "--output", "json", "lambda"]
     try:
         out = subprocess.run(base + ["put-function-event-invoke-config", "--function-name", "cfg",
                                      "--maximum-retry-attempts", "0", "--destination-config",
