@@ -253,12 +253,14 @@ std::string apply_reload(ServeOptions& cur, ServeOptions const& next, http::Serv
   live("auth", cur.api.auth, next.api.auth);
   live("url_permissions", cur.api.url_permissions, next.api.url_permissions);
   live("stream_rate_limit", cur.api.stream_rate_limit, next.api.stream_rate_limit);
+  live("log_retention_days", cur.api.log_retention_days, next.api.log_retention_days);
   if (cur.api.auth_keys != next.api.auth_keys) {
     applied.push_back("auth.keys (" + std::to_string(next.api.auth_keys.size()) + " key(s))");
     cur.api.auth_keys = next.api.auth_keys;
   }
   fixed("listen", cur.listen, next.listen);
   fixed("function_endpoint_url", cur.function_endpoint_url, next.function_endpoint_url);
+  fixed("destinations.endpoint_url", cur.api.destinations.endpoint_url, next.api.destinations.endpoint_url);
   fixed("runtimes", cur.runtime_interpreters, next.runtime_interpreters);
   fixed("state_dir", cur.state_dir, next.state_dir);
   fixed("region", cur.api.identity.region, next.api.identity.region);
@@ -466,6 +468,8 @@ int serve(ServeOptions const& opts) {
   std::string where = bound->address().to_string() + ":" + std::to_string(bound->port());
   plane.set_function_env(function_env(opts, where));
   server.start();
+  // Log streams past their retention: deleted at start, then hourly.
+  asio::co_spawn(ioc, plane.expire_logs(std::chrono::minutes(60)), asio::detached);
 
   asio::signal_set signals(ioc, SIGINT, SIGTERM);
   asio::signal_set hangup(ioc, SIGHUP);

@@ -39,6 +39,7 @@ constexpr KeyFlag kKeys[] = {
     {"limits.max_payload_bytes", "--max-payload-bytes"},
     {"limits.max_event_payload_bytes", "--max-event-payload-bytes"},
     {"limits.event_retry_delay_ms", "--event-retry-delay-ms"},
+    {"limits.log_retention_days", "--log-retention-days"},
     {"limits.stream_rate_limit", "--stream-rate-limit"},
     {"sandbox.enabled", nullptr},  // the inverse of --no-sandbox
     {"sandbox.rootfs", "--rootfs"},
@@ -150,6 +151,9 @@ void add_serve_options(CLI::App* serve, Settings& s) {
   bounded(serve, "--max-event-payload-bytes", opts.api.max_event_payload_bytes,
           "Largest event of an Event (asynchronous) Invoke (Lambda: 1 MB); a larger one gets 413",
           std::uint64_t{2}, std::uint64_t{64} << 20);
+  bounded(serve, "--log-retention-days", opts.api.log_retention_days,
+          "Days a log stream is kept after its last event, for groups without a retention policy (PutRetentionPolicy); "
+          "0: forever", 0, 3653);
   bounded(serve, "--event-retry-delay-ms", opts.api.event_retry_delay_ms,
           "A failed Event invocation is tried again after this, and a third time after twice this "
           "(Lambda: 1 and 2 minutes); lower it in tests",

@@ -10,6 +10,11 @@
 #include "../logs/query.hpp"
 #include "util/offload.hpp"
 
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 
 namespace lambdad::api {
@@ -91,9 +96,11 @@ asio::awaitable<Response> ControlPlane::cloudwatch_logs(Call call) {
   if (op == "DescribeLogStreams") co_return co_await describe_log_streams(std::move(call), std::move(body));
   if (op == "GetLogEvents") co_return co_await get_log_events(std::move(call), std::move(body));
   if (op == "FilterLogEvents") co_return co_await filter_log_events(std::move(call), std::move(body));
+  if (op == "PutRetentionPolicy" || op == "DeleteRetentionPolicy")
+    co_return co_await retention_policy(std::move(call), std::move(body), op == "PutRetentionPolicy");
   co_return json11_error(call, "UnknownOperationException",
-                         "lambdad serves DescribeLogGroups, DescribeLogStreams, GetLogEvents and FilterLogEvents of "
-                         "CloudWatch Logs, not " + op);
+                         "lambdad serves DescribeLogGroups, DescribeLogStreams, GetLogEvents, FilterLogEvents, "
+                         "PutRetentionPolicy and DeleteRetentionPolicy of CloudWatch Logs, not " + op);
 }
 
 // Every group: those on disk (their names from their keys, or from the
@@ -125,6 +132,8 @@ asio::awaitable<Response> ControlPlane::describe_log_groups(Call call, json body
     auto key = logs::group_key(groups[i]);
     json g{{"logGroupName", groups[i]}, {"creationTime", created[key]}, {"metricFilterCount", 0},
            {"arn", logs_arn(groups[i]) + ":*"}, {"logGroupArn", logs_arn(groups[i])}, {"storedBytes", 0}};
+    if (auto days = logs_->retention(key)) g["retentionInDays"] = *days;
+    else if (cfg_.log_retention_days > 0) g["retentionInDays"] = cfg_.log_retention_days;
     out.push_back(std::move(g));
   }
   json res{{"logGroups", out}};
@@ -238,6 +247,53 @@ asio::awaitable<Response> ControlPlane::get_log_events(Call call, json body) {
   // At the end the forward token is the one given, as CloudWatch echoes it.
   co_return json11(call, 200, json{{"events", out}, {"nextForwardToken", logs::page_token('f', to)},
                                    {"nextBackwardToken", logs::page_token('b', from)}});
+}
+
+// PutRetentionPolicy (retentionInDays, CloudWatch's set of values) and
+// DeleteRetentionPolicy; streams past it are deleted by expire_logs.
+asio::awaitable<Response> ControlPlane::retention_policy(Call call, json body, bool put) {
+  static constexpr int kDays[] = {1,   3,   5,   7,   14,   30,   60,   90,   120,  150,  180,
+                                  365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653};
+  std::optional<int> days;
+  if (put) {
+    auto v = opt_int(body, "retentionInDays");
+    if (!v || std::find(std::begin(kDays), std::end(kDays), *v) == std::end(kDays)) {
+      std::string set;
+      for (int d : kDays) set += (set.empty() ? "" : ", ") + std::to_string(d);
+      co_return json11_error(call, "InvalidParameterException",
+                             "1 validation error detected: Value '" + (v ? std::to_string(*v) : std::string("null")) +
+                                 "' at 'retentionInDays' failed to satisfy constraint: Member must satisfy enum value "
+                                 "set: [" + set + "]");
+    }
+    days = static_cast<int>(*v);
+  }
+  std::string key = logs::group_key(group_name(body));
+  auto* store = logs_;
+  auto write = [store, key, days]() -> int {
+    if (!store->group_exists(key)) return 0;
+    return store->set_retention(key, days) ? 1 : -1;
+  };
+  int done = co_await util::offload(pool_.get_executor(), std::move(write));
+  if (done == 0) co_return json11_error(call, "ResourceNotFoundException", "The specified log group does not exist.");
+  if (done < 0) co_return json11_error(call, "ServiceUnavailableException", "the retention could not be written", 503);
+  co_return json11(call, 200, json::object());
+}
+
+asio::awaitable<void> ControlPlane::expire_logs(std::chrono::minutes every) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  for (;;) {
+    if (logs_) {
+      auto* store = logs_;
+      auto open = store->open_streams();
+      int fallback = cfg_.log_retention_days;
+      auto sweep = [store, open, fallback] { return store->expire(fallback, open, std::chrono::system_clock::now()); };
+      auto removed = co_await util::offload(pool_.get_executor(), std::move(sweep));
+      if (removed) spdlog::info("logs: {} stream(s) past their group's retention deleted", removed);
+    }
+    timer.expires_after(every);
+    auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (ec) co_return;
+  }
 }
 
 }  // namespace lambdad::api

@@ -48,6 +48,8 @@ struct Config {
   // A failed Event invocation is tried twice more, after this and after
   // twice this (Lambda: 1 and 2 minutes).
   std::uint64_t event_retry_delay_ms = 60000;
+  // Days a log group keeps its streams without a retention policy of its own (0: forever).
+  int log_retention_days = 0;
   std::string default_function;  // what the RIE path /functions/function/invocations runs
   std::string auth = "none";     // "sigv4": every request must be signed with one of auth_keys
   std::map<std::string, std::string> auth_keys;  // access key id -> secret access key
@@ -243,6 +245,13 @@ class ControlPlane final : public http::Service {
   // A log group's events (nothing when it does not exist), read on the pool.
   boost::asio::awaitable<std::optional<std::vector<logs::LogEvent>>> read_log_group(std::string group);
   std::string logs_arn(std::string const& group) const;
+  boost::asio::awaitable<Response> retention_policy(Call call, json body, bool put);
+
+ public:
+  // Deletes log streams past their retention now and then every `every` (serve.cpp starts it).
+  boost::asio::awaitable<void> expire_logs(std::chrono::minutes every);
+
+ private:
   // sts.cpp
   boost::asio::awaitable<Response> sts(Call call);
   // logs.cpp

@@ -1,9 +1,11 @@
 #include "store.hpp"
 
 #include "util/crypto.hpp"
+#include "util/fsutil.hpp"
 
 #include <spdlog/spdlog.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -31,6 +33,11 @@ bool valid_group_name(std::string_view name) {
   return !rest.empty() && rest.size() <= 3 * 512 && std::all_of(rest.begin(), rest.end(), [](char c) {
     return std::isalnum(static_cast<unsigned char>(c)) || std::string_view("._-#%~").find(c) != std::string_view::npos;
   });
+}
+
+// A group's retention setting (<group>/retention): not a stream.
+bool is_retention_file(std::filesystem::recursive_directory_iterator const& it) {
+  return it.depth() == 0 && it->path().filename() == "retention";
 }
 
 }  // namespace
@@ -163,14 +170,19 @@ std::vector<GroupInfo> LogStore::groups() const {
     // The first line of each stream: the group began with the earliest.
     for (auto it = fs::recursive_directory_iterator(dir.path(), ec); !ec && it != fs::recursive_directory_iterator();
          it.increment(ec)) {
-      if (!it->is_regular_file()) continue;
+      if (!it->is_regular_file() || is_retention_file(it)) continue;
       std::ifstream in(it->path());
       std::string first;
       if (!std::getline(in, first) || in.eof()) continue;
       auto t = std::strtoll(first.c_str(), nullptr, 10);
       if (g.first_ms == 0 || t < g.first_ms) g.first_ms = t;
     }
-    if (g.first_ms) out.push_back(std::move(g));
+    if (g.first_ms == 0) {  // every stream expired: the group stays, as CloudWatch keeps it
+      struct stat st {};
+      if (::stat(dir.path().c_str(), &st) == 0)
+        g.first_ms = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000 + st.st_mtim.tv_nsec / 1000000;
+    }
+    out.push_back(std::move(g));
   }
   return out;
 }
@@ -182,7 +194,7 @@ std::vector<LogEvent> LogStore::read_group(std::string const& function) const {
   auto dir = root_ / function;
   for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator();
        it.increment(ec)) {
-    if (!it->is_regular_file()) continue;
+    if (!it->is_regular_file() || is_retention_file(it)) continue;
     std::string stream = it->path().lexically_relative(dir).string();
     std::ifstream in(it->path());
     std::string line;
@@ -246,6 +258,65 @@ void LogStore::wake_all() {
   std::vector<std::function<void()>> wakes;
   for (auto const& [id, s] : subscribers_) wakes.push_back(s.wake);
   for (auto const& w : wakes) w();
+}
+
+std::optional<int> LogStore::retention(std::string const& key) const {
+  if (!valid_group_name(key)) return std::nullopt;
+  auto text = util::read_file(root_ / key / "retention");
+  if (!text) return std::nullopt;
+  int days = std::atoi(text->c_str());
+  if (days <= 0) return std::nullopt;
+  return days;
+}
+
+bool LogStore::set_retention(std::string const& key, std::optional<int> days) const {
+  if (!valid_group_name(key)) return false;
+  auto dir = root_ / key;
+  if (!days) {
+    std::error_code ec;
+    fs::remove(dir / "retention", ec);
+    return !ec;
+  }
+  // The temp file in the root, where nothing but group directories is read.
+  return bool(util::write_file_atomic(dir / "retention", std::to_string(*days) + "\n", root_));
+}
+
+std::set<std::string> LogStore::open_streams() const {
+  std::set<std::string> out;
+  for (auto const& [key, g] : groups_)
+    for (auto const& [stream, fd] : g.open_fds) out.insert(key + "/" + stream);
+  return out;
+}
+
+std::size_t LogStore::expire(int default_days, std::set<std::string> const& open,
+                             std::chrono::system_clock::time_point now) const {
+  std::size_t removed = 0;
+  std::error_code ec;
+  for (auto const& dir : fs::directory_iterator(root_, ec)) {
+    std::string key = dir.path().filename().string();
+    if (!dir.is_directory() || !valid_group_name(key)) continue;
+    int days = retention(key).value_or(default_days);
+    if (days <= 0) continue;
+    auto cutoff = fs::file_time_type::clock::now() -
+                  std::chrono::duration_cast<fs::file_time_type::duration>(
+                      (std::chrono::system_clock::now() - now) + std::chrono::hours(24) * days);
+    std::vector<fs::path> old;
+    for (auto it = fs::recursive_directory_iterator(dir.path(), ec); !ec && it != fs::recursive_directory_iterator();
+         it.increment(ec)) {
+      if (!it->is_regular_file() || is_retention_file(it)) continue;
+      std::string stream = it->path().lexically_relative(dir.path()).string();
+      std::error_code tec;
+      auto written = fs::last_write_time(it->path(), tec);  // its newest event
+      if (!tec && written < cutoff && !open.count(key + "/" + stream)) old.push_back(it->path());
+    }
+    for (auto const& f : old) {
+      std::error_code rec;
+      if (fs::remove(f, rec)) ++removed;
+      // Empty day, month and year directories go too.
+      for (auto d = f.parent_path(); d != dir.path() && fs::is_empty(d, rec); d = d.parent_path()) fs::remove(d, rec);
+    }
+  }
+  return removed;
 }
 
 }  // namespace lambdad::logs

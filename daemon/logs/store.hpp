@@ -19,6 +19,8 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -68,6 +70,18 @@ class LogStore {
   bool group_exists(std::string const& function) const;
   // Every group on disk. Any thread, as read_group.
   std::vector<GroupInfo> groups() const;
+
+  // Retention (PutRetentionPolicy), kept in <root>/<key>/retention: the
+  // group's days, or nothing. Any thread (retention.cpp).
+  std::optional<int> retention(std::string const& key) const;
+  bool set_retention(std::string const& key, std::optional<int> days) const;
+  // Deletes every stream whose newest event is older than its group's
+  // retention (else `default_days`; 0: kept forever), except `open` ones
+  // ("<key>/<stream>", from open_streams()). How many. Any thread.
+  std::size_t expire(int default_days, std::set<std::string> const& open,
+                     std::chrono::system_clock::time_point now) const;
+  // The streams written to now. io thread.
+  std::set<std::string> open_streams() const;
   // Events newer than `after` still in memory (kept from the group's first
   // subscriber on: subscribe before taking last_seq); `lost` is set when
   // some of them were already dropped (the follower fell behind).

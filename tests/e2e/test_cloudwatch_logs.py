@@ -12,6 +12,8 @@ boto3's logs client and the AWS CLI:
   function writes while it follows, within a poll; `aws logs
   filter-log-events --filter-pattern` finds it.
 * AWS's errors in awsJson1.1's shape.
+* PutRetentionPolicy and DeleteRetentionPolicy, and --log-retention-days:
+  streams past their group's retention are deleted at start.
 
 Run: tests/e2e/test_cloudwatch_logs.py   (env LAMBDAD, FIXTURE_BOOTSTRAP)
 """
@@ -53,6 +55,9 @@ def api_shapes(c, d, lam, logs):
     say(lam, "talker", "hello world from talker")
     say(lam, "talker", "alpha only")
     say(lam, "talker", "beta only")
+    # END and REPORT come a moment after each answer: wait for the last.
+    reports = lambda: logs.filter_log_events(logGroupName=group, filterPattern="REPORT")["events"]
+    c.check(h.wait_for(lambda: len(reports()) == 3, timeout=5 * h.SLOWDOWN), "the three REPORT lines are written")
     groups = logs.describe_log_groups(logGroupNamePrefix="/aws/lambda/t")["logGroups"]
     c.equal([g["logGroupName"] for g in groups], [group], "DescribeLogGroups: the function's group")
     g = groups[0] if groups else {}
@@ -157,6 +162,47 @@ def cli(c, d, lam):
         follow.wait(10)
 
 
+def retention(c):
+    """PutRetentionPolicy beats --log-retention-days; streams past their
+    group's retention are deleted at start (and hourly)."""
+    with h.Daemon(label="cwlogs-retention") as d:
+        lam, logs = d.boto3(), d.boto3("logs")
+        for name in ("kept", "expired", "fresh"):
+            lam.create_function(FunctionName=name, Runtime="provided.al2023", Role=ROLE, Handler="x",
+                                Code={"ZipFile": h.make_zip([h.file_entry("bootstrap", TALKER, 0o755)])})
+            say(lam, name, f"{name} speaks")
+        logs.put_retention_policy(logGroupName="/aws/lambda/kept", retentionInDays=3653)
+        bad = h.client_error(d.boto3("logs", validate=False).put_retention_policy, logGroupName="/aws/lambda/kept",
+                             retentionInDays=2)
+        c.check(bad[0] == "InvalidParameterException" and "Member must satisfy enum value set: [1, 3, 5" in bad[2],
+                "retentionInDays 2: AWS's enum error", bad)
+        c.equal(h.client_error(logs.put_retention_policy, logGroupName="/aws/lambda/none", retentionInDays=1)[0],
+                "ResourceNotFoundException", "no such group: ResourceNotFoundException")
+        by = {g["logGroupName"]: g for g in logs.describe_log_groups()["logGroups"]}
+        c.equal(by.get("/aws/lambda/kept", {}).get("retentionInDays"), 3653, "DescribeLogGroups shows it")
+        c.check("retentionInDays" not in by.get("/aws/lambda/fresh", {"retentionInDays": 0}), "and none elsewhere")
+        d.request("POST", "/_lambdad/reset")  # environments end: their streams are closed
+        old = time.time() - 2 * 86400
+        for name in ("kept", "expired"):
+            for f in (d.state_dir / "logs" / name).rglob("*"):
+                if f.is_file() and f.name != "retention":
+                    os.utime(f, (old, old))
+        d.stop()
+        d.args = ["--log-retention-days", "1"]
+        d.start()
+        logs = d.boto3("logs")
+        count = lambda n: len(logs.describe_log_streams(logGroupName=f"/aws/lambda/{n}")["logStreams"])
+        c.equal((count("kept"), count("expired"), count("fresh")), (1, 0, 1),
+                "at start: a 2-day-old stream goes by --log-retention-days 1, not where the policy says 10 years")
+        names = [g["logGroupName"] for g in logs.describe_log_groups()["logGroups"]]
+        c.check("/aws/lambda/expired" in names, "the emptied group stays", names)
+        c.check("logs: 1 stream(s) past their group's retention deleted" in d.log_text(), "and the daemon says so")
+        logs.delete_retention_policy(logGroupName="/aws/lambda/kept")
+        by = {g["logGroupName"]: g for g in logs.describe_log_groups()["logGroups"]}
+        c.equal(by.get("/aws/lambda/kept", {}).get("retentionInDays"), 1,
+                "DeleteRetentionPolicy: the daemon's default applies again")
+
+
 def test(c):
     with h.Daemon(label="cwlogs") as d:
         lam = d.boto3()
@@ -166,6 +212,7 @@ def test(c):
         api_shapes(c, d, lam, logs)
         cli(c, d, lam)
         paging(c, d, lam, logs)
+    retention(c)
 
 
 if __name__ == "__main__":
