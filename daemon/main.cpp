@@ -32,10 +32,24 @@ int main(int argc, char** argv) {
   logs->add_option("name", fn_name, "Function name")->required();
   logs->add_flag("-f,--follow", follow, "Keep printing new lines as the function writes them");
   logs->add_option("--endpoint", endpoint, "lambdad's URL (default $LAMBDAD_ENDPOINT or http://127.0.0.1:9000)");
+  lambdad::cli::Deploy dep;
+  auto* deploy = app.add_subcommand("deploy", "Create a function, or update its code, from a directory to "
+                                              "hot-reload (changes run at the next invoke) or a zip");
+  deploy->add_option("name", dep.name, "Function name")->required();
+  deploy->add_option("--hot-reload", dep.hot_reload, "Directory served at /var/task as it is, reloaded on change");
+  deploy->add_option("--zip", dep.zip, "Zip file of the code");
+  deploy->add_option("--runtime", dep.runtime, "Runtime (when creating)")->capture_default_str();
+  deploy->add_option("--handler", dep.handler, "Handler (when creating)")->capture_default_str();
+  deploy->add_option("--role", dep.role, "Role ARN (when creating)")->capture_default_str();
+  deploy->add_option("--timeout", dep.timeout, "Timeout in seconds (when creating)")->capture_default_str();
+  deploy->add_option("--layer", dep.layers, "Layer version ARN (when creating; repeatable)");
+  deploy->add_option("--endpoint", endpoint, "lambdad's URL (default $LAMBDAD_ENDPOINT or http://127.0.0.1:9000)");
+
 
   CLI11_PARSE(app, argc, argv);
   if (invoke->parsed()) return lambdad::cli::invoke(endpoint, fn_name, event_path);
   if (logs->parsed()) return lambdad::cli::logs(endpoint, fn_name, follow);
+  if (deploy->parsed()) return lambdad::cli::deploy(endpoint, dep);
   if (doctor->parsed()) return lambdad::doctor();
 
   if (auto loaded = lambdad::load_config(serve, settings); !loaded) {

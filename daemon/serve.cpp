@@ -260,6 +260,7 @@ std::string apply_reload(ServeOptions& cur, ServeOptions const& next, http::Serv
   }
   fixed("listen", cur.listen, next.listen);
   fixed("function_endpoint_url", cur.function_endpoint_url, next.function_endpoint_url);
+  fixed("hot_reload_dirs", cur.hot_reload_dirs, next.hot_reload_dirs);
   fixed("destinations.endpoint_url", cur.api.destinations.endpoint_url, next.api.destinations.endpoint_url);
   fixed("runtimes", cur.runtime_interpreters, next.runtime_interpreters);
   fixed("state_dir", cur.state_dir, next.state_dir);
@@ -411,11 +412,29 @@ int serve(ServeOptions const& opts) {
   auto api_cfg = opts.api;
   api_cfg.runtimes = probe_runtimes(opts.runtime_interpreters, invoker_opts.sandbox.rootfs);
   for (auto const& line : runtimes::describe(api_cfg.runtimes)) spdlog::info("runtimes: {}", line);
+  auto hot_reload = reload::parse_policy(opts.hot_reload_dirs, disk.root());
+  if (!hot_reload) {
+    spdlog::critical("{}", hot_reload.error().message());
+    pool.join();
+    return 2;
+  }
+  api_cfg.hot_reload = *hot_reload;
+  spdlog::info("{}", reload::describe(*hot_reload));
   api::ControlPlane plane(api_cfg, disk, pool);
   plane.load(*loaded);
   exec::Invoker invoker(ioc, invoker_opts, &log_store);
   plane.set_invoker(&invoker);
   plane.set_logs(&log_store);
+  reload::Watcher watcher(ioc);
+  if (!watcher.error().empty())
+    spdlog::warn("hot reload: changes cannot be watched ({}): a hot-reloaded function runs the code its environment "
+                 "started with until it is updated",
+                 watcher.error());
+  plane.set_watcher(&watcher);
+  struct Unwatch {
+    api::ControlPlane& plane;
+    ~Unwatch() { plane.set_watcher(nullptr); }
+  } unwatch{plane};
   // The asynchronous queue: what it holds on disk runs again (a crash or a
   // restart loses no acknowledged event).
   events::Queue queue(ioc, pool, events::QueueStore(disk.root() / "events", disk.root() / "tmp"), invoker,

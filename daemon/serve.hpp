@@ -21,6 +21,8 @@ struct ServeOptions {
   std::vector<std::string> runtime_interpreters;
   // What functions see as AWS_ENDPOINT_URL (other services: a local S3...); "" none.
   std::string function_endpoint_url;
+  // Which host directories hot-reloaded code may come from: "any", "none" or DIR[:DIR...].
+  std::string hot_reload_dirs = "any";
   api::Config api;
   unsigned pool_threads = 2;
   bool sync_code = true;

@@ -55,6 +55,7 @@ constexpr KeyFlag kKeys[] = {
     {"auth.url_permissions", "--url-permissions"},
     {"auth.keys", nullptr},  // [[auth.keys]] access_key_id, secret_access_key
     {"function_endpoint_url", "--function-endpoint-url"},
+    {"hot_reload_dirs", "--hot-reload-dirs"},
     {"destinations.endpoint_url", "--destination-endpoint-url"},
     {"destinations.access_key_id", "--destination-access-key-id"},
     {"destinations.secret_access_key", "--destination-secret-access-key"},
@@ -197,6 +198,11 @@ void add_serve_options(CLI::App* serve, Settings& s) {
   serve->add_option("--function-endpoint-url", opts.function_endpoint_url,
                     "AWS_ENDPOINT_URL in every function's environment: where the SDKs send calls to services other "
                     "than Lambda and STS (which go to this daemon), e.g. a local S3");
+  serve->add_option("--hot-reload-dirs", opts.hot_reload_dirs,
+                    "Host directories hot-reloaded code (Code.S3Bucket \"hot-reload\", S3Key a directory) may come "
+                    "from: any (every directory but /proc, /sys, /dev, /run, /boot, /etc, /root, /var/lib and the "
+                    "state directory), none (hot reload refused), or DIR[:DIR...] (only under these)")
+      ->capture_default_str();
   serve->add_option("--url-permissions", opts.api.url_permissions,
                     "What a function URL of AuthType NONE needs in the function's policy: aws (AWS since October "
                     "2025: lambda:InvokeFunctionUrl and lambda:InvokeFunction for principal *), url-only "

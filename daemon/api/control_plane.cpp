@@ -34,6 +34,7 @@ ControlPlane::ControlPlane(Config cfg, store::StateDir& disk, asio::thread_pool&
   // A changed or deleted function's environments end (busy ones after their invoke).
   functions_.on_changed = [this](std::string const& name) {
     if (invoker_) invoker_->retire_function(name);
+    watch_code(name);
   };
 }
 
@@ -167,13 +168,14 @@ model::FunctionState ControlPlane::with_latest(model::FunctionRecord latest) con
 
 std::optional<ApiError> ControlPlane::resolve_layers(model::FunctionRecord& rec) const {
   for (auto& l : rec.layers) {
-    if (!l.sha_hex.empty()) continue;  // already resolved when the function was stored
+    if (!l.sha_hex.empty() || !l.host_path.empty()) continue;  // already resolved when the function was stored
     auto ref = model::parse_layer_version_arn(l.arn, cfg_.identity);
     auto layer = ref ? layers_.find(ref->name) : layers_.end();
     if (!ref || layer == layers_.end() || !layer->second.count(ref->version))
       return model::invalid_parameter("Layer version " + l.arn + " does not exist.");
     auto const& v = layer->second.at(ref->version);
     l.sha_hex = v.code_sha256_hex;
+    l.host_path = v.host_path;
     l.code_size = v.code_size;
     l.unzipped_size = v.unzipped_size;
   }

@@ -16,6 +16,8 @@
 #include "../exec/invoker.hpp"
 #include "../logs/store.hpp"
 #include "../registry/registry.hpp"
+#include "../reload/path.hpp"
+#include "../reload/watcher.hpp"
 #include "../runtimes/catalog.hpp"
 #include "../urls/cors.hpp"
 #include "../urls/event.hpp"
@@ -36,6 +38,8 @@ using http::Request;
 using http::Response;
 using nlohmann::json;
 using model::ApiError;
+
+struct Upload;
 
 struct Config {
   model::Identity identity;
@@ -65,6 +69,8 @@ struct Config {
   // Where SQS, SNS and EventBridge destinations and dead-letter queues are
   // delivered (fixed at start); no endpoint: they are refused.
   events::DeliveryConfig destinations;
+  // Which host directories hot-reloaded code may come from (--hot-reload-dirs; fixed at start).
+  reload::Policy hot_reload;
 };
 
 // Why an SQS, SNS or EventBridge target is refused without an endpoint: the setting to make.
@@ -149,6 +155,9 @@ class ControlPlane final : public http::Service {
   // Where Event invocations go (the durable queue); what it asks of the registry.
   void set_queue(events::Queue* queue) { queue_ = queue; }
   events::Hooks event_hooks();
+  // Hot reload: watches every hot-reloaded function's directories, from
+  // now on; a change ends the function's environments (hot_reload.cpp).
+  void set_watcher(reload::Watcher* watcher);
   // Where log groups are read from (GET /_lambdad/logs/NAME).
   void set_logs(logs::LogStore* logs) { logs_ = logs; }
   // Ends every log follow (the daemon is stopping).
@@ -274,6 +283,16 @@ class ControlPlane final : public http::Service {
   // Removes a function's record and code (DeleteFunction, reset).
   boost::asio::awaitable<std::optional<ApiError>> remove_function(std::string name);
 
+  // hot_reload.cpp: the host directory a Code or Content object names
+  // (S3Bucket "hot-reload"), "" when it names none, or the API error.
+  model::ApiResult<std::string> hot_reload_dir(json const& holder) const;
+  // The code an upload gives `rec`: its zip, or the hot-reload directory
+  // `holder` (the Code object, or the body) names; `missing` when neither.
+  std::optional<ApiError> take_code(Upload const& up, json const& holder, model::FunctionRecord& rec,
+                                    std::string const& missing) const;
+  // The watcher follows `name`'s directories as its records now say.
+  void watch_code(std::string const& name);
+
   // Shared pieces.
   // The Qualifier query parameter, if given.
   static std::optional<std::string> qualifier_of(Call const& call);
@@ -326,6 +345,7 @@ class ControlPlane final : public http::Service {
   std::map<std::string, int> layer_watermarks_;
   std::multiset<std::string> pending_shas_;  // layer code being stored: never collected
   exec::Invoker* invoker_ = nullptr;
+  reload::Watcher* watcher_ = nullptr;
   events::Queue* queue_ = nullptr;
   logs::LogStore* logs_ = nullptr;
   bool streams_stopped_ = false;

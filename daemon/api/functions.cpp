@@ -45,6 +45,12 @@ std::optional<ApiError> check_revision(json const& body, model::FunctionRecord c
                   {}};
 }
 
+// What a function's code is, for the daemon's log.
+std::string code_summary(model::FunctionRecord const& r, std::size_t size) {
+  if (!r.code_host_path.empty()) return "hot-reloaded from " + r.code_host_path;
+  return std::to_string(size) + " bytes, sha256 " + r.code_sha256_hex;
+}
+
 // LoggingConfig as AWS returns it: the levels in JSON format only, the
 // log group always (the default one when none was set).
 json logging_config_json(model::FunctionRecord const& r) {
@@ -82,6 +88,15 @@ ApiError ControlPlane::unzipped_too_large() const {
 asio::awaitable<model::ApiResult<model::FunctionState>> ControlPlane::store_code(model::FunctionState state,
                                                                                  std::string zip) {
   auto const& rec = state.latest;
+  if (!rec.code_host_path.empty()) {  // hot reload: only the record
+    std::string name = rec.name;
+    functions_.mark_busy(name);
+    auto write = [this, state] { return disk_.write_function(state); };
+    auto written = co_await util::offload(strand_, std::move(write));
+    functions_.unmark_busy(name);
+    if (!written) co_return model::service_error("lambdad could not store the function: " + written.error().message());
+    co_return state;
+  }
   std::uint64_t layers_size = layers_unzipped(rec);
   if (layers_size >= cfg_.max_unzipped_bytes) co_return unzipped_too_large();
   std::uint64_t budget = cfg_.max_unzipped_bytes - layers_size;
@@ -117,7 +132,8 @@ json ControlPlane::function_configuration(model::FunctionRecord const& r, std::s
             {"Timeout", r.timeout},
             {"MemorySize", r.memory_size},
             {"LastModified", r.last_modified},
-            {"CodeSha256", util::base64_encode(util::from_hex(r.code_sha256_hex))},
+            {"CodeSha256", r.code_host_path.empty() ? util::base64_encode(util::from_hex(r.code_sha256_hex))
+                                                    : std::string(reload::kCodeSha256)},
             {"Version", version},
             {"TracingConfig", {{"Mode", "PassThrough"}}},
             {"RevisionId", r.revision_id},
@@ -164,11 +180,10 @@ asio::awaitable<Response> ControlPlane::create_function(Call call) {
   rec.name = name;
   if (auto e = model::apply_function_config(body, rec, true, cfg_.identity, host_)) co_return error_response(call, *e);
   if (auto e = resolve_layers(rec)) co_return error_response(call, *e);
-  if (!up.has_zip)
-    co_return error_response(call, model::invalid_parameter(
-        "lambdad takes function code as Code.ZipFile only; S3Bucket/S3Key and ImageUri are not supported."));
-  rec.code_sha256_hex = up.sha_hex;
-  rec.code_size = up.zip.size();
+  if (auto e = take_code(up, body.contains("Code") ? body["Code"] : json(), rec,
+                         "lambdad takes function code as Code.ZipFile, or S3Bucket \"hot-reload\" with S3Key a host "
+                         "directory; other S3Bucket/S3Key and ImageUri are not supported."))
+    co_return error_response(call, *e);
   rec.last_modified = util::aws_timestamp_now();
   rec.revision_id = util::uuid4();
   bool publish = body.value("Publish", false);
@@ -179,7 +194,7 @@ asio::awaitable<Response> ControlPlane::create_function(Call call) {
   auto stored = co_await store_code(std::move(state), std::move(up.zip));
   if (!stored) co_return error_response(call, stored.error());
   functions_.put(*stored);
-  spdlog::info("function {}: created (code {} bytes, sha256 {}){}", name, code_size, up.sha_hex,
+  spdlog::info("function {}: created (code {}){}", name, code_summary(stored->latest, code_size),
                publish ? ", version 1 published" : "");
   json out = function_configuration(stored->latest);
   if (publish) out["Version"] = "1";
@@ -202,17 +217,14 @@ asio::awaitable<Response> ControlPlane::update_function_code(Call call) {
   if (functions_.busy(name))
     co_return error_response(call, update_in_progress(name));
   if (auto e = check_revision(up.doc, current->latest)) co_return error_response(call, *e);
-  if (!up.has_zip)
-    co_return error_response(call, model::invalid_parameter("Please provide a source for function code."));
   model::FunctionState state = *current;
   auto& rec = state.latest;
+  if (auto e = take_code(up, up.doc, rec, "Please provide a source for function code.")) co_return error_response(call, *e);
   if (up.doc.contains("Architectures"))
     if (auto e = model::apply_function_config(json{{"Architectures", up.doc["Architectures"]}}, rec, false,
                                               cfg_.identity, host_))
       co_return error_response(call, *e);
   if (up.doc.value("DryRun", false)) co_return json_response(call, 200, function_configuration(rec));
-  rec.code_sha256_hex = up.sha_hex;
-  rec.code_size = up.zip.size();
   rec.last_modified = util::aws_timestamp_now();
   rec.revision_id = util::uuid4();
   // Publish: true answers with the new version (AWS-recorded).
@@ -223,7 +235,7 @@ asio::awaitable<Response> ControlPlane::update_function_code(Call call) {
   if (!stored) co_return error_response(call, stored.error());
   functions_.put(*stored);
   collect_garbage();
-  spdlog::info("function {}: code updated (sha256 {})", name, up.sha_hex);
+  spdlog::info("function {}: code updated ({})", name, code_summary(stored->latest, stored->latest.code_size));
   if (published) {
     auto v = std::to_string(*published);
     co_return json_response(call, 200,
@@ -304,7 +316,9 @@ asio::awaitable<Response> ControlPlane::get_function(Call call) {
   auto const& rec = *target->record;
   auto const& latest = functions_.find(target->name)->latest;
   json out = {{"Configuration", target_configuration(*target)},
-              {"Code", {{"RepositoryType", "S3"}, {"Location", code_location(call, rec.code_sha256_hex)}}}};
+              {"Code", {{"RepositoryType", "S3"},
+                        {"Location", rec.code_host_path.empty() ? code_location(call, rec.code_sha256_hex)
+                                                                : "Code location: " + rec.code_host_path}}}};
   if (!latest.tags.empty()) out["Tags"] = latest.tags;
   if (latest.reserved_concurrency)
     out["Concurrency"] = {{"ReservedConcurrentExecutions", *latest.reserved_concurrency}};

@@ -58,9 +58,14 @@ json ControlPlane::layer_version_json(model::LayerVersionRecord const& r, bool w
   if (!r.license_info.empty()) j["LicenseInfo"] = r.license_info;
   if (with_content) {
     j["LayerArn"] = model::layer_arn(id, r.name);
-    j["Content"] = {{"Location", code_location(call, r.code_sha256_hex)},
-                    {"CodeSha256", util::base64_encode(util::from_hex(r.code_sha256_hex))},
-                    {"CodeSize", r.code_size}};
+    if (!r.host_path.empty())
+      j["Content"] = {{"Location", "Code location: " + r.host_path},
+                      {"CodeSha256", reload::kCodeSha256},
+                      {"CodeSize", 0}};
+    else
+      j["Content"] = {{"Location", code_location(call, r.code_sha256_hex)},
+                      {"CodeSha256", util::base64_encode(util::from_hex(r.code_sha256_hex))},
+                      {"CodeSize", r.code_size}};
   }
   return j;
 }
@@ -77,9 +82,15 @@ asio::awaitable<Response> ControlPlane::publish_layer_version(Call call) {
   model::LayerVersionRecord rec;
   rec.name = *name;
   if (auto e = model::apply_layer_fields(up.doc, rec)) co_return error_response(call, *e);
-  if (!up.has_zip)
-    co_return error_response(call, model::invalid_parameter(
-        "lambdad takes layer content as Content.ZipFile only; S3Bucket/S3Key are not supported."));
+  if (!up.has_zip) {
+    auto dir = hot_reload_dir(up.doc.contains("Content") ? up.doc["Content"] : json());
+    if (!dir) co_return error_response(call, dir.error());
+    if (dir->empty())
+      co_return error_response(call, model::invalid_parameter(
+          "lambdad takes layer content as Content.ZipFile, or S3Bucket \"hot-reload\" with S3Key a host directory; "
+          "other S3Bucket/S3Key are not supported."));
+    rec.host_path = *dir;
+  }
   rec.version = ++layer_watermarks_[rec.name];  // taken now, so concurrent publishes get distinct numbers
   rec.created_date = util::aws_timestamp_now();
   rec.code_sha256_hex = up.sha_hex;
@@ -87,7 +98,11 @@ asio::awaitable<Response> ControlPlane::publish_layer_version(Call call) {
   pending_shas_.insert(rec.code_sha256_hex);
   auto limits = cfg_.unpack;
   limits.max_bytes = cfg_.max_unzipped_bytes;
-  auto job = [this, zip = std::move(up.zip), rec, limits] {
+  auto job = [this, zip = std::move(up.zip), rec, limits]() -> Result<model::LayerVersionRecord> {
+    if (!rec.host_path.empty()) {  // hot reload: only the record
+      if (auto w = disk_.write_layer(rec); !w) return w.error();
+      return rec;
+    }
     return store_layer(disk_, zip, rec, limits);
   };
   auto stored = co_await util::offload(strand_, std::move(job));
@@ -101,7 +116,8 @@ asio::awaitable<Response> ControlPlane::publish_layer_version(Call call) {
     co_return error_response(call, unzip_error(err, cfg_.max_unzipped_bytes));
   }
   layers_[rec.name][rec.version] = *stored;
-  spdlog::info("layer {}: published version {} (sha256 {})", rec.name, rec.version, rec.code_sha256_hex);
+  spdlog::info("layer {}: published version {} ({})", rec.name, rec.version,
+               rec.host_path.empty() ? "sha256 " + rec.code_sha256_hex : "hot-reloaded from " + rec.host_path);
   co_return json_response(call, 201, layer_version_json(*stored, true, call));
 }
 

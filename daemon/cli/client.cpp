@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <filesystem>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -112,17 +113,17 @@ std::string pretty(std::string const& body) {
   return j.dump(2);
 }
 
-int invoke_impl(std::string const& endpoint, std::string const& name, std::string const& event_path) {
-  auto t = parse_endpoint(endpoint);
-  std::string event = read_event(event_path);
+// One request and its whole answer, signed when the environment holds keys.
+bhttp::response<bhttp::string_body> exchange(Target const& t, bhttp::verb method, std::string const& target,
+                                             std::string body,
+                                             std::vector<std::pair<std::string, std::string>> const& headers = {}) {
   asio::io_context ioc;
   auto stream = connect(ioc, t);
-  bhttp::request<bhttp::string_body> req{bhttp::verb::post, "/2015-03-31/functions/" + name + "/invocations", 11};
+  bhttp::request<bhttp::string_body> req{method, target, 11};
   req.set(bhttp::field::host, t.host + ":" + t.port);
-  req.set(bhttp::field::content_type, "application/json");
-  req.set("X-Amz-Invocation-Type", "RequestResponse");
-  req.set("X-Amz-Log-Type", "Tail");
-  req.body() = std::move(event);
+  if (!body.empty()) req.set(bhttp::field::content_type, "application/json");
+  for (auto const& [k, v] : headers) req.set(k, v);
+  req.body() = std::move(body);
   req.prepare_payload();
   sign_if_configured(req);
   bhttp::write(stream, req);
@@ -130,7 +131,13 @@ int invoke_impl(std::string const& endpoint, std::string const& name, std::strin
   bhttp::response_parser<bhttp::string_body> parser;
   parser.body_limit(64u << 20);
   bhttp::read(stream, buffer, parser);
-  auto res = parser.release();
+  return parser.release();
+}
+
+int invoke_impl(std::string const& endpoint, std::string const& name, std::string const& event_path) {
+  auto t = parse_endpoint(endpoint);
+  auto res = exchange(t, bhttp::verb::post, "/2015-03-31/functions/" + name + "/invocations", read_event(event_path),
+                      {{"X-Amz-Invocation-Type", "RequestResponse"}, {"X-Amz-Log-Type", "Tail"}});
   if (res.result_int() >= 300) {
     std::cerr << api_error(res, "Invoke") << "\n";
     return 2;
@@ -179,6 +186,45 @@ int logs_impl(std::string const& endpoint, std::string const& name, bool follow)
   return 0;
 }
 
+// The Code object of a deploy: a host directory to hot-reload, or a zip.
+nlohmann::json deploy_code(Deploy const& d) {
+  if (!d.hot_reload.empty()) {
+    std::error_code ec;
+    auto dir = std::filesystem::absolute(d.hot_reload, ec);
+    return {{"S3Bucket", "hot-reload"}, {"S3Key", (ec ? std::filesystem::path(d.hot_reload) : dir).string()}};
+  }
+  std::ifstream in(d.zip, std::ios::binary);
+  if (!in) throw CliError("--zip " + d.zip + ": cannot read it");
+  std::string zip((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return {{"ZipFile", util::base64_encode(zip)}};
+}
+
+int deploy_impl(std::string const& endpoint, Deploy const& d) {
+  if (d.hot_reload.empty() == d.zip.empty()) throw CliError("give one of --hot-reload DIR and --zip FILE");
+  auto t = parse_endpoint(endpoint);
+  auto code = deploy_code(d);
+  std::string path = "/2015-03-31/functions/" + d.name;
+  auto found = exchange(t, bhttp::verb::get, path, "");
+  bool exists = found.result_int() == 200;
+  bhttp::response<bhttp::string_body> res;
+  if (exists) {
+    res = exchange(t, bhttp::verb::put, path + "/code", code.dump());
+  } else {
+    nlohmann::json body = {{"FunctionName", d.name}, {"Runtime", d.runtime}, {"Handler", d.handler},
+                           {"Role", d.role},         {"Code", code},         {"Timeout", d.timeout}};
+    if (!d.layers.empty()) body["Layers"] = d.layers;
+    res = exchange(t, bhttp::verb::post, "/2015-03-31/functions", body.dump());
+  }
+  if (res.result_int() >= 300) {
+    std::cerr << api_error(res, exists ? "UpdateFunctionCode" : "CreateFunction") << "\n";
+    return 2;
+  }
+  auto j = nlohmann::json::parse(res.body(), nullptr, false);
+  std::cout << (exists ? "updated " : "created ") << d.name << " ("
+            << (j.is_object() ? j.value("CodeSha256", std::string()) : std::string()) << ")\n";
+  return 0;
+}
+
 template <class F>
 int guarded(char const* command, F&& f) {
   try {
@@ -197,6 +243,10 @@ int invoke(std::string const& endpoint, std::string const& name, std::string con
 
 int logs(std::string const& endpoint, std::string const& name, bool follow) {
   return guarded("logs", [&] { return logs_impl(endpoint, name, follow); });
+}
+
+int deploy(std::string const& endpoint, Deploy const& d) {
+  return guarded("deploy", [&] { return deploy_impl(endpoint, d); });
 }
 
 }  // namespace lambdad::cli

@@ -1,11 +1,13 @@
 // The client commands of the lambdad binary, talking to a running daemon
 // over HTTP (Beast, synchronous): `invoke` prints what the console's Test
-// tab shows (Response, Function Logs, Request ID) and `logs` prints or
-// follows a function's log group. Each returns the process exit code:
-// 0 success, 1 the function failed, 2 a usage, connection or API error.
+// tab shows (Response, Function Logs, Request ID), `logs` prints or
+// follows a function's log group, `deploy` creates or updates a function.
+// Each returns the process exit code: 0 success, 1 the function failed, 2 a
+// usage, connection or API error.
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace lambdad::cli {
 
@@ -13,5 +15,19 @@ namespace lambdad::cli {
 // "-" for stdin, or empty for the event {}.
 int invoke(std::string const& endpoint, std::string const& name, std::string const& event_path);
 int logs(std::string const& endpoint, std::string const& name, bool follow);
+
+// `deploy`: creates the function, or updates its code if it exists, from a
+// host directory to hot-reload (Code.S3Bucket "hot-reload") or a zip.
+struct Deploy {
+  std::string name;
+  std::string hot_reload;  // a directory (made absolute here), or
+  std::string zip;         // a zip file
+  std::string runtime = "provided.al2023";
+  std::string handler = "bootstrap";
+  std::string role = "arn:aws:iam::000000000000:role/lambdad";
+  int timeout = 3;
+  std::vector<std::string> layers;
+};
+int deploy(std::string const& endpoint, Deploy const& d);
 
 }  // namespace lambdad::cli

@@ -193,7 +193,10 @@ void link_tree(fs::path const& from, fs::path const& to) {
     }
     fs::remove_all(target, ec);
     if (fs::is_symlink(st)) fs::copy_symlink(it->path(), target, ec);
-    else fs::create_hard_link(it->path(), target, ec);
+    else {
+      fs::create_hard_link(it->path(), target, ec);
+      if (ec) fs::copy_file(it->path(), target, ec);  // another filesystem (a hot-reloaded layer)
+    }
   }
 }
 
@@ -201,7 +204,7 @@ void link_tree(fs::path const& from, fs::path const& to) {
 
 std::optional<fs::path> Environment::merged_layers() const {
   std::string key;
-  for (auto const& t : fn_.layer_trees) key += t.filename().string() + "+";
+  for (auto const& t : fn_.layer_trees) key += t.string() + "\n";
   auto dir = fs::path(sb_.merged_dir) / util::to_hex(util::sha256(key));
   std::error_code ec;
   if (fs::is_directory(dir, ec)) return dir;

@@ -6,6 +6,7 @@ using nlohmann::json;
 
 void to_json(json& j, LayerRef const& r) {
   j = json{{"arn", r.arn}, {"sha256", r.sha_hex}, {"code_size", r.code_size}, {"unzipped_size", r.unzipped_size}};
+  if (!r.host_path.empty()) j["host_path"] = r.host_path;
 }
 
 void from_json(json const& j, LayerRef& r) {
@@ -13,6 +14,7 @@ void from_json(json const& j, LayerRef& r) {
   j.at("sha256").get_to(r.sha_hex);
   j.at("code_size").get_to(r.code_size);
   j.at("unzipped_size").get_to(r.unzipped_size);
+  r.host_path = j.value("host_path", "");
 }
 
 std::string log_group_of(std::string const& function, LoggingConfig const& c) {
@@ -54,6 +56,7 @@ void to_json(json& j, FunctionRecord const& r) {
   if (r.reserved_concurrency) j["reserved_concurrency"] = *r.reserved_concurrency;
   if (r.logging != LoggingConfig{}) j["logging"] = r.logging;
   if (!r.dead_letter_target.empty()) j["dead_letter"] = r.dead_letter_target;
+  if (!r.code_host_path.empty()) j["code_host_path"] = r.code_host_path;
 }
 
 void from_json(json const& j, FunctionRecord& r) {
@@ -77,6 +80,7 @@ void from_json(json const& j, FunctionRecord& r) {
   if (j.contains("reserved_concurrency")) r.reserved_concurrency = j.at("reserved_concurrency").get<int>();
   if (j.contains("logging")) j.at("logging").get_to(r.logging);
   if (j.contains("dead_letter")) j.at("dead_letter").get_to(r.dead_letter_target);
+  r.code_host_path = j.value("code_host_path", "");
 }
 
 void to_json(json& j, AliasRecord const& r) {
@@ -167,6 +171,7 @@ void to_json(json& j, LayerVersionRecord const& r) {
            {"code_sha256", r.code_sha256_hex},
            {"code_size", r.code_size},
            {"unzipped_size", r.unzipped_size}};
+  if (!r.host_path.empty()) j["host_path"] = r.host_path;
 }
 
 void from_json(json const& j, LayerVersionRecord& r) {
@@ -180,6 +185,7 @@ void from_json(json const& j, LayerVersionRecord& r) {
   j.at("code_sha256").get_to(r.code_sha256_hex);
   j.at("code_size").get_to(r.code_size);
   j.at("unzipped_size").get_to(r.unzipped_size);
+  r.host_path = j.value("host_path", "");
 }
 
 }  // namespace lambdad::model

@@ -21,6 +21,7 @@ struct LayerRef {
   std::string sha_hex;
   std::uint64_t code_size = 0;
   std::uint64_t unzipped_size = 0;
+  std::string host_path;  // a hot-reloaded layer: its directory on the host ("" a stored tree)
 };
 
 // LoggingConfig ("Configuring advanced logging controls"): stored as AWS
@@ -52,6 +53,9 @@ struct FunctionRecord {
   std::string code_sha256_hex;
   std::uint64_t code_size = 0;
   std::uint64_t unzipped_size = 0;
+  // Hot reload (Code.S3Bucket "hot-reload"): the host directory bound at
+  // /var/task instead of a stored tree; then code_sha256_hex is "".
+  std::string code_host_path;
   std::string last_modified;
   std::string revision_id;
   std::map<std::string, std::string> tags;
@@ -115,6 +119,7 @@ struct LayerVersionRecord {
   std::string code_sha256_hex;
   std::uint64_t code_size = 0;
   std::uint64_t unzipped_size = 0;
+  std::string host_path;  // hot reload: the host directory ("" a stored tree)
 };
 
 void to_json(nlohmann::json& j, LayerRef const& r);

@@ -104,7 +104,7 @@ std::optional<ApiError> apply_layers(json const& layers, FunctionRecord& rec, Id
     if (!names.insert(ref->name).second)
       return invalid_parameter("Two different versions of the same layer are not allowed to be referenced in "
                                "the same function. " + layer_arn(id, ref->name) + " uses multiple versions.");
-    out.push_back(LayerRef{arn, {}, 0, 0});
+    out.push_back(LayerRef{arn, {}, 0, 0, {}});
   }
   rec.layers = std::move(out);  // the control plane fills in what each version holds
   return std::nullopt;

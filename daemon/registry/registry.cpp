@@ -108,8 +108,9 @@ exec::FunctionImage FunctionRegistry::image(Target const& t) const {
   fn.ephemeral_mb = rec.ephemeral_storage;
   fn.reserved_concurrency = functions_.at(rec.name).latest.reserved_concurrency;  // the function's, not a version's
   if (rec.environment) fn.env = *rec.environment;
-  fn.code_tree = tree_of_(rec.code_sha256_hex);
-  for (auto const& l : rec.layers) fn.layer_trees.push_back(tree_of_(l.sha_hex));
+  // Hot reload: the host directories themselves.
+  fn.code_tree = rec.code_host_path.empty() ? tree_of_(rec.code_sha256_hex) : std::filesystem::path(rec.code_host_path);
+  for (auto const& l : rec.layers) fn.layer_trees.push_back(l.host_path.empty() ? tree_of_(l.sha_hex) : std::filesystem::path(l.host_path));
   fn.base_env = base_env_;
   fn.log.json = rec.logging.json();
   fn.log.application_level = rec.logging.application_log_level;

@@ -31,7 +31,7 @@ TEST_CASE("records written are read back after a reopen") {
     f.name = "fn";
     f.runtime = "provided.al2";
     f.environment = std::map<std::string, std::string>{{"A1", "b"}};
-    f.layers = {{"arn:aws:lambda:us-east-1:000000000000:layer:rt:1", std::string(64, 'a'), 10, 20}};
+    f.layers = {{"arn:aws:lambda:us-east-1:000000000000:layer:rt:1", std::string(64, 'a'), 10, 20, {}}};
     f.revision_id = "rev";
     model::FunctionState st;
     st.latest = f;
