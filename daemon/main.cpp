@@ -2,6 +2,7 @@
 // `logs` talk to a running one; `doctor` says what the sandbox can use. A
 // bad flag or configuration file is reported and exits 2.
 #include "cli/client.hpp"
+#include "cli/sample_events.hpp"
 #include "serve.hpp"
 #include "settings.hpp"
 
@@ -45,8 +46,34 @@ int main(int argc, char** argv) {
   deploy->add_option("--layer", dep.layers, "Layer version ARN (when creating; repeatable)");
   deploy->add_option("--endpoint", endpoint, "lambdad's URL (default $LAMBDAD_ENDPOINT or http://127.0.0.1:9000)");
 
+  // generate-event: sample events (cli/sample_events.hpp). Every type's
+  // options are declared here; a type refuses those it does not take.
+  std::string gen_service, gen_type;
+  bool gen_list = false;
+  std::map<std::string, std::string> gen_values;
+  std::vector<std::pair<std::string, CLI::Option*>> gen_options;
+  auto* gen = app.add_subcommand("generate-event", "Print a sample event of an AWS service (JSON) to invoke a "
+                                                   "function with; --list (or no arguments) lists them");
+  gen->add_option("service", gen_service, "Service: s3, sqs, sns, apigateway, lambda, eventbridge, dynamodb, kinesis, cloudwatch");
+  gen->add_option("type", gen_type, "Event type of the service (see --list)");
+  gen->add_flag("--list", gen_list, "List the services, their event types and options");
+  for (auto const& [name, help] : lambdad::cli::sample_event_options())
+    gen_options.emplace_back(name, gen->add_option("--" + name, gen_values[name], help));
+  auto run_generate = [&] {
+    if (gen_list || gen_service.empty()) return std::fputs(lambdad::cli::sample_event_listing().c_str(), stdout) < 0 ? 1 : 0;
+    lambdad::cli::EventOptions given;
+    for (auto const& [name, opt] : gen_options)
+      if (opt->count() > 0) given[name] = gen_values[name];
+    auto out = lambdad::cli::generate_event(gen_service, gen_type, given);
+    if (!out) {
+      std::fprintf(stderr, "lambdad generate-event: %s\n", out.error().message().c_str());
+      return 2;
+    }
+    return std::fputs(out->c_str(), stdout) < 0 ? 1 : 0;
+  };
 
   CLI11_PARSE(app, argc, argv);
+  if (gen->parsed()) return run_generate();
   if (invoke->parsed()) return lambdad::cli::invoke(endpoint, fn_name, event_path);
   if (logs->parsed()) return lambdad::cli::logs(endpoint, fn_name, follow);
   if (deploy->parsed()) return lambdad::cli::deploy(endpoint, dep);

@@ -20,8 +20,12 @@ js_sdk='@aws-sdk/client-lambda@3.1164.0'
 puppeteer='puppeteer-core@24.43.1'
 # Published libraries tests/e2e/test_npm_layers.py ships in layers to
 # nodejs20.x functions. @middy/core 7.x wants Node 22: 6.4.5 is the last
-# for Node 20.
-npm_libs=('@aws-lambda-powertools/logger@2.36.0' '@middy/core@6.4.5')
+# for Node 20. tests/e2e/test_generate_event.py parses the sample events
+# with @aws-lambda-powertools/parser's schemas: 2.23.0 is the last written
+# for zod 3 (2.24.0 says zod 3 but calls zod 4's z.ipv4; later ones want
+# zod 4), and zod 3.25.76 is the one puppeteer-core's chromium-bidi has.
+npm_libs=('@aws-lambda-powertools/logger@2.36.0' '@middy/core@6.4.5'
+  '@aws-lambda-powertools/parser@2.23.0' 'zod@3.25.76')
 ric='aws-lambda-ric@3.3.0'   # the Node.js runtime interface client; 4.x wants Node 22
 ric_pkgs=(autoconf automake libtool cmake make g++ python3)
 
