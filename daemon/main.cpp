@@ -27,7 +27,19 @@ int main(int argc, char** argv) {
                                               "Response, Function Logs, Request ID (exit 1 if the function failed)");
   invoke->add_option("name", fn_name, "Function name or ARN")->required();
   invoke->add_option("--event", event_path, "File holding the event (JSON), or - for stdin; default {}");
+  std::string test_event_name;
+  invoke->add_option("--test-event", test_event_name, "Name of a saved test event of the function (lambdad test-event)");
   invoke->add_option("--endpoint", endpoint, "lambdad's URL (default $LAMBDAD_ENDPOINT or http://127.0.0.1:9000)");
+  lambdad::cli::TestEventCommand te;
+  auto* tev = app.add_subcommand("test-event", "A function's saved test events, as the console keeps them: "
+                                               "save, show, list, delete");
+  tev->add_option("action", te.action, "save, show, list or delete")
+      ->required()
+      ->check(CLI::IsMember({"save", "show", "list", "delete"}));
+  tev->add_option("function", te.function, "Function name")->required();
+  tev->add_option("name", te.name, "Test event name (save, show, delete)");
+  tev->add_option("--event", te.event_path, "save: file holding the event (JSON), or - for stdin; default {}");
+  tev->add_option("--endpoint", endpoint, "lambdad's URL (default $LAMBDAD_ENDPOINT or http://127.0.0.1:9000)");
   bool follow = false;
   auto* logs = app.add_subcommand("logs", "Print a function's log group /aws/lambda/NAME, oldest first");
   logs->add_option("name", fn_name, "Function name")->required();
@@ -74,7 +86,14 @@ int main(int argc, char** argv) {
 
   CLI11_PARSE(app, argc, argv);
   if (gen->parsed()) return run_generate();
-  if (invoke->parsed()) return lambdad::cli::invoke(endpoint, fn_name, event_path);
+  if (invoke->parsed()) return lambdad::cli::invoke(endpoint, fn_name, event_path, test_event_name);
+  if (tev->parsed()) {
+    if (te.action != "list" && te.name.empty()) {
+      std::fprintf(stderr, "lambdad test-event %s: give the test event's name\n", te.action.c_str());
+      return 2;
+    }
+    return lambdad::cli::test_event(endpoint, te);
+  }
   if (logs->parsed()) return lambdad::cli::logs(endpoint, fn_name, follow);
   if (deploy->parsed()) return lambdad::cli::deploy(endpoint, dep);
   if (doctor->parsed()) return lambdad::doctor();

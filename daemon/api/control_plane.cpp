@@ -25,6 +25,7 @@ ControlPlane::ControlPlane(Config cfg, store::StateDir& disk, asio::thread_pool&
       disk_(disk),
       pool_(pool),
       strand_(asio::make_strand(pool.get_executor())),
+      test_events_(disk.root() / "test-events", disk.root() / "tmp"),
       functions_(cfg_.identity, [&disk](std::string const& sha) { return disk.tree_path(sha); }) {
   for (auto const& spec : runtimes::all()) host_.runtimes.insert(spec.id);
   host_.unavailable_runtimes = cfg_.runtimes.unavailable;

@@ -10,6 +10,7 @@
 #include "../model/records.hpp"
 #include "../model/validate.hpp"
 #include "../store/state_dir.hpp"
+#include "../store/test_events.hpp"
 #include "../auth/sigv4.hpp"
 #include "../events/delivery.hpp"
 #include "../events/queue.hpp"
@@ -283,6 +284,12 @@ class ControlPlane final : public http::Service {
   // Removes a function's record and code (DeleteFunction, reset).
   boost::asio::awaitable<std::optional<ApiError>> remove_function(std::string name);
 
+  // test_events.cpp: the console's saved test events, per function
+  // (GET/PUT/DELETE /_lambdad/test-events/{name}[/{event}]).
+  boost::asio::awaitable<Response> list_test_events(Call call);
+  boost::asio::awaitable<Response> get_test_event(Call call);
+  boost::asio::awaitable<Response> put_test_event(Call call);
+  boost::asio::awaitable<Response> delete_test_event(Call call);
   // hot_reload.cpp: the host directory a Code or Content object names
   // (S3Bucket "hot-reload"), "" when it names none, or the API error.
   model::ApiResult<std::string> hot_reload_dir(json const& holder) const;
@@ -340,6 +347,7 @@ class ControlPlane final : public http::Service {
   store::StateDir& disk_;
   boost::asio::thread_pool& pool_;
   Strand strand_;  // every StateDir call runs here, one at a time
+  store::TestEvents test_events_;  // on the strand too
   registry::FunctionRegistry functions_;
   std::map<std::string, std::map<int, model::LayerVersionRecord>> layers_;
   std::map<std::string, int> layer_watermarks_;

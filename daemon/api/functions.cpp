@@ -292,7 +292,10 @@ asio::awaitable<Response> ControlPlane::delete_function(Call call) {
 asio::awaitable<std::optional<ApiError>> ControlPlane::remove_function(std::string name) {
   if (functions_.busy(name)) co_return update_in_progress(name);
   functions_.mark_busy(name);
-  auto job = [this, name] { return disk_.remove_function(name); };
+  auto job = [this, name]() -> Result<void> {
+    if (auto r = disk_.remove_function(name); !r) return r;
+    return test_events_.remove_all(name);  // the console's private test events go with their function
+  };
   auto removed = co_await util::offload(strand_, std::move(job));
   functions_.unmark_busy(name);
   if (!removed) co_return model::service_error("lambdad could not delete the function: " + removed.error().message());

@@ -77,6 +77,10 @@ std::vector<Route> const& ControlPlane::routes() {
       {verb::post, "/_lambdad/reset", "Reset", &CP::reset},
       {verb::get, "/_lambdad/invocations", "ListInvocations", &CP::invocations},
       {verb::get, "/_lambdad/events", "ListEvents", &CP::list_events},
+      {verb::get, "/_lambdad/test-events/{name}", "ListTestEvents", &CP::list_test_events},
+      {verb::get, "/_lambdad/test-events/{name}/{event}", "GetTestEvent", &CP::get_test_event},
+      {verb::put, "/_lambdad/test-events/{name}/{event}", "PutTestEvent", &CP::put_test_event},
+      {verb::delete_, "/_lambdad/test-events/{name}/{event}", "DeleteTestEvent", &CP::delete_test_event},
       {verb::get, "/metrics", "Metrics", &CP::metrics, BodyLimit::request, false},
       {verb::get, "/healthz", "Health", &CP::healthz, BodyLimit::request, false},
   };

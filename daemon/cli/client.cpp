@@ -134,9 +134,19 @@ bhttp::response<bhttp::string_body> exchange(Target const& t, bhttp::verb method
   return parser.release();
 }
 
-int invoke_impl(std::string const& endpoint, std::string const& name, std::string const& event_path) {
+// A saved test event's JSON (GET /_lambdad/test-events/FUNCTION/NAME).
+std::string saved_event(Target const& t, std::string const& function, std::string const& name) {
+  auto res = exchange(t, bhttp::verb::get, "/_lambdad/test-events/" + function + "/" + name, "");
+  if (res.result_int() != 200) throw CliError(api_error(res, "GetTestEvent"));
+  return res.body();
+}
+
+int invoke_impl(std::string const& endpoint, std::string const& name, std::string const& event_path,
+                std::string const& test_event) {
   auto t = parse_endpoint(endpoint);
-  auto res = exchange(t, bhttp::verb::post, "/2015-03-31/functions/" + name + "/invocations", read_event(event_path),
+  if (!test_event.empty() && !event_path.empty()) throw CliError("give --event or --test-event, not both");
+  std::string event = test_event.empty() ? read_event(event_path) : saved_event(t, name, test_event);
+  auto res = exchange(t, bhttp::verb::post, "/2015-03-31/functions/" + name + "/invocations", std::move(event),
                       {{"X-Amz-Invocation-Type", "RequestResponse"}, {"X-Amz-Log-Type", "Tail"}});
   if (res.result_int() >= 300) {
     std::cerr << api_error(res, "Invoke") << "\n";
@@ -225,6 +235,36 @@ int deploy_impl(std::string const& endpoint, Deploy const& d) {
   return 0;
 }
 
+int test_event_impl(std::string const& endpoint, TestEventCommand const& c) {
+  auto t = parse_endpoint(endpoint);
+  std::string base = "/_lambdad/test-events/" + c.function;
+  bhttp::response<bhttp::string_body> res;
+  if (c.action == "save") {
+    res = exchange(t, bhttp::verb::put, base + "/" + c.name, read_event(c.event_path));
+  } else if (c.action == "delete") {
+    res = exchange(t, bhttp::verb::delete_, base + "/" + c.name, "");
+  } else if (c.action == "show") {
+    std::cout << pretty(saved_event(t, c.function, c.name)) << "\n";
+    return 0;
+  } else {
+    res = exchange(t, bhttp::verb::get, base, "");
+  }
+  if (res.result_int() >= 300) {
+    std::cerr << api_error(res, c.action == "save" ? "PutTestEvent" : c.action == "delete" ? "DeleteTestEvent"
+                                                                                           : "ListTestEvents")
+              << "\n";
+    return 2;
+  }
+  if (c.action == "save") std::cout << "saved " << c.function << "/" << c.name << "\n";
+  if (c.action == "delete") std::cout << "deleted " << c.function << "/" << c.name << "\n";
+  if (c.action == "list") {
+    auto j = nlohmann::json::parse(res.body(), nullptr, false);
+    if (j.is_object() && j.contains("TestEvents"))
+      for (auto const& e : j["TestEvents"]) std::cout << e.value("Name", std::string()) << "\n";
+  }
+  return 0;
+}
+
 template <class F>
 int guarded(char const* command, F&& f) {
   try {
@@ -237,8 +277,13 @@ int guarded(char const* command, F&& f) {
 
 }  // namespace
 
-int invoke(std::string const& endpoint, std::string const& name, std::string const& event_path) {
-  return guarded("invoke", [&] { return invoke_impl(endpoint, name, event_path); });
+int invoke(std::string const& endpoint, std::string const& name, std::string const& event_path,
+           std::string const& test_event) {
+  return guarded("invoke", [&] { return invoke_impl(endpoint, name, event_path, test_event); });
+}
+
+int test_event(std::string const& endpoint, TestEventCommand const& c) {
+  return guarded("test-event", [&] { return test_event_impl(endpoint, c); });
 }
 
 int logs(std::string const& endpoint, std::string const& name, bool follow) {

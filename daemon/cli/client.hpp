@@ -13,7 +13,9 @@ namespace lambdad::cli {
 
 // `endpoint` is a URL such as http://127.0.0.1:9000; `event_path` a file,
 // "-" for stdin, or empty for the event {}.
-int invoke(std::string const& endpoint, std::string const& name, std::string const& event_path);
+// `test_event`: the name of a saved test event of the function to send instead.
+int invoke(std::string const& endpoint, std::string const& name, std::string const& event_path,
+           std::string const& test_event = "");
 int logs(std::string const& endpoint, std::string const& name, bool follow);
 
 // `deploy`: creates the function, or updates its code if it exists, from a
@@ -29,5 +31,14 @@ struct Deploy {
   std::vector<std::string> layers;
 };
 int deploy(std::string const& endpoint, Deploy const& d);
+
+// `test-event save|show|list|delete`: the function's saved test events.
+struct TestEventCommand {
+  std::string action;  // save, show, list, delete
+  std::string function;
+  std::string name;
+  std::string event_path;  // save: a file, "-" for stdin, "" for {}
+};
+int test_event(std::string const& endpoint, TestEventCommand const& c);
 
 }  // namespace lambdad::cli

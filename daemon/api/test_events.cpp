@@ -1,0 +1,87 @@
+// Saved test events, as the console's Test tab keeps them per function
+// ("Testing Lambda functions in the console": private test events):
+// GET /_lambdad/test-events/{name} lists them, GET/PUT/DELETE
+// /_lambdad/test-events/{name}/{event} reads, saves and removes one. An
+// event is any JSON document, kept exactly as given; names follow the
+// console's rule. Disk work on the store strand.
+#include "control_plane.hpp"
+
+#include "util/offload.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace lambdad::api {
+
+namespace asio = boost::asio;
+namespace bhttp = boost::beast::http;
+
+namespace {
+
+ApiError bad_name(std::string const& name) {
+  return model::invalid_parameter("A test event name is 1 to 25 letters, digits, '.', '-' or '_': `" + name + "`");
+}
+
+ApiError store_error(Error const& e) {
+  return model::service_error("lambdad could not read or write the test events: " + e.message());
+}
+
+}  // namespace
+
+asio::awaitable<Response> ControlPlane::list_test_events(Call call) {
+  auto name = functions_.resolve_unqualified(call.param("name"));
+  if (!name) co_return error_response(call, name.error());
+  auto job = [this, fn = *name] { return test_events_.list(fn); };
+  auto found = co_await util::offload(strand_, std::move(job));
+  if (!found) co_return error_response(call, store_error(found.error()));
+  json events = json::array();
+  for (auto const& [event, text] : *found)
+    events.push_back({{"Name", event}, {"Event", json::parse(text, nullptr, false)}});
+  co_return json_response(call, 200, {{"FunctionName", *name}, {"TestEvents", events}});
+}
+
+asio::awaitable<Response> ControlPlane::get_test_event(Call call) {
+  auto name = functions_.resolve_unqualified(call.param("name"));
+  if (!name) co_return error_response(call, name.error());
+  std::string event = call.param("event");
+  if (!store::TestEvents::valid_name(event)) co_return error_response(call, bad_name(event));
+  auto job = [this, fn = *name, event] { return test_events_.get(fn, event); };
+  auto found = co_await util::offload(strand_, std::move(job));
+  if (!found) co_return error_response(call, store_error(found.error()));
+  if (!*found)
+    co_return error_response(call, model::not_found("Function " + *name + " has no test event named " + event));
+  Response res{bhttp::status::ok, call.req.version()};
+  res.set(bhttp::field::content_type, "application/json");
+  res.set("x-amzn-RequestId", call.request_id);
+  res.body() = std::move(**found);
+  co_return res;
+}
+
+asio::awaitable<Response> ControlPlane::put_test_event(Call call) {
+  auto name = functions_.resolve_unqualified(call.param("name"));
+  if (!name) co_return error_response(call, name.error());
+  std::string event = call.param("event");
+  if (!store::TestEvents::valid_name(event)) co_return error_response(call, bad_name(event));
+  if (!json::accept(call.req.body()))
+    co_return error_response(call, model::invalid_request_content(
+                                       "Could not parse request body into json: a test event is a JSON document"));
+  auto job = [this, fn = *name, event, text = std::move(call.req.body())] { return test_events_.put(fn, event, text); };
+  auto saved = co_await util::offload(strand_, std::move(job));
+  if (!saved) co_return error_response(call, store_error(saved.error()));
+  spdlog::info("function {}: test event {} saved", *name, event);
+  co_return json_response(call, 200, {{"FunctionName", *name}, {"Name", event}});
+}
+
+asio::awaitable<Response> ControlPlane::delete_test_event(Call call) {
+  auto name = functions_.resolve_unqualified(call.param("name"));
+  if (!name) co_return error_response(call, name.error());
+  std::string event = call.param("event");
+  if (!store::TestEvents::valid_name(event)) co_return error_response(call, bad_name(event));
+  auto job = [this, fn = *name, event] { return test_events_.remove(fn, event); };
+  auto removed = co_await util::offload(strand_, std::move(job));
+  if (!removed) co_return error_response(call, store_error(removed.error()));
+  if (!*removed)
+    co_return error_response(call, model::not_found("Function " + *name + " has no test event named " + event));
+  co_return empty_response(call, 204);
+}
+
+}  // namespace lambdad::api
