@@ -30,10 +30,15 @@ Response json11(Call const& call, unsigned status, json const& body) {
   return res;
 }
 
+
+}  // namespace
+
 // awsJson1.1's error: {"__type", "message"}, as botocore's JSON parser reads it.
-Response json11_error(Call const& call, std::string const& type, std::string const& message, unsigned status = 400) {
+Response json11_error(Call const& call, std::string const& type, std::string const& message, unsigned status) {
   return json11(call, status, json{{"__type", type}, {"message", message}});
 }
+
+namespace {
 
 std::optional<std::int64_t> opt_int(json const& body, char const* key) {
   if (!body.contains(key) || !body[key].is_number_integer()) return std::nullopt;

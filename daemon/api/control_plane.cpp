@@ -120,6 +120,9 @@ asio::awaitable<std::optional<Response>> ControlPlane::check_signature(Call cons
   auto failure = signature_failure(call.req, std::move(body_sha256));
   if (!failure) co_return std::nullopt;
   bool sts = s.empty() || (s.size() == 1 && s[0].empty());
+  // POST / with X-Amz-Target: an awsJson1.1 service (CloudWatch Logs), whose errors are {"__type", "message"}.
+  if (sts && !call.req["X-Amz-Target"].empty())
+    co_return json11_error(call, failure->type, failure->message, failure->status);
   if (!sts) co_return error_response(call, ApiError{failure->status, failure->type, failure->message, {}});
   // STS names the same failures its own way.
   static std::map<std::string, std::string> const sts_codes = {

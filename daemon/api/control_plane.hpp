@@ -387,6 +387,8 @@ class ControlPlane final : public http::Service {
 Response json_response(Call const& call, unsigned status, json const& body);
 Response empty_response(Call const& call, unsigned status);
 Response error_response(Call const& call, ApiError const& err);
+// An awsJson1.1 service's error (CloudWatch Logs): {"__type", "message"} (cloudwatch_logs.cpp).
+Response json11_error(Call const& call, std::string const& type, std::string const& message, unsigned status = 400);
 // `res` with X-Amz-Executed-Version: the version that ran (or would run).
 Response executed(Response res, exec::FunctionImage const& fn);
 // A function URL's answer to a finished invocation (BUFFERED mode, and

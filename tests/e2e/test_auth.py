@@ -7,6 +7,9 @@ the real clients sign, lambdad checks.
 * An unknown key: 403 UnrecognizedClientException (STS: InvalidClientTokenId).
 * No signature at all: 403 MissingAuthenticationTokenException (STS:
   MissingAuthenticationToken); a body changed after signing: 403.
+* CloudWatch Logs (awsJson1.1 on POST /): boto3's logs client with the key
+  works; a wrong secret, an unknown key, no signature get those errors in
+  awsJson's {"__type", "message"} shape. Saved test events are signed too.
 * /healthz and /metrics answer unsigned (probes, scrapers).
 * SIGHUP with a rotated key: the old key is refused, the new one works.
 * `lambdad invoke` and `lambdad logs` sign with AWS_ACCESS_KEY_ID and
@@ -108,6 +111,26 @@ def test(c):
         c.equal(status, 200, "a signed 200 KB event is served")
         status, _, body = d.request("POST", "/2015-03-31/functions/signed/invocations", big.replace(b"x", b"y", 1), hdrs)
         c.check(status == 403 and b"signature" in body.lower(), "the same headers with one byte of it changed: 403", body)
+
+        # CloudWatch Logs (awsJson1.1 on POST /) is checked like every route.
+        groups = client(d, "logs", KEY, SECRET).describe_log_groups()["logGroups"]
+        c.check("/aws/lambda/signed" in [g["logGroupName"] for g in groups], "boto3 logs with the key: DescribeLogGroups")
+        code, status, message, _ = h.client_error(client(d, "logs", KEY, "wrong").filter_log_events,
+                                                  logGroupName="/aws/lambda/signed")
+        c.equal((code, status), ("InvalidSignatureException", 403), "boto3 logs, wrong secret: InvalidSignatureException")
+        c.check(message.startswith("The request signature we calculated does not match"), "with AWS's message", message)
+        code, status, _, _ = h.client_error(client(d, "logs", "AKIANOBODY", SECRET).describe_log_groups)
+        c.equal((code, status), ("UnrecognizedClientException", 403), "boto3 logs, unknown key: UnrecognizedClientException")
+        status, _, body = d.request("POST", "/", "{}", {"X-Amz-Target": "Logs_20140328.DescribeLogGroups",
+                                                        "Content-Type": "application/x-amz-json-1.1"})
+        c.check(status == 403 and b"Missing Authentication Token" in body, "unsigned Logs call: 403", body)
+        # Saved test events too; lambdad's own client signs with the environment's keys.
+        status, _, body = d.request("PUT", "/_lambdad/test-events/signed/t1", "{}")
+        c.check(status == 403 and b"Missing Authentication Token" in body, "unsigned test-event PUT: 403", body)
+        env = dict(os.environ, AWS_ACCESS_KEY_ID=KEY, AWS_SECRET_ACCESS_KEY=SECRET, AWS_REGION=h.REGION)
+        p = subprocess.run([os.environ["LAMBDAD"], "test-event", "save", "signed", "t1", "--endpoint", d.endpoint],
+                           capture_output=True, text=True, env=env, timeout=30)
+        c.check(p.returncode == 0, "lambdad test-event save, signed with the environment's keys", p.stderr)
 
         # A log follow streams: it is checked before the stream starts.
         status, _, body = d.request("GET", "/_lambdad/logs/signed?follow=true", timeout=10)
