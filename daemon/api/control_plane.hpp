@@ -297,6 +297,10 @@ class ControlPlane final : public http::Service {
   // `holder` (the Code object, or the body) names; `missing` when neither.
   std::optional<ApiError> take_code(Upload const& up, json const& holder, model::FunctionRecord& rec,
                                     std::string const& missing) const;
+  // What an invocation of `t` runs (a weighted alias routed), or the error
+  // when its hot-reloaded directories are no longer allowed (--hot-reload-dirs
+  // changed since it was deployed, or a path now leads elsewhere).
+  model::ApiResult<exec::FunctionImage> runnable(registry::Target const& t);
   // The watcher follows `name`'s directories as its records now say.
   void watch_code(std::string const& name);
 

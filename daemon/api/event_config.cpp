@@ -179,7 +179,9 @@ std::variant<events::Resolved, std::string> ControlPlane::event_target(events::Q
     r.policy.on_failure = c->second.on_failure;
   }
   r.policy.dead_letter = target->record->dead_letter_target;
-  r.fn = functions_.image(functions_.route(*target));
+  auto fn = runnable(*target);
+  if (!fn) return fn.error().message;
+  r.fn = std::move(*fn);
   return r;
 }
 

@@ -41,6 +41,20 @@ std::optional<ApiError> ControlPlane::take_code(Upload const& up, json const& ho
   return std::nullopt;
 }
 
+model::ApiResult<exec::FunctionImage> ControlPlane::runnable(registry::Target const& t) {
+  auto routed = functions_.route(t);
+  auto const& r = *routed.record;
+  std::vector<std::string> dirs;
+  if (!r.code_host_path.empty()) dirs.push_back(r.code_host_path);
+  for (auto const& l : r.layers)
+    if (!l.host_path.empty()) dirs.push_back(l.host_path);
+  for (auto const& dir : dirs) {
+    auto ok = reload::host_directory(dir, cfg_.hot_reload, [](std::string const&) -> char const* { return nullptr; });
+    if (!ok) return ok.error();
+  }
+  return functions_.image(routed);
+}
+
 void ControlPlane::set_watcher(reload::Watcher* watcher) {
   watcher_ = watcher;
   if (!watcher_) return;

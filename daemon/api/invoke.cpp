@@ -75,7 +75,9 @@ model::ApiResult<PreparedInvoke> ControlPlane::prepare_invoke(Call& call, std::v
     p.req.client_context = *decoded;
   }
   // A weighted alias runs its additional version with that version's weight.
-  p.fn = functions_.image(functions_.route(*resolved));
+  auto fn = runnable(*resolved);
+  if (!fn) return fn.error();
+  p.fn = std::move(*fn);
   return p;
 }
 

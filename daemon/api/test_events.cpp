@@ -61,6 +61,7 @@ asio::awaitable<Response> ControlPlane::put_test_event(Call call) {
   if (!name) co_return error_response(call, name.error());
   std::string event = call.param("event");
   if (!store::TestEvents::valid_name(event)) co_return error_response(call, bad_name(event));
+  if (functions_.busy(*name)) co_return error_response(call, update_in_progress(*name));  // being deleted, say
   if (!json::accept(call.req.body()))
     co_return error_response(call, model::invalid_request_content(
                                        "Could not parse request body into json: a test event is a JSON document"));

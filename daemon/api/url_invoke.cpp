@@ -158,7 +158,12 @@ asio::awaitable<Response> ControlPlane::serve_url(Request req, http::Peer peer, 
   if (!qualifier.empty()) q = qualifier;
   auto resolved = functions_.resolve(function, q);
   if (!resolved || !invoker_) co_return forbidden(version, request_id, nullptr);
-  auto fn = functions_.image(functions_.route(*resolved));
+  auto image = runnable(*resolved);
+  if (!image) {
+    spdlog::warn("function {}: URL invoke refused: {}", function, image.error().message);
+    co_return forbidden(version, request_id, nullptr);
+  }
+  auto fn = std::move(*image);
   exec::InvokeRequest ir;
   ir.payload = urls::to_event(hr, ctx).dump(-1, ' ', false, json::error_handler_t::replace);
   ir.invocation_type = "RequestResponse";

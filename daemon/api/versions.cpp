@@ -87,7 +87,8 @@ asio::awaitable<Response> ControlPlane::publish_version(Call call) {
   if (functions_.busy(name)) co_return error_response(call, update_in_progress(name));
   model::FunctionState state = *functions_.find(name);
   auto const& latest = state.latest;
-  std::string current_sha = util::base64_encode(util::from_hex(latest.code_sha256_hex));
+  std::string current_sha = latest.code_host_path.empty() ? util::base64_encode(util::from_hex(latest.code_sha256_hex))
+                                                          : std::string(reload::kCodeSha256);
   if (body.contains("CodeSha256") && body["CodeSha256"].is_string() && body["CodeSha256"] != current_sha)
     co_return error_response(call, model::invalid_parameter(
         "CodeSHA256 (" + body["CodeSha256"].get<std::string>() + ") is different from current CodeSHA256 in "

@@ -25,6 +25,9 @@ std::string refusal(fs::path const& dir, Policy const& policy) {
   if (policy.mode == Policy::Mode::None)
     return "this daemon serves no host directory (--hot-reload-dirs none; hot_reload_dirs in the configuration file)";
   if (dir == "/") return "it is the host's root";
+  // overlayfs splits lowerdir= at ':' and its options at ',': such a path would name other directories.
+  if (dir.string().find_first_of(":,\\") != std::string::npos)
+    return "its path holds ':', ',' or '\\', which a layer's mount cannot take";
   if (!policy.state_dir.empty() && (under(dir, policy.state_dir) || under(policy.state_dir, dir)))
     return "it holds or is inside lambdad's state directory " + policy.state_dir.string();
   if (policy.mode == Policy::Mode::Listed) {
@@ -34,8 +37,10 @@ std::string refusal(fs::path const& dir, Policy const& policy) {
     for (auto const& root : policy.roots) list += (list.empty() ? "" : ", ") + root.string();
     return "it is not under a directory --hot-reload-dirs allows (" + list + ")";
   }
-  for (auto const* t : kSystemTrees)
+  for (auto const* t : kSystemTrees) {
     if (under(dir, t)) return std::string("it is under ") + t + ", a system directory";
+    if (under(t, dir)) return std::string("it holds ") + t + ", a system directory";
+  }
   return "";
 }
 

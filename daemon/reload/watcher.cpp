@@ -147,8 +147,11 @@ void Watcher::drain() {
 }
 
 void Watcher::handle(inotify_event const& ev, std::string_view name) {
-  if (ev.mask & IN_Q_OVERFLOW) {
-    for (auto& [dir, t] : trees_) changed(*t, "(too many changes to list)");
+  if (ev.mask & IN_Q_OVERFLOW) {  // events were lost: directories made meanwhile are watched now
+    for (auto& [dir, t] : trees_) {
+      add_tree(*t, dir);
+      changed(*t, "(too many changes to list)");
+    }
     return;
   }
   auto w = wds_.find(ev.wd);
@@ -186,6 +189,7 @@ void Watcher::fire(std::string const& dir) {
   auto it = trees_.find(dir);
   if (it == trees_.end()) return;
   auto& t = *it->second;
+  if (t.changes == 0) return;  // a second wait that was already due: reported by the first
   std::vector<std::string> paths(t.paths.begin(), t.paths.end());
   std::size_t changes = t.changes;
   auto functions = t.functions;

@@ -63,7 +63,11 @@ TEST_CASE("host_directory: absolute, existing, allowed") {
   REQUIRE_FALSE(not_dir.has_value());
   CHECK(not_dir.error().message.find("is not a directory") != std::string::npos);
 
-  for (auto const* sys : {"/etc", "/proc/self", "/", "/var/lib"})
+  fs::create_directories(tmp.path / "a:b");
+  auto colon = reload::host_directory((tmp.path / "a:b").string(), *any, none);
+  REQUIRE_FALSE(colon.has_value());
+  CHECK(colon.error().message.find("cannot take") != std::string::npos);
+  for (auto const* sys : {"/etc", "/proc/self", "/", "/var/lib", "/var"})
     CHECK_MESSAGE(!reload::host_directory(sys, *any, none).has_value(), sys);
   CHECK_FALSE(reload::host_directory((state / "functions").string(), *any, none).has_value());
   CHECK_FALSE(reload::host_directory(tmp.path.string(), *any, none).has_value());  // it holds the state directory
