@@ -21,6 +21,23 @@ ApiError bad_name(std::string const& name) {
   return model::invalid_parameter("A test event name is 1 to 25 letters, digits, '.', '-' or '_': `" + name + "`");
 }
 
+// The function (resolved to its name) and the test event a path names.
+struct EventRef {
+  std::string function, event;
+};
+
+model::ApiResult<EventRef> event_ref(registry::FunctionRegistry const& functions, Call const& call) {
+  auto name = functions.resolve_unqualified(call.param("name"));
+  if (!name) return name.error();
+  std::string event = call.param("event");
+  if (!store::TestEvents::valid_name(event)) return bad_name(event);
+  return EventRef{*name, event};
+}
+
+ApiError no_such_event(EventRef const& r) {
+  return model::not_found("Function " + r.function + " has no test event named " + r.event);
+}
+
 ApiError store_error(Error const& e) {
   return model::service_error("lambdad could not read or write the test events: " + e.message());
 }
@@ -40,15 +57,13 @@ asio::awaitable<Response> ControlPlane::list_test_events(Call call) {
 }
 
 asio::awaitable<Response> ControlPlane::get_test_event(Call call) {
-  auto name = functions_.resolve_unqualified(call.param("name"));
-  if (!name) co_return error_response(call, name.error());
-  std::string event = call.param("event");
-  if (!store::TestEvents::valid_name(event)) co_return error_response(call, bad_name(event));
-  auto job = [this, fn = *name, event] { return test_events_.get(fn, event); };
+  auto ref = event_ref(functions_, call);
+  if (!ref) co_return error_response(call, ref.error());
+  auto job = [this, r = *ref] { return test_events_.get(r.function, r.event); };
   auto found = co_await util::offload(strand_, std::move(job));
   if (!found) co_return error_response(call, store_error(found.error()));
   if (!*found)
-    co_return error_response(call, model::not_found("Function " + *name + " has no test event named " + event));
+    co_return error_response(call, no_such_event(*ref));
   Response res{bhttp::status::ok, call.req.version()};
   res.set(bhttp::field::content_type, "application/json");
   res.set("x-amzn-RequestId", call.request_id);
@@ -57,31 +72,27 @@ asio::awaitable<Response> ControlPlane::get_test_event(Call call) {
 }
 
 asio::awaitable<Response> ControlPlane::put_test_event(Call call) {
-  auto name = functions_.resolve_unqualified(call.param("name"));
-  if (!name) co_return error_response(call, name.error());
-  std::string event = call.param("event");
-  if (!store::TestEvents::valid_name(event)) co_return error_response(call, bad_name(event));
-  if (functions_.busy(*name)) co_return error_response(call, update_in_progress(*name));  // being deleted, say
+  auto ref = event_ref(functions_, call);
+  if (!ref) co_return error_response(call, ref.error());
+  if (functions_.busy(ref->function)) co_return error_response(call, update_in_progress(ref->function));  // being deleted, say
   if (!json::accept(call.req.body()))
     co_return error_response(call, model::invalid_request_content(
                                        "Could not parse request body into json: a test event is a JSON document"));
-  auto job = [this, fn = *name, event, text = std::move(call.req.body())] { return test_events_.put(fn, event, text); };
+  auto job = [this, r = *ref, text = std::move(call.req.body())] { return test_events_.put(r.function, r.event, text); };
   auto saved = co_await util::offload(strand_, std::move(job));
   if (!saved) co_return error_response(call, store_error(saved.error()));
-  spdlog::info("function {}: test event {} saved", *name, event);
-  co_return json_response(call, 200, {{"FunctionName", *name}, {"Name", event}});
+  spdlog::info("function {}: test event {} saved", ref->function, ref->event);
+  co_return json_response(call, 200, {{"FunctionName", ref->function}, {"Name", ref->event}});
 }
 
 asio::awaitable<Response> ControlPlane::delete_test_event(Call call) {
-  auto name = functions_.resolve_unqualified(call.param("name"));
-  if (!name) co_return error_response(call, name.error());
-  std::string event = call.param("event");
-  if (!store::TestEvents::valid_name(event)) co_return error_response(call, bad_name(event));
-  auto job = [this, fn = *name, event] { return test_events_.remove(fn, event); };
+  auto ref = event_ref(functions_, call);
+  if (!ref) co_return error_response(call, ref.error());
+  auto job = [this, r = *ref] { return test_events_.remove(r.function, r.event); };
   auto removed = co_await util::offload(strand_, std::move(job));
   if (!removed) co_return error_response(call, store_error(removed.error()));
   if (!*removed)
-    co_return error_response(call, model::not_found("Function " + *name + " has no test event named " + event));
+    co_return error_response(call, no_such_event(*ref));
   co_return empty_response(call, 204);
 }
 
