@@ -45,12 +45,6 @@ std::optional<std::uint64_t> keyed(std::string const& path, std::string const& k
   return std::nullopt;
 }
 
-std::optional<std::uint64_t> number(std::string const& path) {
-  std::string text = read_text(path);
-  if (text.empty() || text[0] < '0' || text[0] > '9') return std::nullopt;
-  return std::strtoull(text.c_str(), nullptr, 10);
-}
-
 std::vector<std::string> split(std::string const& s, char sep) {
   std::vector<std::string> out;
   std::stringstream in(s);
@@ -183,10 +177,27 @@ Result<std::vector<int>> CgroupEnv::open_procs() const {
   return fds;
 }
 
+namespace {
+
+// Opens `path` into `fd` unless it is open already; false when it cannot be
+// (a file this kernel lacks: tried again next time).
+bool open_once(util::Fd& fd, std::string const& path, int flags) {
+  if (!fd) fd.reset(::open(path.c_str(), flags | O_CLOEXEC, 0644));
+  return static_cast<bool>(fd);
+}
+
+}  // namespace
+
 std::optional<std::uint64_t> CgroupEnv::peak_memory() const {
   auto it = dirs_.find(version_ == 2 ? "" : "memory");
   if (it == dirs_.end()) return std::nullopt;
-  return number(it->second + (version_ == 2 ? "/memory.peak" : "/memory.max_usage_in_bytes"));
+  if (!open_once(peak_fd_, it->second + (version_ == 2 ? "/memory.peak" : "/memory.max_usage_in_bytes"), O_RDONLY))
+    return std::nullopt;
+  char buf[32];
+  ssize_t n = ::pread(peak_fd_.get(), buf, sizeof buf - 1, 0);
+  if (n <= 0 || buf[0] < '0' || buf[0] > '9') return std::nullopt;
+  buf[n] = '\0';
+  return std::strtoull(buf, nullptr, 10);
 }
 
 std::uint64_t CgroupEnv::oom_kills() const {
@@ -199,8 +210,13 @@ std::uint64_t CgroupEnv::oom_kills() const {
 bool CgroupEnv::can_freeze() const { return freezable_; }
 
 Result<void> CgroupEnv::freeze(bool frozen) const {
-  if (version_ == 2) return write_text(dirs_.at("") + "/cgroup.freeze", frozen ? "1" : "0");
-  return write_text(dirs_.at("freezer") + "/freezer.state", frozen ? "FROZEN" : "THAWED");
+  std::string path = version_ == 2 ? dirs_.at("") + "/cgroup.freeze" : dirs_.at("freezer") + "/freezer.state";
+  std::string_view value = version_ == 2 ? (frozen ? "1" : "0") : (frozen ? "FROZEN" : "THAWED");
+  // O_CREAT as write_text: the unit tests' fake trees start without the file.
+  if (!open_once(freeze_fd_, path, O_WRONLY | O_CREAT)) return errno_error("open `" + path + "`");
+  if (::pwrite(freeze_fd_.get(), value.data(), value.size(), 0) != static_cast<ssize_t>(value.size()))
+    return errno_error("write `" + std::string(value) + "` to `" + path + "`");
+  return {};
 }
 
 std::map<std::string, std::string> Cgroups::bases() const {
@@ -297,6 +313,8 @@ Result<CgroupEnv> Cgroups::create(std::string const& name, CgroupLimits const& l
 }
 
 void Cgroups::remove(CgroupEnv const& env) {
+  env.freeze_fd_.reset();
+  env.peak_fd_.reset();
   for (auto const& [c, dir] : env.dirs_)
     if (::rmdir(dir.c_str()) != 0 && errno != ENOENT) pending_.push_back(dir);
 }
@@ -309,8 +327,25 @@ std::size_t Cgroups::sweep() {
   return pending_.size();
 }
 
+Result<void> Cgroups::pin_freezer() {
+  if (layout_.version != 1 || !has("freezer") || !pin_.empty()) return {};
+  std::string dir = bases().at("freezer") + "/pin";
+  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) return errno_error("create cgroup `" + dir + "`");
+  if (auto r = write_text(dir + "/freezer.state", "FROZEN"); !r) {
+    ::rmdir(dir.c_str());
+    return r.error();
+  }
+  pin_ = dir;
+  return {};
+}
+
 void Cgroups::close() {
   if (layout_.version == 0) return;
+  if (!pin_.empty()) {
+    (void)write_text(pin_ + "/freezer.state", "THAWED");
+    ::rmdir(pin_.c_str());
+    pin_.clear();
+  }
   sweep();
   for (auto const& [c, dir] : bases()) {
     if (layout_.version == 2) {

@@ -94,6 +94,8 @@ TEST_CASE("v1: open cleans leftovers of dead daemons, environments get limits, p
   CHECK(slurp(dir.path / "pids" / base / "env-1/pids.max") == "1024");
   put(mem / "memory.max_usage_in_bytes", "44040192\n");
   CHECK(env->peak_memory() == 44040192u);
+  put(mem / "memory.max_usage_in_bytes", "50331648\n");  // the same file, kept open: read anew
+  CHECK(env->peak_memory() == 50331648u);
   CHECK(env->oom_kills() == 0);
   put(mem / "memory.oom_control", "oom_kill_disable 0\nunder_oom 0\noom_kill 2\n");
   CHECK(env->oom_kills() == 2);
@@ -115,7 +117,13 @@ TEST_CASE("v1: open cleans leftovers of dead daemons, environments get limits, p
     for (auto const& f : fs::directory_iterator(dir.path / c / base / "env-1")) fs::remove(f.path());
   CHECK(cg->sweep() == 0);
   CHECK_FALSE(fs::exists(mem));
+  // One empty cgroup stays frozen while the daemon runs (the freezer's key).
+  REQUIRE(cg->pin_freezer().has_value());
+  fs::path pin = dir.path / "freezer" / base / "pin";
+  CHECK(slurp(pin / "freezer.state") == "FROZEN");
+  REQUIRE(cg->pin_freezer().has_value());  // once
   cg->close();
+  CHECK(slurp(pin / "freezer.state") == "THAWED");  // thawed before its rmdir (a fake keeps its file)
   CHECK_FALSE(fs::exists(dir.path / "pids" / base));
 }
 
@@ -147,6 +155,10 @@ TEST_CASE("v2: the daemon moves into a leaf and enables the controllers for the 
   put(base / "env-7/cgroup.freeze", "0");
   REQUIRE(env->freeze(true).has_value());
   CHECK(slurp(base / "env-7/cgroup.freeze") == "1");
+  REQUIRE(env->freeze(false).has_value());
+  CHECK(slurp(base / "env-7/cgroup.freeze") == "0");
+  REQUIRE(cg->pin_freezer().has_value());  // v2's freezer has no key to hold
+  CHECK_FALSE(fs::exists(base / "pin"));
 }
 
 TEST_CASE("this machine, for real (as root with a usable hierarchy)") {
@@ -165,7 +177,24 @@ TEST_CASE("this machine, for real (as root with a usable hierarchy)") {
   for (int fd : *fds) ::close(fd);
   if (layout.version == 1) CHECK(env->peak_memory().has_value());
   CHECK(env->oom_kills() == 0);
+  // Freezing through the descriptor kept open, twice each way, read back by path.
+  std::string own = "/lambdad-" + std::to_string(::getpid());
+  if (env->can_freeze()) {
+    fs::path state = layout.version == 2 ? fs::path(layout.unified + own + "/env-unit/cgroup.freeze")
+                                         : fs::path(layout.v1.at("freezer") + own + "/env-unit/freezer.state");
+    for (int round = 0; round < 2; ++round) {
+      REQUIRE(env->freeze(true).has_value());
+      CHECK(slurp(state) == (layout.version == 2 ? "1\n" : "FROZEN\n"));
+      REQUIRE(env->freeze(false).has_value());
+      CHECK(slurp(state) == (layout.version == 2 ? "0\n" : "THAWED\n"));
+    }
+  }
+  if (layout.version == 1 && cg->has("freezer")) {
+    REQUIRE(cg->pin_freezer().has_value());
+    CHECK(slurp(layout.v1.at("freezer") + own + "/pin/freezer.state") == "FROZEN\n");
+  }
   cg->remove(*env);
   CHECK(cg->sweep() == 0);
   cg->close();
+  if (layout.version == 1 && cg->has("freezer")) CHECK_FALSE(fs::exists(layout.v1.at("freezer") + own));
 }
