@@ -16,7 +16,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string read_text(std::string const& path) {
+std::string cgroup_text(std::string const& path) {
   std::ifstream in(path);
   std::stringstream s;
   s << in.rdbuf();
@@ -37,7 +37,7 @@ Result<void> write_text(std::string const& path, std::string const& value) {
 
 // "key value" lines (memory.events, memory.oom_control).
 std::optional<std::uint64_t> keyed(std::string const& path, std::string const& key) {
-  std::istringstream in(read_text(path));
+  std::istringstream in(cgroup_text(path));
   std::string k;
   std::uint64_t v;
   while (in >> k >> v)
@@ -73,7 +73,7 @@ bool remove_tree(std::string const& dir) {
     if (e.is_directory()) remove_tree(e.path().string());
   if (exists(dir + "/freezer.state")) (void)write_text(dir + "/freezer.state", "THAWED");
   if (exists(dir + "/cgroup.freeze")) (void)write_text(dir + "/cgroup.freeze", "0");
-  std::istringstream procs(read_text(dir + "/cgroup.procs"));
+  std::istringstream procs(cgroup_text(dir + "/cgroup.procs"));
   pid_t pid;
   bool killed = false;
   while (procs >> pid) killed = ::kill(pid, SIGKILL) == 0 || killed;
@@ -119,7 +119,7 @@ CgroupLayout detect_cgroups(std::string const& mountinfo, std::string const& sel
   }
   if (!unified_mount.empty() && own.count("")) {
     std::string dir = dir_of(unified_mount, unified_root, own[""]);
-    auto controllers = split(read_text(dir + "/cgroup.controllers"), ' ');
+    auto controllers = split(cgroup_text(dir + "/cgroup.controllers"), ' ');
     std::set<std::string> have;
     for (auto c : controllers) {
       while (!c.empty() && (c.back() == '\n' || c.back() == ' ')) c.pop_back();
@@ -152,7 +152,7 @@ CgroupLayout detect_cgroups(std::string const& mountinfo, std::string const& sel
 }
 
 CgroupLayout detect_cgroups() {
-  return detect_cgroups(read_text("/proc/self/mountinfo"), read_text("/proc/self/cgroup"));
+  return detect_cgroups(cgroup_text("/proc/self/mountinfo"), cgroup_text("/proc/self/cgroup"));
 }
 
 Result<int> CgroupEnv::open_dir() const {

@@ -102,7 +102,10 @@ case "${1:-}" in
     fi
     meson test -C build --print-errorlogs --num-processes 2
     # Second pass: the same tests on a sanitized build.
-    build build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug
+    # A unity build: six sources a unit, so the sanitizers instrument Beast's
+    # and Asio's templates once a unit, not once a file (13.5 min on 2 cores
+    # instead of 20).
+    build build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug -Dunity=on -Dunity_size=6
     LAMBDAD_TEST_SLOWDOWN=3 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
       meson test -C build-asan --print-errorlogs --num-processes 2 --timeout-multiplier 3
     if [ -n "$neighbour" ]; then

@@ -4,6 +4,7 @@
 // lines as the function writes them, until the client hangs up or the
 // daemon stops. On the io_context thread.
 #include "control_plane.hpp"
+#include "util/use_tuple.hpp"
 
 #include "util/offload.hpp"
 
@@ -20,7 +21,7 @@ namespace lambdad::api {
 
 namespace asio = boost::asio;
 namespace bhttp = boost::beast::http;
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+using util::use_tuple;
 
 namespace {
 

@@ -1,4 +1,5 @@
 #include "environment.hpp"
+#include "util/use_tuple.hpp"
 
 #include "logs/format.hpp"
 #include "logs/platform.hpp"
@@ -34,7 +35,7 @@ namespace asio = boost::asio;
 namespace fs = std::filesystem;
 using runtime_api::EnvEvent;
 using runtime_api::EnvState;
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+using util::use_tuple;
 
 namespace {
 

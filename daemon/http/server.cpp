@@ -1,4 +1,5 @@
 #include "server.hpp"
+#include "util/use_tuple.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -17,7 +18,7 @@ namespace lambdad::http {
 
 namespace bhttp = beast::http;
 using asio::ip::tcp;
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+using util::use_tuple;
 
 
 Server::Server(asio::io_context& ioc, Service& service, Limits limits)

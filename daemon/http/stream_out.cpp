@@ -1,4 +1,5 @@
 #include "stream_out.hpp"
+#include "util/use_tuple.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -12,7 +13,7 @@ namespace lambdad::http {
 
 namespace asio = boost::asio;
 namespace bhttp = boost::beast::http;
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+using util::use_tuple;
 
 asio::awaitable<bool> StreamOut::start(bhttp::response_header<> head) {
   if (started_) co_return !failed_;
