@@ -3,6 +3,7 @@
 // when it failed), DryRun 204, Event 202 once the event is on disk (events/queue.cpp runs it); Tail
 // adds X-Amz-Log-Result. On the io_context thread.
 #include "control_plane.hpp"
+#include "util/json_check.hpp"
 
 #include "../logs/format.hpp"
 #include "util/crypto.hpp"
@@ -60,7 +61,7 @@ model::ApiResult<PreparedInvoke> ControlPlane::prepare_invoke(Call& call, std::v
                                           " bytes for the InvokeFunction operation",
                     {}};
   if (payload.empty()) payload = "{}";
-  if (!json::accept(payload))
+  if (!util::is_json(payload))
     return model::invalid_request_content("Could not parse request body into json: the payload is not valid JSON");
   PreparedInvoke p;
   p.type = type;
@@ -70,7 +71,7 @@ model::ApiResult<PreparedInvoke> ControlPlane::prepare_invoke(Call& call, std::v
   std::string cc(call.req["X-Amz-Client-Context"]);
   if (!cc.empty()) {
     auto decoded = util::base64_decode(cc);
-    if (!decoded || cc.size() > 3583 || !json::accept(*decoded))
+    if (!decoded || cc.size() > 3583 || !util::is_json(*decoded))
       return model::invalid_request_content("Client context must be a base64-encoded JSON object of at most 3583 bytes");
     p.req.client_context = *decoded;
   }

@@ -5,6 +5,7 @@
 // event is any JSON document, kept exactly as given; names follow the
 // console's rule. Disk work on the store strand.
 #include "control_plane.hpp"
+#include "util/json_check.hpp"
 
 #include "util/offload.hpp"
 
@@ -75,7 +76,7 @@ asio::awaitable<Response> ControlPlane::put_test_event(Call call) {
   auto ref = event_ref(functions_, call);
   if (!ref) co_return error_response(call, ref.error());
   if (functions_.busy(ref->function)) co_return error_response(call, update_in_progress(ref->function));  // being deleted, say
-  if (!json::accept(call.req.body()))
+  if (!util::is_json(call.req.body()))
     co_return error_response(call, model::invalid_request_content(
                                        "Could not parse request body into json: a test event is a JSON document"));
   auto job = [this, r = *ref, text = std::move(call.req.body())] { return test_events_.put(r.function, r.event, text); };

@@ -1,4 +1,5 @@
 #include "invoker.hpp"
+#include "util/json_check.hpp"
 
 #include "environment.hpp"
 #include "logs/format.hpp"
@@ -530,7 +531,7 @@ void Invoker::fail(Environment& env, std::shared_ptr<Environment> const& ref, Fu
     // gets the runtime's error object, the log an INIT_REPORT.
     auto type = init->type.empty() ? std::string("Runtime.Unknown") : init->type;
     result.outcome = "init_error";
-    result.body = json::accept(init->body) ? init->body : error_body(type, init->body);
+    result.body = util::is_json(init->body) ? init->body : error_body(type, init->body);
     before_end = line_of(platform.init_report(ms(init->at - env.spawned_at()).count(), type));
     status = {"error", type};
     figures.duration_ms = ms(std::chrono::steady_clock::now() - env.spawned_at()).count();
