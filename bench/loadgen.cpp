@@ -165,12 +165,13 @@ int main(int argc, char** argv) {
                      }
                    });
   ioc.run();
-  double secs = std::chrono::duration<double>(Clock::now() - t.begin).count();
+  // No measured answer (every connection failed in the warm-up): no time either.
+  double secs = t.micros.empty() ? 0.0 : std::chrono::duration<double>(Clock::now() - t.begin).count();
   std::sort(t.micros.begin(), t.micros.end());
   std::printf(
       "{\"count\":%zu,\"errors\":%ld,\"seconds\":%.4f,\"rate\":%.1f,\"bytes\":%zu,"
       "\"p50_us\":%.0f,\"p90_us\":%.0f,\"p99_us\":%.0f,\"max_us\":%.0f,\"first_error\":\"%s\"}\n",
-      t.micros.size(), t.errors, secs, static_cast<double>(t.micros.size()) / secs, t.bytes, pct(t.micros, 50),
+      t.micros.size(), t.errors, secs, secs > 0 ? static_cast<double>(t.micros.size()) / secs : 0.0, t.bytes, pct(t.micros, 50),
       pct(t.micros, 90), pct(t.micros, 99), t.micros.empty() ? 0.0 : static_cast<double>(t.micros.back()),
       t.errors ? "see stderr" : "");
   if (t.errors) std::fprintf(stderr, "loadgen: %ld errors; first: %s\n", t.errors, t.first_error.c_str());

@@ -385,7 +385,7 @@ int serve(ServeOptions const& opts) {
       cgroups = std::move(*opened);
       for (auto const& dir : cgroups->cleaned()) spdlog::info("start-up: removed the cgroup {} of a daemon that is gone", dir);
       invoker_opts.sandbox.cgroups = &*cgroups;
-      if (invoker_opts.sandbox.freeze)
+      if (invoker_opts.sandbox.enabled && invoker_opts.sandbox.freeze)
         if (auto pinned = cgroups->pin_freezer(); !pinned)
           spdlog::warn("sandbox: could not keep a frozen cgroup ({}): each freeze and thaw of an environment "
                        "rewrites kernel code on every CPU (cgroup v1's freezer key)",

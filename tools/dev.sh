@@ -76,7 +76,9 @@ install_ric() {
 
 build() { # build DIR [meson options...]
   local dir=$1; shift
-  [ -f "$dir/build.ninja" ] || meson setup "$dir" "$@"
+  if [ ! -f "$dir/build.ninja" ]; then meson setup "$dir" "$@"
+  elif [ $# -gt 0 ]; then meson configure "$dir" "$@"  # a directory made before an option was added
+  fi
   ninja -C "$dir"
 }
 
