@@ -181,8 +181,11 @@ namespace {
 
 // Opens `path` into `fd` unless it is open already; false when it cannot be
 // (a file this kernel lacks: tried again next time).
-bool open_once(util::Fd& fd, std::string const& path, int flags) {
-  if (!fd) fd.reset(::open(path.c_str(), flags | O_CLOEXEC, 0644));
+// `path` makes the file's path: called only when it is not open yet, so a
+// warm invoke builds no string.
+template <class Path>
+bool open_once(util::Fd& fd, Path const& path, int flags) {
+  if (!fd) fd.reset(::open(path().c_str(), flags | O_CLOEXEC, 0644));
   return static_cast<bool>(fd);
 }
 
@@ -191,8 +194,8 @@ bool open_once(util::Fd& fd, std::string const& path, int flags) {
 std::optional<std::uint64_t> CgroupEnv::peak_memory() const {
   auto it = dirs_.find(version_ == 2 ? "" : "memory");
   if (it == dirs_.end()) return std::nullopt;
-  if (!open_once(peak_fd_, it->second + (version_ == 2 ? "/memory.peak" : "/memory.max_usage_in_bytes"), O_RDONLY))
-    return std::nullopt;
+  auto path = [&] { return it->second + (version_ == 2 ? "/memory.peak" : "/memory.max_usage_in_bytes"); };
+  if (!open_once(peak_fd_, path, O_RDONLY)) return std::nullopt;
   char buf[32];
   ssize_t n = ::pread(peak_fd_.get(), buf, sizeof buf - 1, 0);
   if (n <= 0 || buf[0] < '0' || buf[0] > '9') return std::nullopt;
@@ -210,12 +213,14 @@ std::uint64_t CgroupEnv::oom_kills() const {
 bool CgroupEnv::can_freeze() const { return freezable_; }
 
 Result<void> CgroupEnv::freeze(bool frozen) const {
-  std::string path = version_ == 2 ? dirs_.at("") + "/cgroup.freeze" : dirs_.at("freezer") + "/freezer.state";
+  auto path = [this] {
+    return version_ == 2 ? dirs_.at("") + "/cgroup.freeze" : dirs_.at("freezer") + "/freezer.state";
+  };
   std::string_view value = version_ == 2 ? (frozen ? "1" : "0") : (frozen ? "FROZEN" : "THAWED");
   // O_CREAT as write_text: the unit tests' fake trees start without the file.
-  if (!open_once(freeze_fd_, path, O_WRONLY | O_CREAT)) return errno_error("open `" + path + "`");
+  if (!open_once(freeze_fd_, path, O_WRONLY | O_CREAT)) return errno_error("open `" + path() + "`");
   if (::pwrite(freeze_fd_.get(), value.data(), value.size(), 0) != static_cast<ssize_t>(value.size()))
-    return errno_error("write `" + std::string(value) + "` to `" + path + "`");
+    return errno_error("write `" + std::string(value) + "` to `" + path() + "`");
   return {};
 }
 
