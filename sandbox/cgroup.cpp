@@ -179,10 +179,9 @@ Result<std::vector<int>> CgroupEnv::open_procs() const {
 
 namespace {
 
-// Opens `path` into `fd` unless it is open already; false when it cannot be
-// (a file this kernel lacks: tried again next time).
-// `path` makes the file's path: called only when it is not open yet, so a
-// warm invoke builds no string.
+// Opens the file `path()` names into `fd` unless it is open already; false
+// when it cannot be (a file this kernel lacks: tried again next time).
+// `path` is called only to open, so a warm invoke builds no string.
 template <class Path>
 bool open_once(util::Fd& fd, Path const& path, int flags) {
   if (!fd) fd.reset(::open(path().c_str(), flags | O_CLOEXEC, 0644));
@@ -218,9 +217,15 @@ Result<void> CgroupEnv::freeze(bool frozen) const {
   };
   std::string_view value = version_ == 2 ? (frozen ? "1" : "0") : (frozen ? "FROZEN" : "THAWED");
   // O_CREAT as write_text: the unit tests' fake trees start without the file.
-  if (!open_once(freeze_fd_, path, O_WRONLY | O_CREAT)) return errno_error("open `" + path() + "`");
-  if (::pwrite(freeze_fd_.get(), value.data(), value.size(), 0) != static_cast<ssize_t>(value.size()))
-    return errno_error("write `" + std::string(value) + "` to `" + path() + "`");
+  // errno is taken before the message's path is built.
+  if (!open_once(freeze_fd_, path, O_WRONLY | O_CREAT)) {
+    int err = errno;
+    return errno_error("open `" + path() + "`", err);
+  }
+  if (::pwrite(freeze_fd_.get(), value.data(), value.size(), 0) != static_cast<ssize_t>(value.size())) {
+    int err = errno;
+    return errno_error("write `" + std::string(value) + "` to `" + path() + "`", err);
+  }
   return {};
 }
 
