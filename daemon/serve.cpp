@@ -4,6 +4,7 @@
 #include "probe.hpp"
 #include "rootfs.hpp"
 #include "settings.hpp"
+#include "util/fd.hpp"
 #include "util/fsutil.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -360,12 +361,7 @@ int serve(ServeOptions const& opts) {
     else spdlog::warn("sandbox: lambdad-init not found (next to lambdad, in " LAMBDAD_LIBEXECDIR ", or $LAMBDAD_INIT): "
                       "the bootstrap is pid 1 and orphans it does not reap stay zombies until the environment ends");
   }
-  struct CloseInit {
-    int fd;
-    ~CloseInit() {
-      if (fd >= 0) ::close(fd);
-    }
-  } close_init{invoker_opts.sandbox.init_fd};
+  util::Fd close_init(invoker_opts.sandbox.init_fd);  // the options only borrow it
   invoker_opts.sandbox.root_mount = (disk.root() / "sandbox" / "root").string();
   std::error_code mkdir_ec;
   std::filesystem::create_directories(invoker_opts.sandbox.root_mount, mkdir_ec);

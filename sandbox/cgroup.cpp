@@ -26,11 +26,10 @@ std::string cgroup_text(std::string const& path) {
 bool exists(std::string const& path) { return ::access(path.c_str(), F_OK) == 0; }
 
 Result<void> write_text(std::string const& path, std::string const& value) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return errno_error("open `" + path + "`");
-  ssize_t n = ::write(fd, value.data(), value.size());
+  util::Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  if (!fd) return errno_error("open `" + path + "`");
+  ssize_t n = ::write(fd.get(), value.data(), value.size());
   int err = errno;
-  ::close(fd);
   if (n != static_cast<ssize_t>(value.size())) return errno_error("write `" + value + "` to `" + path + "`", err);
   return {};
 }
@@ -155,24 +154,20 @@ CgroupLayout detect_cgroups() {
   return detect_cgroups(cgroup_text("/proc/self/mountinfo"), cgroup_text("/proc/self/cgroup"));
 }
 
-Result<int> CgroupEnv::open_dir() const {
+Result<util::Fd> CgroupEnv::open_dir() const {
   auto it = dirs_.find("");
   if (version_ != 2 || it == dirs_.end()) return plain_error("not a cgroup v2 environment");
-  int fd = ::open(it->second.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return errno_error("open `" + it->second + "`");
+  util::Fd fd(::open(it->second.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd) return errno_error("open `" + it->second + "`");
   return fd;
 }
 
-Result<std::vector<int>> CgroupEnv::open_procs() const {
-  std::vector<int> fds;
+Result<std::vector<util::Fd>> CgroupEnv::open_procs() const {
+  std::vector<util::Fd> fds;
   for (auto const& [c, dir] : dirs_) {
-    int fd = ::open((dir + "/cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC);
-    if (fd < 0) {
-      auto err = errno_error("open `" + dir + "/cgroup.procs`");
-      for (int f : fds) ::close(f);
-      return err;
-    }
-    fds.push_back(fd);
+    util::Fd fd(::open((dir + "/cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC));
+    if (!fd) return errno_error("open `" + dir + "/cgroup.procs`");
+    fds.push_back(std::move(fd));
   }
   return fds;
 }

@@ -53,12 +53,12 @@ class CgroupEnv {
   CgroupEnv() = default;
   CgroupEnv(CgroupEnv&&) noexcept = default;
   CgroupEnv& operator=(CgroupEnv&&) noexcept = default;
-  // Opened cgroup.procs files: the child writes "0" to each to join. The
-  // caller closes them after the spawn.
-  Result<std::vector<int>> open_procs() const;
+  // Opened cgroup.procs files: the child writes "0" to each to join. Held
+  // by the caller until the spawn is over.
+  Result<std::vector<util::Fd>> open_procs() const;
   // cgroup v2: the directory, opened for clone3's CLONE_INTO_CGROUP (the
-  // child starts inside it, no migration). The caller closes it.
-  Result<int> open_dir() const;
+  // child starts inside it, no migration).
+  Result<util::Fd> open_dir() const;
   int version() const { return version_; }
   // Peak memory of the environment since it was created, if the kernel keeps it.
   std::optional<std::uint64_t> peak_memory() const;

@@ -333,24 +333,19 @@ char const* to_string(SpawnStep step) {
 }
 
 Child::Child(Child&& o) noexcept
-    : pid_(std::exchange(o.pid_, -1)), pidfd_(std::exchange(o.pidfd_, -1)), reaped_(o.reaped_) {}
+    : pid_(std::exchange(o.pid_, -1)), pidfd_(std::move(o.pidfd_)), reaped_(o.reaped_) {}
 
 Child& Child::operator=(Child&& o) noexcept {
   if (this != &o) {
-    if (pidfd_ >= 0) ::close(pidfd_);
     pid_ = std::exchange(o.pid_, -1);
-    pidfd_ = std::exchange(o.pidfd_, -1);
+    pidfd_ = std::move(o.pidfd_);
     reaped_ = o.reaped_;
   }
   return *this;
 }
 
-Child::~Child() {
-  if (pidfd_ >= 0) ::close(pidfd_);
-}
-
 Result<void> Child::signal(int sig) const {
-  if (::syscall(SYS_pidfd_send_signal, pidfd_, sig, nullptr, 0) != 0)
+  if (::syscall(SYS_pidfd_send_signal, pidfd_.get(), sig, nullptr, 0) != 0)
     return errno_error("signal process " + std::to_string(pid_));
   return {};
 }
@@ -363,7 +358,7 @@ Result<ExitStatus> Child::wait() {
     // Block on the pidfd: it becomes readable when the child exits. (poll,
     // not a blocking waitid: the pidfd may be non-blocking, shared with an
     // event loop that watches it.)
-    pollfd p{pidfd_, POLLIN, 0};
+    pollfd p{pidfd_.get(), POLLIN, 0};
     if (::poll(&p, 1, -1) < 0 && errno != EINTR) return errno_error("wait for process " + std::to_string(pid_));
   }
 }
@@ -373,7 +368,7 @@ Result<std::optional<ExitStatus>> Child::try_wait() {
   siginfo_t info{};
   struct rusage usage {};
   // The raw system call: glibc's waitid does not pass the rusage argument.
-  if (::syscall(SYS_waitid, P_PIDFD, pidfd_, &info, WEXITED | WNOHANG, &usage) != 0) {
+  if (::syscall(SYS_waitid, P_PIDFD, pidfd_.get(), &info, WEXITED | WNOHANG, &usage) != 0) {
     // A non-blocking pidfd answers EAGAIN while the process runs.
     if (errno == EAGAIN) return std::optional<ExitStatus>{};
     return errno_error("wait for process " + std::to_string(pid_));
@@ -403,8 +398,8 @@ Result<Child> spawn(SpawnSpec const& spec) {
   init_args.insert(init_args.end(), spec.companions.begin(), spec.companions.end());
   auto init_argv = c_array(init_args);
   std::vector<int> tree_fds(spec.mounts.size(), -1);
-  int report[2];
-  if (::pipe2(report, O_CLOEXEC) != 0) return errno_error("create the spawn report pipe");
+  auto report = util::make_pipe(O_CLOEXEC);
+  if (!report) return errno_error("create the spawn report pipe");
 
   int pidfd = -1;
   clone_args args{};
@@ -414,15 +409,15 @@ Result<Child> spawn(SpawnSpec const& spec) {
   if (spec.new_ipc_ns) args.flags |= CLONE_NEWIPC;
   if (spec.new_uts_ns) args.flags |= CLONE_NEWUTS;
   if (spec.new_net_ns) args.flags |= CLONE_NEWNET;
-  int sync[2] = {-1, -1};
+  util::FdPair sync;
   if (spec.new_user_ns) {
     args.flags |= CLONE_NEWUSER;
-    if (::pipe2(sync, O_CLOEXEC) != 0) {
+    auto made = util::make_pipe(O_CLOEXEC);
+    if (!made) {
       int err = errno;
-      ::close(report[0]);
-      ::close(report[1]);
       return errno_error("create the user namespace sync pipe", err);
     }
+    sync = std::move(*made);
   }
   args.pidfd = reinterpret_cast<std::uint64_t>(&pidfd);
   args.exit_signal = SIGCHLD;
@@ -433,38 +428,31 @@ Result<Child> spawn(SpawnSpec const& spec) {
   long pid = ::syscall(SYS_clone3, &args, sizeof args);
   if (pid < 0) {
     int err = errno;
-    ::close(report[0]);
-    ::close(report[1]);
-    for (int fd : sync)
-      if (fd >= 0) ::close(fd);
     return errno_error("clone3 for `" + spec.path + "`", err);
   }
   if (pid == 0) {
-    ::close(report[0]);
-    if (sync[1] >= 0) ::close(sync[1]);
-    child_main(spec, argv.data(), envp.data(), tree_fds.data(), report[1], companion_argv.data(), sync[0],
-               init_argv.data());
+    // The child never returns (no destructor runs in it): closed by hand.
+    ::close(report->first.get());
+    if (sync.second) ::close(sync.second.get());
+    child_main(spec, argv.data(), envp.data(), tree_fds.data(), report->second.get(), companion_argv.data(),
+               sync.first.get(), init_argv.data());
   }
-  ::close(report[1]);
+  report->second.reset();
   if (spec.new_user_ns) {
-    ::close(sync[0]);
+    sync.first.reset();
     // Map the caller's ids to the inner ones, then let the child go on.
     std::string proc = "/proc/" + std::to_string(pid);
     auto put = [](std::string const& path, std::string const& text) {
-      int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
-      if (fd < 0) return false;
-      bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
-      ::close(fd);
-      return ok;
+      util::Fd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+      return fd && ::write(fd.get(), text.data(), text.size()) == static_cast<ssize_t>(text.size());
     };
     bool mapped = put(proc + "/setgroups", "deny") &&
                   put(proc + "/uid_map", std::to_string(spec.inner_uid) + " " + std::to_string(::getuid()) + " 1\n") &&
                   put(proc + "/gid_map", std::to_string(spec.inner_gid) + " " + std::to_string(::getgid()) + " 1\n");
     int err = errno;
-    if (mapped) (void)!::write(sync[1], "g", 1);
-    ::close(sync[1]);
+    if (mapped) (void)!::write(sync.second.get(), "g", 1);
+    sync.second.reset();
     if (!mapped) {
-      ::close(report[0]);
       Child doomed(static_cast<pid_t>(pid), pidfd);
       (void)doomed.signal(SIGKILL);
       (void)doomed.wait();
@@ -475,9 +463,9 @@ Result<Child> spawn(SpawnSpec const& spec) {
   ChildReport r{};
   ssize_t n;
   do {
-    n = ::read(report[0], &r, sizeof r);
+    n = ::read(report->first.get(), &r, sizeof r);
   } while (n < 0 && errno == EINTR);
-  ::close(report[0]);
+  report->first.reset();
   if (n == 0) return child;  // EOF: exec succeeded
   (void)child.wait();        // the child exits 127 right after reporting
   if (n != static_cast<ssize_t>(sizeof r)) return plain_error("spawn `" + spec.path + "`: short report from child");

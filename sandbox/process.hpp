@@ -5,6 +5,7 @@
 // Callable from any thread; the child runs only async-signal-safe code.
 #pragma once
 
+#include "util/fd.hpp"
 #include "util/result.hpp"
 
 #include <sys/types.h>
@@ -152,10 +153,9 @@ class Child {
   Child& operator=(Child&& o) noexcept;
   Child(Child const&) = delete;
   Child& operator=(Child const&) = delete;
-  ~Child();
 
   pid_t pid() const { return pid_; }
-  int pidfd() const { return pidfd_; }  // readable once the child has exited
+  int pidfd() const { return pidfd_.get(); }  // readable once the child has exited
   // Sends a signal through the pidfd: never reaches a recycled pid.
   Result<void> signal(int sig) const;
   // Reaps the child; blocks until it exits.
@@ -165,7 +165,7 @@ class Child {
 
  private:
   pid_t pid_ = -1;
-  int pidfd_ = -1;
+  util::Fd pidfd_;
   bool reaped_ = false;
 };
 

@@ -1,4 +1,5 @@
 #include "rootfs.hpp"
+#include "util/fd.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -146,21 +147,19 @@ void hide_in_image(std::vector<MountOp>& ops, RootfsPlan const& p) {
 }
 
 Result<void> write_text(fs::path const& path, std::string const& text, mode_t mode) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0) return errno_error("create `" + path.string() + "`");
+  util::Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (!fd) return errno_error("create `" + path.string() + "`");
   std::size_t done = 0;
   while (done < text.size()) {
-    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    ssize_t n = ::write(fd.get(), text.data() + done, text.size() - done);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
-      auto err = errno_error("write `" + path.string() + "`");
-      ::close(fd);
-      return err;
+      int err = errno;
+      return errno_error("write `" + path.string() + "`", err);
     }
     done += static_cast<std::size_t>(n);
   }
-  int rc = ::fchmod(fd, mode);
-  ::close(fd);
+  int rc = ::fchmod(fd.get(), mode);
   if (rc != 0) return errno_error("chmod `" + path.string() + "`");
   return {};
 }

@@ -2,8 +2,10 @@
 // copied, so a descriptor is closed once, by whoever holds it last.
 #pragma once
 
+#include <sys/socket.h>
 #include <unistd.h>
 
+#include <optional>
 #include <utility>
 
 namespace lambdad::util {
@@ -34,5 +36,22 @@ class Fd {
  private:
   int fd_ = -1;
 };
+
+// Both ends of a pipe (pipe2 with `flags`) or of a socket pair: each closes
+// itself unless it is handed on. Nothing, with errno set, when the call fails.
+struct FdPair {
+  Fd first;   // a pipe's read end
+  Fd second;  // a pipe's write end
+};
+inline std::optional<FdPair> make_pipe(int flags) {
+  int ends[2];
+  if (::pipe2(ends, flags) != 0) return std::nullopt;
+  return FdPair{Fd(ends[0]), Fd(ends[1])};
+}
+inline std::optional<FdPair> make_socketpair(int domain, int type) {
+  int ends[2];
+  if (::socketpair(domain, type, 0, ends) != 0) return std::nullopt;
+  return FdPair{Fd(ends[0]), Fd(ends[1])};
+}
 
 }  // namespace lambdad::util

@@ -1,4 +1,5 @@
 #include "fsutil.hpp"
+#include "fd.hpp"
 
 #include "clock.hpp"
 
@@ -34,11 +35,10 @@ Result<void> make_dirs(fs::path const& dir) {
 }
 
 Result<void> fsync_dir(fs::path const& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return errno_error("open " + q(dir));
-  int rc = ::fsync(fd);
+  Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd) return errno_error("open " + q(dir));
+  int rc = ::fsync(fd.get());
   int err = errno;
-  ::close(fd);
   if (rc != 0) return errno_error("fsync " + q(dir), err);
   return {};
 }
@@ -46,11 +46,11 @@ Result<void> fsync_dir(fs::path const& dir) {
 Result<void> write_file_atomic(fs::path const& target, std::string_view data,
                                fs::path const& tmp_dir, bool durable) {
   fs::path tmp = tmp_dir / ("rec-" + uuid4());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0) return errno_error("create " + q(tmp));
-  auto wrote = write_all(fd, data, tmp);
-  if (wrote && durable && ::fsync(fd) != 0) wrote = errno_error("fsync " + q(tmp));
-  ::close(fd);
+  Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+  if (!fd) return errno_error("create " + q(tmp));
+  auto wrote = write_all(fd.get(), data, tmp);
+  if (wrote && durable && ::fsync(fd.get()) != 0) wrote = errno_error("fsync " + q(tmp));
+  fd.reset();
   if (!wrote) {
     ::unlink(tmp.c_str());
     return wrote;
@@ -73,24 +73,22 @@ Result<void> remove_file_durable(fs::path const& target) {
 }
 
 Result<std::string> read_file(fs::path const& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return errno_error("open " + q(path));
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return errno_error("open " + q(path));
   std::string out;
   struct stat st {};
-  if (::fstat(fd, &st) == 0 && st.st_size > 0) out.reserve(static_cast<std::size_t>(st.st_size));
+  if (::fstat(fd.get(), &st) == 0 && st.st_size > 0) out.reserve(static_cast<std::size_t>(st.st_size));
   char buf[65536];
   for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
     if (n < 0) {
       if (errno == EINTR) continue;
-      auto err = errno_error("read " + q(path));
-      ::close(fd);
-      return err;
+      int err = errno;
+      return errno_error("read " + q(path), err);
     }
     if (n == 0) break;
     out.append(buf, static_cast<std::size_t>(n));
   }
-  ::close(fd);
   return out;
 }
 

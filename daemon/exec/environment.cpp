@@ -4,6 +4,7 @@
 #include "logs/format.hpp"
 #include "logs/platform.hpp"
 #include "logs/store.hpp"
+#include "launch.hpp"
 #include "proc_tree.hpp"
 #include "rootfs.hpp"
 #include "util/crypto.hpp"
@@ -38,16 +39,6 @@ using runtime_api::EnvState;
 using util::use_tuple;
 
 namespace {
-
-bool executable_file(fs::path const& p) {
-  struct stat st {};
-  return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
-}
-
-bool has_exec_bit(fs::path const& p) {
-  struct stat st {};
-  return ::stat(p.c_str(), &st) == 0 && (st.st_mode & 0111) != 0;
-}
 
 std::string log_group_of(FunctionImage const& fn) {
   return fn.log.group.empty() ? "/aws/lambda/" + fn.name : fn.log.group;
@@ -112,7 +103,6 @@ Environment::Environment(asio::io_context& ioc, FunctionImage fn, logs::LogStore
       }) {}
 
 Environment::~Environment() {
-  if (status_fd_ >= 0) ::close(status_fd_);
   if (logs_) logs_->close_stream(log_key_, stream_);
   if (sb_.cgroups && !cgroup_.empty()) sb_.cgroups->remove(cgroup_);
 }
@@ -276,85 +266,44 @@ void Environment::build_sandbox(sandbox::SpawnSpec& spec) const {
   }
 }
 
-namespace {
-
-// What the environment runs, inside it and (for --no-sandbox) on the host.
-struct Launch {
-  std::string path;
-  std::vector<std::string> argv;
-  std::string host_path;
-  std::vector<std::string> host_argv;
+// What a start holds until the environment takes it over. Each descriptor
+// closes itself when a step fails; the spec only borrows them.
+struct Environment::StartFds {
+  util::Fd out_read, out_write;        // the runtime's stdout and stderr
+  util::Fd status_read, status_write;  // lambdad-init reports the bootstrap's wait status
+  util::Fd channel, channel_child;     // the isolated network's listener comes back on it
+  util::Fd cgroup_dir;                 // v2: the child starts inside it
+  std::vector<util::Fd> cgroup_procs;  // otherwise: it joins by writing to these
 };
-
-// A managed runtime: the interpreter and lambdad's client; with
-// AWS_LAMBDA_EXEC_WRAPPER, the wrapper first, given the same argv ("Modifying
-// the runtime environment", wrapper scripts).
-Launch managed_launch(FunctionImage const& fn) {
-  auto const& m = *fn.managed;
-  Launch l{m.interpreter.string(), {m.interpreter.string()}, m.interpreter.string(), {m.interpreter.string()}};
-  // A "--no-X" flag is left out when the function's NODE_OPTIONS turns X on
-  // (--experimental-require-module: how a function asks for require(esm)).
-  auto node_options = fn.env.count("NODE_OPTIONS") ? fn.env.at("NODE_OPTIONS") : std::string();
-  for (auto const& flag : m.flags) {
-    if (flag.rfind("--no-", 0) == 0 && node_options.find("--" + flag.substr(5)) != std::string::npos) continue;
-    l.argv.push_back(flag);
-    l.host_argv.push_back(flag);
-  }
-  l.argv.push_back("/var/runtime/" + m.entry);
-  l.host_argv.push_back((m.client_dir / m.entry).string());
-  if (auto w = fn.env.find("AWS_LAMBDA_EXEC_WRAPPER"); w != fn.env.end() && !w->second.empty()) {
-    l.argv.insert(l.argv.begin(), w->second);
-    l.path = w->second;
-  }
-  return l;
-}
-
-// Bootstrap lookup as Lambda does it: /var/task, then /opt (the last layer
-// that has one wins, as in the merged /opt).
-std::variant<Launch, StartFailure> launch_of(FunctionImage const& fn) {
-  if (fn.managed) return managed_launch(fn);
-  std::string path;
-  fs::path host_path;
-  if (executable_file(fn.code_tree / "bootstrap")) {
-    path = "/var/task/bootstrap";
-    host_path = fn.code_tree / "bootstrap";
-  } else {
-    for (auto it = fn.layer_trees.rbegin(); it != fn.layer_trees.rend() && path.empty(); ++it)
-      if (executable_file(*it / "bootstrap")) {
-        path = "/opt/bootstrap";
-        host_path = *it / "bootstrap";
-      }
-  }
-  if (path.empty())
-    return StartFailure{"Runtime.InvalidEntrypoint",
-                        "Couldn't find valid bootstrap(s): [/var/task/bootstrap /opt/bootstrap]"};
-  if (!has_exec_bit(host_path)) return StartFailure{"Runtime.InvalidEntrypoint", "fork/exec " + path + ": permission denied"};
-  return Launch{path, {path}, host_path.string(), {host_path.string()}};
-}
-
-}  // namespace
 
 std::optional<StartFailure> Environment::start() {
   auto began = std::chrono::steady_clock::now();
-  auto found = launch_of(fn_);
-  if (auto const* failure = std::get_if<StartFailure>(&found)) {
+  auto failed = [this](StartFailure f) {
     apply(EnvEvent::SpawnFailed);
-    return *failure;
-  }
-  auto launch = std::get<Launch>(std::move(found));
+    return std::optional<StartFailure>(std::move(f));
+  };
+  auto found = launch_of(fn_);
+  if (auto const* failure = std::get_if<StartFailure>(&found)) return failed(*failure);
   // Isolated: the listener is made inside the environment's network
   // namespace at spawn; host: a free loopback port here.
   bool isolated = sb_.enabled && sb_.isolated_network;
   auto api = isolated ? "127.0.0.1:" + std::to_string(sandbox::kIsolatedRuntimeApiPort) : endpoint_->listen();
-  if (!api) {
-    apply(EnvEvent::SpawnFailed);
-    return StartFailure{"Runtime.Unknown", "could not open a Runtime API listener on 127.0.0.1"};
-  }
-  int pipe_fds[2];
-  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
-    apply(EnvEvent::SpawnFailed);
-    return StartFailure{"Runtime.Unknown", "could not create the output pipe"};
-  }
+  if (!api) return failed({"Runtime.Unknown", "could not open a Runtime API listener on 127.0.0.1"});
+  auto spec = make_spec(std::get<Launch>(found), *api);
+  StartFds fds;
+  if (auto failure = acquire(spec, fds, isolated)) return failed(std::move(*failure));
+  spawned_at_ = std::chrono::steady_clock::now();
+  if (auto failure = spawn_child(spec, fds)) return failed(std::move(*failure));
+  using fms = std::chrono::duration<double, std::milli>;
+  spdlog::debug("function {}: environment started in {:.3f} ms: prepare {:.3f} ms (cgroup, spec), spawn {:.3f} ms "
+                "(namespaces, mounts, pivot_root, identity, exec)",
+                fn_.name, fms(std::chrono::steady_clock::now() - began).count(), fms(spawned_at_ - began).count(),
+                fms(std::chrono::steady_clock::now() - spawned_at_).count());
+  wire(std::move(fds.out_read), isolated);
+  return std::nullopt;
+}
+
+sandbox::SpawnSpec Environment::make_spec(Launch const& launch, std::string const& api) const {
   sandbox::SpawnSpec spec;
   spec.die_with_parent = true;  // a daemon killed with -9 leaves no environment behind
   // External extensions: the executables in /opt/extensions as the merged
@@ -373,7 +322,7 @@ std::optional<StartFailure> Environment::start() {
   endpoint_->set_function_info({fn_.name, fn_.version, fn_.handler, fn_.account});
   spec.path = launch.path;
   spec.argv = launch.argv;
-  spec.env = environment_of(fn_, *api, stream_);
+  spec.env = environment_of(fn_, api, stream_);
   spec.cwd = "/var/task";
   if (!sb_.enabled) {
     // Plain process: the bootstrap and its code where they are on the host.
@@ -384,58 +333,65 @@ std::optional<StartFailure> Environment::start() {
       if (v.rfind("LAMBDA_TASK_ROOT=", 0) == 0) v = "LAMBDA_TASK_ROOT=" + fn_.code_tree.string();
     spec.companions.clear();
   }
-  spec.stdout_fd = pipe_fds[1];
-  spec.stderr_fd = pipe_fds[1];
   build_sandbox(spec);
+  return spec;
+}
+
+std::optional<StartFailure> Environment::acquire(sandbox::SpawnSpec& spec, StartFds& fds, bool isolated) {
+  auto out = util::make_pipe(O_CLOEXEC);
+  if (!out) return StartFailure{"Runtime.Unknown", "could not create the output pipe"};
+  fds.out_read = std::move(out->first);
+  fds.out_write = std::move(out->second);
+  spec.stdout_fd = spec.stderr_fd = fds.out_write.get();
   if (sb_.enabled && sb_.cgroups && sb_.cgroups->version() > 0) {
     sandbox::CgroupLimits limits{static_cast<std::uint64_t>(fn_.memory_mb) << 20, sb_.pids_max};
     auto cg = sb_.cgroups->create("env-" + std::to_string(++counter_), limits);
-    if (!cg) {
-      ::close(pipe_fds[0]);
-      ::close(pipe_fds[1]);
-      apply(EnvEvent::SpawnFailed);
-      return StartFailure{"Runtime.Unknown", "could not create the environment's cgroup: " + cg.error().message()};
-    }
+    if (!cg) return StartFailure{"Runtime.Unknown", "could not create the environment's cgroup: " + cg.error().message()};
     cgroup_ = std::move(*cg);
     // On v2 the child starts inside it (see SpawnSpec::cgroup_dir_fd);
     // otherwise, or where the kernel cannot, it joins first thing.
-    std::optional<Error> failed;
-    if (cgroup_.version() == 2 && clone_into_cgroup_) {
-      if (auto fd = cgroup_.open_dir()) spec.cgroup_dir_fd = *fd;
-      else failed = fd.error();
-    } else if (auto fds = cgroup_.open_procs()) {
-      spec.cgroup_fds = *fds;
-    } else {
-      failed = fds.error();
-    }
-    if (failed) {  // never run outside its limits
-      ::close(pipe_fds[0]);
-      ::close(pipe_fds[1]);
-      apply(EnvEvent::SpawnFailed);
-      return StartFailure{"Runtime.Unknown", "could not open the environment's cgroup: " + failed->message()};
+    if (auto opened = open_cgroup(spec, fds); !opened)  // never run outside its limits
+      return StartFailure{"Runtime.Unknown", "could not open the environment's cgroup: " + opened.error().message()};
+  }
+  if (sb_.enabled && sb_.init_fd >= 0) {
+    if (auto status = util::make_pipe(O_CLOEXEC | O_NONBLOCK)) {
+      fds.status_read = std::move(status->first);
+      fds.status_write = std::move(status->second);
+      spec.init_fd = sb_.init_fd;
+      spec.status_fd = fds.status_write.get();
     }
   }
-  int status_pipe[2] = {-1, -1};
-  if (sb_.enabled && sb_.init_fd >= 0 && ::pipe2(status_pipe, O_CLOEXEC | O_NONBLOCK) == 0) {
-    spec.init_fd = sb_.init_fd;
-    spec.status_fd = status_pipe[1];
-  }
-  int channel[2] = {-1, -1};
   if (isolated) {
-    if (::socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, channel) != 0) {
-      ::close(pipe_fds[0]);
-      ::close(pipe_fds[1]);
-      for (int fd : spec.cgroup_fds) ::close(fd);
-      if (spec.cgroup_dir_fd >= 0) ::close(spec.cgroup_dir_fd);
-      for (int fd : status_pipe)
-        if (fd >= 0) ::close(fd);
-      apply(EnvEvent::SpawnFailed);
-      return StartFailure{"Runtime.Unknown", "could not create the listener channel"};
-    }
+    auto channel = util::make_socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC);
+    if (!channel) return StartFailure{"Runtime.Unknown", "could not create the listener channel"};
+    fds.channel = std::move(channel->first);
+    fds.channel_child = std::move(channel->second);
     spec.new_net_ns = true;
-    spec.listener_channel = channel[1];
+    spec.listener_channel = fds.channel_child.get();
   }
-  spawned_at_ = std::chrono::steady_clock::now();
+  return std::nullopt;
+}
+
+Result<void> Environment::open_cgroup(sandbox::SpawnSpec& spec, StartFds& fds) const {
+  spec.cgroup_dir_fd = -1;
+  spec.cgroup_fds.clear();
+  fds.cgroup_dir.reset();
+  fds.cgroup_procs.clear();
+  if (cgroup_.version() == 2 && clone_into_cgroup_) {
+    auto dir = cgroup_.open_dir();
+    if (!dir) return dir.error();
+    fds.cgroup_dir = std::move(*dir);
+    spec.cgroup_dir_fd = fds.cgroup_dir.get();
+    return {};
+  }
+  auto procs = cgroup_.open_procs();
+  if (!procs) return procs.error();
+  fds.cgroup_procs = std::move(*procs);
+  for (auto const& fd : fds.cgroup_procs) spec.cgroup_fds.push_back(fd.get());
+  return {};
+}
+
+std::optional<StartFailure> Environment::spawn_child(sandbox::SpawnSpec& spec, StartFds& fds) {
   auto child = sandbox::spawn(spec);
   if (!child && spec.cgroup_dir_fd >= 0 &&
       (child.error().code == std::errc::argument_list_too_long || child.error().code == std::errc::invalid_argument)) {
@@ -443,43 +399,31 @@ std::optional<StartFailure> Environment::start() {
     spdlog::warn("function {}: clone3 cannot start a process inside its cgroup here ({}); environments move into "
                  "theirs instead", fn_.name, child.error().message());
     clone_into_cgroup_ = false;
-    ::close(std::exchange(spec.cgroup_dir_fd, -1));
-    if (auto fds = cgroup_.open_procs()) {
-      spec.cgroup_fds = *fds;
-      child = sandbox::spawn(spec);
-    }
+    if (open_cgroup(spec, fds)) child = sandbox::spawn(spec);
   }
-  ::close(pipe_fds[1]);
-  for (int fd : spec.cgroup_fds) ::close(fd);
-  if (spec.cgroup_dir_fd >= 0) ::close(spec.cgroup_dir_fd);
-  if (channel[1] >= 0) ::close(channel[1]);
-  if (status_pipe[1] >= 0) ::close(status_pipe[1]);
-  status_fd_ = status_pipe[0];
-  if (child && channel[0] >= 0) {
-    auto listener = sandbox::receive_listener(channel[0]);
+  // The child's ends are its own now (or nobody's).
+  fds.out_write.reset();
+  fds.cgroup_procs.clear();
+  fds.cgroup_dir.reset();
+  fds.channel_child.reset();
+  fds.status_write.reset();
+  status_fd_ = std::move(fds.status_read);
+  if (!child) return StartFailure{"Runtime.InvalidEntrypoint", child.error().message()};
+  if (fds.channel) {
+    auto listener = sandbox::receive_listener(fds.channel.get());
     if (!listener || !endpoint_->adopt(*listener)) {
-      ::close(channel[0]);
-      ::close(pipe_fds[0]);
       (void)child->signal(SIGKILL);
       (void)child->wait();
-      apply(EnvEvent::SpawnFailed);
       return StartFailure{"Runtime.Unknown", listener ? "could not serve the Runtime API" : listener.error().message()};
     }
   }
-  if (channel[0] >= 0) ::close(channel[0]);
-  if (!child) {
-    ::close(pipe_fds[0]);
-    apply(EnvEvent::SpawnFailed);
-    return StartFailure{"Runtime.InvalidEntrypoint", child.error().message()};
-  }
   child_ = std::move(*child);
-  using fms = std::chrono::duration<double, std::milli>;
-  spdlog::debug("function {}: environment started in {:.3f} ms: prepare {:.3f} ms (cgroup, spec), spawn {:.3f} ms "
-                "(namespaces, mounts, pivot_root, identity, exec)",
-                fn_.name, fms(std::chrono::steady_clock::now() - began).count(), fms(spawned_at_ - began).count(),
-                fms(std::chrono::steady_clock::now() - spawned_at_).count());
-  ::fcntl(pipe_fds[0], F_SETFL, O_NONBLOCK);
-  out_.assign(pipe_fds[0]);
+  return std::nullopt;
+}
+
+void Environment::wire(util::Fd out, bool isolated) {
+  ::fcntl(out.get(), F_SETFL, O_NONBLOCK);
+  out_.assign(out.release());
   pidfd_.assign(::dup(child_.pidfd()));
   apply(EnvEvent::Spawned);
   auto self = shared_from_this();
@@ -522,7 +466,6 @@ std::optional<StartFailure> Environment::start() {
   endpoint_->start();
   asio::co_spawn(ioc_, read_output(self), asio::detached);
   asio::co_spawn(ioc_, watch_exit(self), asio::detached);
-  return std::nullopt;
 }
 
 asio::awaitable<void> Environment::read_output([[maybe_unused]] std::shared_ptr<Environment> self) {
@@ -545,7 +488,7 @@ asio::awaitable<void> Environment::watch_exit([[maybe_unused]] std::shared_ptr<E
   if (st && *st) exit_status_ = **st;
   // Under lambdad-init, the bootstrap's own status (init exits 0 after it).
   int raw = 0;
-  if (exit_status_ && status_fd_ >= 0 && ::read(status_fd_, &raw, sizeof raw) == sizeof raw) {
+  if (exit_status_ && status_fd_ && ::read(status_fd_.get(), &raw, sizeof raw) == sizeof raw) {
     exit_status_->signaled = WIFSIGNALED(raw);
     exit_status_->code = WIFSIGNALED(raw) ? WTERMSIG(raw) : WEXITSTATUS(raw);
   }

@@ -17,6 +17,8 @@
 namespace lambdad::exec {
 
 // Why an environment could not start, as the invoke reports it.
+struct Launch;
+
 struct StartFailure {
   std::string error_type;  // Runtime.InvalidEntrypoint, ...
   std::string message;     // after "RequestId: <id> Error: "
@@ -85,6 +87,14 @@ class Environment : public std::enable_shared_from_this<Environment> {
   bool retired = false;
 
  private:
+  // The steps of start(): what to run and how; the pipes, cgroup and
+  // channel it needs; the spawn; the endpoint and the readers wired to it.
+  struct StartFds;
+  sandbox::SpawnSpec make_spec(Launch const& launch, std::string const& api) const;
+  std::optional<StartFailure> acquire(sandbox::SpawnSpec& spec, StartFds& fds, bool isolated);
+  Result<void> open_cgroup(sandbox::SpawnSpec& spec, StartFds& fds) const;
+  std::optional<StartFailure> spawn_child(sandbox::SpawnSpec& spec, StartFds& fds);
+  void wire(util::Fd out, bool isolated);
   void build_sandbox(sandbox::SpawnSpec& spec) const;
   // Whether the TCP connection from 127.0.0.1:`peer_port` to this
   // environment's Runtime API belongs to one of its processes (one sock_diag
@@ -104,7 +114,7 @@ class Environment : public std::enable_shared_from_this<Environment> {
   std::string log_key_;  // the log group's key in the store
   std::string stream_;
   sandbox::CgroupEnv cgroup_;
-  int status_fd_ = -1;  // lambdad-init writes the bootstrap's wait status here
+  util::Fd status_fd_;  // lambdad-init writes the bootstrap's wait status here
   bool frozen_ = false;
   static inline std::uint64_t counter_ = 0;  // names cgroups env-<n>
   static inline bool clone_into_cgroup_ = true;  // false once the kernel refused CLONE_INTO_CGROUP

@@ -1,4 +1,5 @@
 #include "proc_tree.hpp"
+#include "util/fd.hpp"
 
 #include <arpa/inet.h>
 #include <linux/inet_diag.h>
@@ -17,8 +18,8 @@ namespace lambdad::exec {
 namespace fs = std::filesystem;
 
 std::optional<std::uint64_t> tcp_socket_inode(std::uint16_t local_port, std::uint16_t remote_port) {
-  int fd = ::socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
-  if (fd < 0) return std::nullopt;
+  util::Fd fd(::socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG));
+  if (!fd) return std::nullopt;
   struct {
     nlmsghdr nlh;
     inet_diag_req_v2 req;
@@ -37,13 +38,12 @@ std::optional<std::uint64_t> tcp_socket_inode(std::uint16_t local_port, std::uin
   msg.req.id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
   std::optional<std::uint64_t> inode;
   alignas(nlmsghdr) char buf[4096];
-  if (::send(fd, &msg, sizeof msg, 0) == static_cast<ssize_t>(sizeof msg)) {
-    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+  if (::send(fd.get(), &msg, sizeof msg, 0) == static_cast<ssize_t>(sizeof msg)) {
+    ssize_t n = ::recv(fd.get(), buf, sizeof buf, 0);
     auto* h = reinterpret_cast<nlmsghdr*>(buf);
     if (n > 0 && NLMSG_OK(h, static_cast<unsigned>(n)) && h->nlmsg_type == SOCK_DIAG_BY_FAMILY)
       inode = reinterpret_cast<inet_diag_msg*>(NLMSG_DATA(h))->idiag_inode;
   }
-  ::close(fd);
   return inode;
 }
 

@@ -1,6 +1,7 @@
 #include "state_dir.hpp"
 
 #include "util/clock.hpp"
+#include "util/fd.hpp"
 #include "util/fsutil.hpp"
 
 #include <fcntl.h>
@@ -32,11 +33,10 @@ Result<Rec> read_record(fs::path const& p) {
 
 // Flushes everything written under `dir` (one syncfs instead of an fsync per file).
 Result<void> sync_filesystem_of(fs::path const& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return errno_error("open " + q(dir));
-  int rc = ::syncfs(fd);
+  util::Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd) return errno_error("open " + q(dir));
+  int rc = ::syncfs(fd.get());
   int err = errno;
-  ::close(fd);
   if (rc != 0) return errno_error("syncfs " + q(dir), err);
   return {};
 }

@@ -1,5 +1,6 @@
 #include "unpack.hpp"
 
+#include "util/fd.hpp"
 #include "util/fsutil.hpp"
 
 #include <archive.h>
@@ -292,11 +293,11 @@ Result<void> extract_file(archive* a, archive_entry* e, Tree& t, std::string con
   mode &= static_cast<mode_t>(~0222);  // trees are read-only
   fs::path p = t.root / rel;
   ::unlink(p.c_str());  // a duplicate entry replaces the earlier one
-  int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
-  if (fd < 0) return errno_error("create `" + p.string() + "`");
-  auto r = write_data(a, fd, entry, st.bytes, zip_size, limits);
-  if (r && ::fchmod(fd, mode) != 0) r = errno_error("chmod `" + p.string() + "`");
-  ::close(fd);
+  util::Fd fd(::open(p.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode));
+  if (!fd) return errno_error("create `" + p.string() + "`");
+  auto r = write_data(a, fd.get(), entry, st.bytes, zip_size, limits);
+  if (r && ::fchmod(fd.get(), mode) != 0) r = errno_error("chmod `" + p.string() + "`");
+  fd.reset();
   if (!r) return r;
   t.files.insert(rel);
   ++st.files;
