@@ -10,6 +10,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/address.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -409,6 +410,8 @@ int serve(ServeOptions const& opts) {
   // destroyed with the io_context's pending work).
   logs::LogStore log_store(disk.root() / "logs");
   asio::io_context ioc(1);
+  // Log lines go to disk once per handler, not once per line.
+  log_store.set_flush_scheduler([&] { asio::post(ioc, [&] { log_store.flush(); }); });
   asio::thread_pool pool(opts.pool_threads);
   auto api_cfg = opts.api;
   api_cfg.runtimes = probe_runtimes(opts.runtime_interpreters, invoker_opts.sandbox.rootfs);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -75,54 +76,68 @@ std::string format_event(LogEvent const& e) {
 
 LogStore::LogStore(fs::path root, std::size_t keep_in_memory) : root_(std::move(root)), keep_(keep_in_memory) {}
 
-LogStore::~LogStore() {
-  for (auto& [name, g] : groups_)
-    for (auto& [stream, fd] : g.open_fds) ::close(fd);
-}
+LogStore::~LogStore() { flush(); }
 
 fs::path LogStore::stream_path(std::string const& function, std::string const& stream) const {
   return root_ / function / stream;
 }
 
-int LogStore::fd_for(std::string const& function, Group& g, std::string const& stream) {
-  if (auto it = g.open_fds.find(stream); it != g.open_fds.end()) return it->second;
+LogStore::Group::Stream* LogStore::stream_for(std::string const& function, Group& g, std::string const& stream) {
+  if (auto it = g.streams.find(stream); it != g.streams.end()) return &it->second;
   auto path = stream_path(function, stream);
   std::error_code ec;
   fs::create_directories(path.parent_path(), ec);
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (fd < 0) {
+  util::Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
+  if (!fd) {
     if (!warned_) spdlog::warn("function {}: cannot write its log {}: {}", function, path.string(), std::strerror(errno));
     warned_ = true;
-    return -1;
+    return nullptr;  // tried again at the next line
   }
-  g.open_fds[stream] = fd;
-  return fd;
+  return &(g.streams[stream] = Group::Stream{std::move(fd), {}});
+}
+
+void LogStore::write_pending(std::string const& function, Group::Stream& s) {
+  std::string_view rest = s.pending;
+  while (!rest.empty()) {
+    ssize_t n = ::write(s.fd.get(), rest.data(), rest.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {  // a full disk: the lines are dropped, the invokes go on
+      if (!warned_) spdlog::warn("function {}: writing its log: {}", function, std::strerror(errno));
+      warned_ = true;
+      break;
+    }
+    rest.remove_prefix(static_cast<std::size_t>(n));
+  }
+  s.pending.clear();
+}
+
+void LogStore::flush() {
+  for (auto [function, s] : dirty_) write_pending(*function, *s);
+  dirty_.clear();
 }
 
 void LogStore::append(std::string const& function, std::string const& stream, std::string_view message,
                       std::chrono::system_clock::time_point at) {
-  auto& g = groups_[function];
-  LogEvent e;
-  e.seq = g.next_seq++;
-  e.time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(at.time_since_epoch()).count();
-  e.stream = stream;
-  e.message = std::string(message);
-  int fd = fd_for(function, g, stream);
-  if (fd >= 0) {
-    std::string line = std::to_string(e.time_ms) + "\t" + e.message + "\n";
-    std::string_view rest = line;
-    while (!rest.empty()) {
-      ssize_t n = ::write(fd, rest.data(), rest.size());
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {
-        if (!warned_) spdlog::warn("function {}: writing its log: {}", function, std::strerror(errno));
-        warned_ = true;
-        break;
-      }
-      rest.remove_prefix(static_cast<std::size_t>(n));
+  auto [git, made] = groups_.try_emplace(function);
+  auto& g = git->second;
+  auto seq = g.next_seq++;
+  auto time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(at.time_since_epoch()).count();
+  if (auto* s = stream_for(function, g, stream)) {
+    if (s->pending.empty()) {
+      if (dirty_.empty() && schedule_flush_) schedule_flush_();
+      dirty_.emplace_back(&git->first, s);
     }
+    char digits[24];
+    auto end = std::to_chars(digits, digits + sizeof digits, time_ms).ptr;
+    s->pending.append(digits, end).append(1, '\t').append(message).append(1, '\n');
+    if (!schedule_flush_) flush();
   }
   if (g.followers == 0) return;  // nobody reads the lines from memory
+  LogEvent e;
+  e.seq = seq;
+  e.time_ms = time_ms;
+  e.stream = stream;
+  e.message = std::string(message);
   g.recent.push_back(std::move(e));
   while (g.recent.size() > keep_) g.recent.pop_front();
   // Copy first: a wake may unsubscribe.
@@ -135,9 +150,13 @@ void LogStore::append(std::string const& function, std::string const& stream, st
 void LogStore::close_stream(std::string const& function, std::string const& stream) {
   auto it = groups_.find(function);
   if (it == groups_.end()) return;
-  if (auto f = it->second.open_fds.find(stream); f != it->second.open_fds.end()) {
-    ::close(f->second);
-    it->second.open_fds.erase(f);
+  if (auto f = it->second.streams.find(stream); f != it->second.streams.end()) {
+    // Its last lines are written first.
+    if (!f->second.pending.empty()) {
+      write_pending(function, f->second);
+      std::erase_if(dirty_, [&](auto const& d) { return d.second == &f->second; });
+    }
+    it->second.streams.erase(f);
   }
   forget_if_unused(function);
 }
@@ -145,7 +164,7 @@ void LogStore::close_stream(std::string const& function, std::string const& stre
 void LogStore::forget_if_unused(std::string const& function) {
   // Its sequence numbers start again at 1: no follower holds one.
   auto it = groups_.find(function);
-  if (it != groups_.end() && it->second.followers == 0 && it->second.open_fds.empty()) groups_.erase(it);
+  if (it != groups_.end() && it->second.followers == 0 && it->second.streams.empty()) groups_.erase(it);
 }
 
 std::size_t LogStore::kept_events() const {
@@ -284,7 +303,7 @@ bool LogStore::set_retention(std::string const& key, std::optional<int> days) co
 std::set<std::string> LogStore::open_streams() const {
   std::set<std::string> out;
   for (auto const& [key, g] : groups_)
-    for (auto const& [stream, fd] : g.open_fds) out.insert(key + "/" + stream);
+    for (auto const& [stream, s] : g.streams) out.insert(key + "/" + stream);
   return out;
 }
 

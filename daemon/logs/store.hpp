@@ -13,6 +13,8 @@
 // "<epoch ms>\t<message>".
 #pragma once
 
+#include "util/fd.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -59,6 +61,13 @@ class LogStore {
 
   void append(std::string const& function, std::string const& stream, std::string_view message,
               std::chrono::system_clock::time_point at = std::chrono::system_clock::now());
+  // Lines are written to their files in batches: `schedule` is called when
+  // the first line of a batch is appended and must run flush() soon (the
+  // daemon posts it to the io thread, so every line of one handler goes out
+  // in one write a stream). Without it each append writes at once.
+  void set_flush_scheduler(std::function<void()> schedule) { schedule_flush_ = std::move(schedule); }
+  // Writes what is pending to the streams' files.
+  void flush();
   // The environment of `stream` ended: its file is closed.
   void close_stream(std::string const& function, std::string const& stream);
 
@@ -103,13 +112,18 @@ class LogStore {
   struct Group {
     std::deque<LogEvent> recent;
     std::uint64_t next_seq = 1;
-    std::map<std::string, int> open_fds;  // stream -> fd
+    struct Stream {
+      util::Fd fd;
+      std::string pending;  // lines appended, not yet written
+    };
+    std::map<std::string, Stream> streams;  // open ones, by name
     int followers = 0;
   };
   // Forgets `function`'s group once nothing needs it (no follower, no open stream).
   void forget_if_unused(std::string const& function);
   std::filesystem::path stream_path(std::string const& function, std::string const& stream) const;
-  int fd_for(std::string const& function, Group& g, std::string const& stream);
+  Group::Stream* stream_for(std::string const& function, Group& g, std::string const& stream);
+  void write_pending(std::string const& function, Group::Stream& s);
 
   std::filesystem::path root_;
   std::size_t keep_;
@@ -121,6 +135,9 @@ class LogStore {
   std::map<int, Subscriber> subscribers_;
   int next_subscriber_ = 1;
   bool warned_ = false;
+  std::function<void()> schedule_flush_;
+  // Streams with pending lines, and their groups' keys.
+  std::vector<std::pair<std::string const*, Group::Stream*>> dirty_;
 };
 
 }  // namespace lambdad::logs

@@ -44,6 +44,43 @@ TEST_CASE("lines go to the stream's file at once and read back merged in time or
   CHECK(store.read_group("f").back().message == "REPORT RequestId: x\tDuration: 1.00 ms\t");
 }
 
+TEST_CASE("with a flush scheduler, the lines of one turn go out in one write a stream") {
+  TempDir dir("lambdad-logstore");
+  LogStore store(dir.path);
+  int scheduled = 0;
+  store.set_flush_scheduler([&] { ++scheduled; });
+  auto file = [&](char const* stream) {
+    auto text = lambdad::util::read_file(dir.path / "f" / stream);
+    return text ? *text : std::string("?");
+  };
+  store.append("f", "a", "START", at_ms(1));
+  store.append("f", "b", "other", at_ms(2));
+  store.append("f", "a", "END", at_ms(3));
+  CHECK(scheduled == 1);  // once a batch, however many lines and streams
+  CHECK(file("a").empty());
+  store.flush();
+  CHECK(file("a") == "1\tSTART\n3\tEND\n");
+  CHECK(file("b") == "2\tother\n");
+  store.flush();  // nothing pending: nothing written twice
+  CHECK(file("a") == "1\tSTART\n3\tEND\n");
+  // The next batch schedules again; a stream that closes writes its own first.
+  store.append("f", "a", "REPORT", at_ms(4));
+  store.append("f", "b", "more", at_ms(5));
+  CHECK(scheduled == 2);
+  store.close_stream("f", "a");
+  CHECK(file("a") == "1\tSTART\n3\tEND\n4\tREPORT\n");
+  CHECK(file("b") == "2\tother\n");
+  store.flush();
+  CHECK(file("b") == "2\tother\n5\tmore\n");
+  // What is still pending when the store goes is written then.
+  {
+    LogStore last(dir.path);
+    last.set_flush_scheduler([] {});
+    last.append("f", "c", "at exit", at_ms(6));
+  }
+  CHECK(file("c") == "6\tat exit\n");
+}
+
 TEST_CASE("a new store on the same directory reads what an earlier one wrote") {
   TempDir dir("lambdad-logstore");
   {
