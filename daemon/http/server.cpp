@@ -1,4 +1,5 @@
 #include "server.hpp"
+#include "util/body_room.hpp"
 #include "util/use_tuple.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -114,9 +115,7 @@ asio::awaitable<void> Server::session(tcp::socket socket) {
       break;
     }
     parser.body_limit(limit);
-    // Beast reads at most the buffer's free capacity at a time (down to 512
-    // bytes): give large bodies room, or a 45 MB upload takes 90,000 reads.
-    if (declared && *declared > 65536) buffer.reserve(buffer.size() + (1u << 20));
+    util::make_body_room(buffer, parser);  // or a 45 MB upload takes 90,000 reads
     if (beast::iequals(header[bhttp::field::expect], "100-continue")) {
       bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, header.version()};
       [[maybe_unused]] auto [cec, cn] = co_await bhttp::async_write(stream, cont, use_tuple);
