@@ -162,11 +162,12 @@ Result<util::Fd> CgroupEnv::open_dir() const {
   return fd;
 }
 
-Result<std::vector<util::Fd>> CgroupEnv::open_procs() const {
+Result<std::vector<util::Fd>> CgroupEnv::open_join_files() const {
   std::vector<util::Fd> fds;
+  char const* file = version_ == 1 ? "/tasks" : "/cgroup.procs";
   for (auto const& [c, dir] : dirs_) {
-    util::Fd fd(::open((dir + "/cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC));
-    if (!fd) return errno_error("open `" + dir + "/cgroup.procs`");
+    util::Fd fd(::open((dir + file).c_str(), O_WRONLY | O_CLOEXEC));
+    if (!fd) return errno_error("open `" + dir + file + "`");
     fds.push_back(std::move(fd));
   }
   return fds;

@@ -83,14 +83,15 @@ struct SpawnSpec {
   // them) becomes `/` (pivot_root) and the old root is detached.
   std::string new_root;
   // Files the child writes "0" to before anything else, joining their
-  // cgroups (cgroup.procs of each hierarchy). Opened by the caller.
+  // cgroups (v1: `tasks` of each hierarchy, see CgroupEnv::open_join_files).
+  // Opened by the caller.
   std::vector<int> cgroup_fds;
   // Or a cgroup v2 directory (opened by the caller) to start the child in:
-  // clone3's CLONE_INTO_CGROUP. A migration (writing cgroup.procs) takes
-  // the kernel's cgroup_threadgroup_rwsem for writing, which waits for an
-  // RCU grace period unless another migration just happened: ~9 ms on this
-  // machine after an idle moment. Starting inside the cgroup takes it for
-  // reading only.
+  // clone3's CLONE_INTO_CGROUP. A migration of a process (writing
+  // cgroup.procs) takes the kernel's cgroup_threadgroup_rwsem for writing,
+  // which waits for an RCU grace period unless another migration just
+  // happened: ~9 ms on this machine after an idle moment. Starting inside
+  // the cgroup takes it for reading only.
   int cgroup_dir_fd = -1;
   std::vector<Rlimit> rlimits;
   std::optional<Identity> identity;  // unset: stays who the caller is

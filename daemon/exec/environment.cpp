@@ -273,7 +273,7 @@ struct Environment::StartFds {
   util::Fd status_read, status_write;  // lambdad-init reports the bootstrap's wait status
   util::Fd channel, channel_child;     // the isolated network's listener comes back on it
   util::Fd cgroup_dir;                 // v2: the child starts inside it
-  std::vector<util::Fd> cgroup_procs;  // otherwise: it joins by writing to these
+  std::vector<util::Fd> cgroup_join;   // otherwise: it joins by writing to these
 };
 
 std::optional<StartFailure> Environment::start() {
@@ -376,7 +376,7 @@ Result<void> Environment::open_cgroup(sandbox::SpawnSpec& spec, StartFds& fds) c
   spec.cgroup_dir_fd = -1;
   spec.cgroup_fds.clear();
   fds.cgroup_dir.reset();
-  fds.cgroup_procs.clear();
+  fds.cgroup_join.clear();
   if (cgroup_.version() == 2 && clone_into_cgroup_) {
     auto dir = cgroup_.open_dir();
     if (!dir) return dir.error();
@@ -384,10 +384,10 @@ Result<void> Environment::open_cgroup(sandbox::SpawnSpec& spec, StartFds& fds) c
     spec.cgroup_dir_fd = fds.cgroup_dir.get();
     return {};
   }
-  auto procs = cgroup_.open_procs();
-  if (!procs) return procs.error();
-  fds.cgroup_procs = std::move(*procs);
-  for (auto const& fd : fds.cgroup_procs) spec.cgroup_fds.push_back(fd.get());
+  auto join = cgroup_.open_join_files();
+  if (!join) return join.error();
+  fds.cgroup_join = std::move(*join);
+  for (auto const& fd : fds.cgroup_join) spec.cgroup_fds.push_back(fd.get());
   return {};
 }
 
@@ -403,7 +403,7 @@ std::optional<StartFailure> Environment::spawn_child(sandbox::SpawnSpec& spec, S
   }
   // The child's ends are its own now (or nobody's).
   fds.out_write.reset();
-  fds.cgroup_procs.clear();
+  fds.cgroup_join.clear();
   fds.cgroup_dir.reset();
   fds.channel_child.reset();
   fds.status_write.reset();

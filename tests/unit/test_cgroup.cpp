@@ -8,11 +8,14 @@
 #include "temp_dir.hpp"
 #include "util/fsutil.hpp"
 
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 using namespace lambdad::sandbox;
 using lambdad::test::TempDir;
@@ -104,9 +107,10 @@ TEST_CASE("v1: open cleans leftovers of dead daemons, environments get limits, p
   CHECK(slurp(dir.path / "freezer" / base / "env-1/freezer.state") == "FROZEN");
   REQUIRE(env->freeze(false).has_value());
   CHECK(slurp(dir.path / "freezer" / base / "env-1/freezer.state") == "THAWED");
-  // cgroup.procs must exist to be opened (the kernel makes it).
-  for (char const* c : {"memory/svc/abc", "pids", "freezer"}) put(dir.path / c / base / "env-1/cgroup.procs", "");
-  auto fds = env->open_procs();
+  // v1: a child joins by `tasks` (one thread, moved without the global
+  // lock); the file must exist to be opened (the kernel makes it).
+  for (char const* c : {"memory/svc/abc", "pids", "freezer"}) put(dir.path / c / base / "env-1/tasks", "");
+  auto fds = env->open_join_files();
   REQUIRE(fds.has_value());
   CHECK(fds->size() == 3);
   for (auto const& fd : *fds) CHECK(fd.get() >= 0);
@@ -171,10 +175,36 @@ TEST_CASE("this machine, for real (as root with a usable hierarchy)") {
   REQUIRE(cg.has_value());
   auto env = cg->create("env-unit", {64u << 20, 64});
   REQUIRE(env.has_value());
-  auto fds = env->open_procs();
+  auto fds = env->open_join_files();
   REQUIRE(fds.has_value());
   CHECK_FALSE(fds->empty());
-  for (auto const& fd : *fds) CHECK(fd.get() >= 0);
+  // A child of one thread joins by writing "0" to each, as a spawned one
+  // does: the whole process is then in every one of its cgroups (on v1 it
+  // wrote `tasks`, which moves only the writing thread).
+  int ready[2];
+  REQUIRE(::pipe(ready) == 0);
+  pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    for (auto const& fd : *fds)
+      if (::write(fd.get(), "0", 1) != 1) ::_exit(1);
+    (void)!::write(ready[1], "j", 1);
+    ::pause();
+    ::_exit(0);
+  }
+  char byte = 0;
+  CHECK(::read(ready[0], &byte, 1) == 1);
+  std::string own_env = "/lambdad-" + std::to_string(::getpid()) + "/env-unit";
+  std::size_t joined = 0;
+  std::istringstream lines(slurp("/proc/" + std::to_string(child) + "/cgroup"));
+  for (std::string line; std::getline(lines, line);)
+    if (line.size() >= own_env.size() && line.compare(line.size() - own_env.size(), own_env.size(), own_env) == 0)
+      ++joined;
+  CHECK(joined == fds->size());
+  ::kill(child, SIGKILL);
+  ::waitpid(child, nullptr, 0);
+  ::close(ready[0]);
+  ::close(ready[1]);
   if (layout.version == 1) CHECK(env->peak_memory().has_value());
   CHECK(env->oom_kills() == 0);
   // Freezing through the descriptor kept open, twice each way, read back by path.
