@@ -120,6 +120,7 @@ asio::awaitable<Response> ControlPlane::describe_log_groups(Call call, json body
     names[logs::group_key(group)] = group;
   }
   auto* store = logs_;
+  store->flush();  // a group whose first lines are still pending is listed too
   auto list = [store] { return store->groups(); };
   auto on_disk = co_await util::offload(pool_.get_executor(), std::move(list));
   std::map<std::string, std::int64_t> created;
@@ -149,6 +150,7 @@ asio::awaitable<Response> ControlPlane::describe_log_groups(Call call, json body
 asio::awaitable<std::optional<std::vector<logs::LogEvent>>> ControlPlane::read_log_group(std::string group) {
   std::string key = logs::group_key(group);
   auto* store = logs_;
+  store->flush();  // what was appended in this io turn is read too
   auto read = [store, key]() -> std::optional<std::vector<logs::LogEvent>> {
     if (!store->group_exists(key)) return std::nullopt;
     return store->read_group(key);

@@ -49,7 +49,9 @@ asio::awaitable<Response> ControlPlane::get_logs(Call call) {
   if (auto f = call.query.find("follow"); f != call.query.end() && (f->second == "true" || f->second == "1"))
     co_return co_await follow_logs(std::move(call), std::move(key));
   // Reading and formatting a large group takes milliseconds: on the pool.
-  // read_group only reads files, which the io thread only appends to.
+  // read_group only reads files, which the io thread only appends to;
+  // lines still pending in this io turn are written first.
+  logs_->flush();
   auto job = [logs = logs_, key] { return text_of(logs->read_group(key)); };
   auto text = co_await util::offload(pool_.get_executor(), std::move(job));
   Response res{bhttp::status::ok, call.req.version()};
@@ -82,8 +84,9 @@ asio::awaitable<Response> ControlPlane::follow_logs(Call call, std::string name)
   head.set("x-amzn-RequestId", call.request_id);
   head.set(bhttp::field::connection, "close");
   // Subscribed first: the store keeps a group's lines in memory only while
-  // it is followed. Everything up to `seen` comes from disk; newer lines
-  // (those written while the backlog is sent too) from memory.
+  // it is followed. Everything up to `seen` comes from disk (pending lines
+  // written first); newer lines (those written while the backlog is sent
+  // too) from memory.
   int sub = logs_->subscribe(name, [st] { st->wake.cancel(); });
   struct Unsubscribe {
     logs::LogStore* logs;
@@ -91,6 +94,7 @@ asio::awaitable<Response> ControlPlane::follow_logs(Call call, std::string name)
     ~Unsubscribe() { logs->unsubscribe(id); }
   } unsubscribe{logs_, sub};
   std::uint64_t seen = logs_->last_seq(name);
+  logs_->flush();
   std::string backlog = text_of(logs_->read_group(name));
   if (!co_await out.start(std::move(head)) || !co_await out.write(backlog)) co_return Response{};
   // The client hanging up shows as the end of its (empty) request stream.

@@ -123,14 +123,15 @@ void LogStore::append(std::string const& function, std::string const& stream, st
   auto seq = g.next_seq++;
   auto time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(at.time_since_epoch()).count();
   if (auto* s = stream_for(function, g, stream)) {
-    if (s->pending.empty()) {
-      if (dirty_.empty() && schedule_flush_) schedule_flush_();
-      dirty_.emplace_back(&git->first, s);
-    }
+    bool first = dirty_.empty();
+    if (s->pending.empty()) dirty_.emplace_back(&git->first, s);
     char digits[24];
     auto end = std::to_chars(digits, digits + sizeof digits, time_ms).ptr;
     s->pending.append(digits, end).append(1, '\t').append(message).append(1, '\n');
-    if (!schedule_flush_) flush();
+    // A flood of output (one read of the pipe holds many lines) is written
+    // in 64 KB pieces, not held until the handler ends.
+    if (!schedule_flush_ || s->pending.size() >= kBatchBytes) flush();
+    else if (first) schedule_flush_();
   }
   if (g.followers == 0) return;  // nobody reads the lines from memory
   LogEvent e;

@@ -1,9 +1,9 @@
 // Log groups on disk, as CloudWatch keeps them for Lambda: one group per
 // function (/aws/lambda/NAME), one stream per execution environment
-// (YYYY/MM/DD/[$LATEST]<hex>), one event per line with its time. Lines are
-// written to disk as they come (no buffering, so a follower sees them at
-// once); while a group has followers its most recent lines are also kept in
-// memory with a sequence number, for them. On the io_context thread; no
+// (YYYY/MM/DD/[$LATEST]<hex>), one event per line with its time. Lines go
+// to disk once per io handler (set_flush_scheduler; readers of the files
+// call flush() first); while a group has followers its most recent lines
+// are also kept in memory with a sequence number, for them, at once. On the io_context thread; no
 // locks, no Asio: a follower subscribes with a callback that wakes it.
 // Memory: a group without followers keeps no lines, and a group without
 // followers or open streams is forgotten (a daemon of many functions and
@@ -62,9 +62,11 @@ class LogStore {
   void append(std::string const& function, std::string const& stream, std::string_view message,
               std::chrono::system_clock::time_point at = std::chrono::system_clock::now());
   // Lines are written to their files in batches: `schedule` is called when
-  // the first line of a batch is appended and must run flush() soon (the
-  // daemon posts it to the io thread, so every line of one handler goes out
-  // in one write a stream). Without it each append writes at once.
+  // the first line of a batch is appended and must run flush() later, not
+  // from inside the call (the daemon posts it to the io thread, so every
+  // line of one handler goes out in one write a stream). A stream's batch
+  // past 64 KB is written at once. Without a scheduler each append writes
+  // at once.
   void set_flush_scheduler(std::function<void()> schedule) { schedule_flush_ = std::move(schedule); }
   // Writes what is pending to the streams' files.
   void flush();
@@ -136,6 +138,7 @@ class LogStore {
   int next_subscriber_ = 1;
   bool warned_ = false;
   std::function<void()> schedule_flush_;
+  static constexpr std::size_t kBatchBytes = 64 * 1024;
   // Streams with pending lines, and their groups' keys.
   std::vector<std::pair<std::string const*, Group::Stream*>> dirty_;
 };
