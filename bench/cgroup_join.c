@@ -101,6 +101,7 @@ static double v1_spawn(const char* dir, int by_tasks) {
     pause();
     _exit(0);
   }
+  close(done[1]); /* a child that could not move ends the read with EOF */
   char buf[32] = "";
   int n = snprintf(buf, sizeof buf, "%d", (int)pid);
   if (!by_tasks && write(fd, buf, n) != n) {
@@ -117,7 +118,6 @@ static double v1_spawn(const char* dir, int by_tasks) {
   waitpid(pid, NULL, 0);
   close(fd);
   close(done[0]);
-  close(done[1]);
   return ms;
 }
 

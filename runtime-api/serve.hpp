@@ -50,7 +50,7 @@ boost::asio::awaitable<void> Endpoint::serve(Stream& stream) {
       bhttp::request_parser<bhttp::string_body> parser(std::move(head));
       // A body over the limit is still read (to answer 413 on a live connection).
       parser.body_limit(kMaxResponseBytes * 2);
-      util::make_body_room(buffer, parser);  // a 5 MB answer in a few reads, not thousands
+      util::make_body_room(buffer, parser);  // a 5 MB answer in ~80 reads, not ~4,000
       [[maybe_unused]] auto [rec, rn] = co_await bhttp::async_read(stream, buffer, parser, use_tuple);
       if (rec) break;
       auto req = parser.release();

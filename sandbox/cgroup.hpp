@@ -56,10 +56,12 @@ class CgroupEnv {
   // The files a new child joins its cgroups by, opened: it writes "0" to
   // each, first thing. Held by the caller until the spawn is over.
   // cgroup v1: each hierarchy's `tasks`. The child has one thread, so
-  // moving it moves the process, and the kernel moves the writing thread
-  // itself without cgroup_threadgroup_rwsem (cgroup_procs_write_start
-  // takes it only for a pid or a whole thread group): no RCU grace period,
-  // 0.06 ms here where cgroup.procs took 6-9 ms after an idle moment.
+  // moving it moves the process, and a kernel with "cgroup: Optimize
+  // single thread migration" (9a3284fad42f) moves a thread writing "0"
+  // there without cgroup_threadgroup_rwsem: no RCU grace period. Here the
+  // three writes take 0.06 ms where cgroup.procs took 6-9 ms after an idle
+  // moment (bench/cgroup-join ... v1). An older kernel moves it as slowly
+  // as cgroup.procs, just as correctly.
   // v2 (a kernel without CLONE_INTO_CGROUP): cgroup.procs.
   Result<std::vector<util::Fd>> open_join_files() const;
   // cgroup v2: the directory, opened for clone3's CLONE_INTO_CGROUP (the

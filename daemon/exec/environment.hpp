@@ -16,9 +16,9 @@
 
 namespace lambdad::exec {
 
-// Why an environment could not start, as the invoke reports it.
 struct Launch;
 
+// Why an environment could not start, as the invoke reports it.
 struct StartFailure {
   std::string error_type;  // Runtime.InvalidEntrypoint, ...
   std::string message;     // after "RequestId: <id> Error: "

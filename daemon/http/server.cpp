@@ -115,7 +115,7 @@ asio::awaitable<void> Server::session(tcp::socket socket) {
       break;
     }
     parser.body_limit(limit);
-    util::make_body_room(buffer, parser);  // or a 45 MB upload takes 90,000 reads
+    util::make_body_room(buffer, parser);  // or a 45 MB upload takes ~35,000 reads
     if (beast::iequals(header[bhttp::field::expect], "100-continue")) {
       bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, header.version()};
       [[maybe_unused]] auto [cec, cn] = co_await bhttp::async_write(stream, cont, use_tuple);

@@ -192,6 +192,7 @@ TEST_CASE("this machine, for real (as root with a usable hierarchy)") {
     ::pause();
     ::_exit(0);
   }
+  ::close(ready[1]);  // a child that failed to join ends the read with EOF
   char byte = 0;
   CHECK(::read(ready[0], &byte, 1) == 1);
   std::string own_env = "/lambdad-" + std::to_string(::getpid()) + "/env-unit";
@@ -202,9 +203,10 @@ TEST_CASE("this machine, for real (as root with a usable hierarchy)") {
       ++joined;
   CHECK(joined == fds->size());
   ::kill(child, SIGKILL);
-  ::waitpid(child, nullptr, 0);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  CHECK((WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL));  // not exit 1: every write succeeded
   ::close(ready[0]);
-  ::close(ready[1]);
   if (layout.version == 1) CHECK(env->peak_memory().has_value());
   CHECK(env->oom_kills() == 0);
   // Freezing through the descriptor kept open, twice each way, read back by path.
