@@ -47,6 +47,20 @@ static void report(const char* what, double* xs, int n) {
   printf("| %-34s | %7.3f | %7.3f | %7.3f |\n", what, xs[n / 2], xs[n * 9 / 10], xs[n * 99 / 100]);
 }
 
+/* The four rows: migrate after idle and back to back, then `other` so. */
+static void table(const char* what, const char* other, double** t, int runs, int pause_ms) {
+  printf("%d runs, %s\n\n", runs, what);
+  printf("| %-34s | %7s | %7s | %7s |\n|---|---|---|---|\n", "what", "p50", "p90", "p99");
+  char label[64];
+  snprintf(label, sizeof label, "fork + migrate, after %d ms idle", pause_ms);
+  report(label, t[0], runs);
+  report("fork + migrate, back to back", t[1], runs);
+  snprintf(label, sizeof label, "%s, %d ms idle", other, pause_ms);
+  report(label, t[2], runs);
+  snprintf(label, sizeof label, "%s, back to back", other);
+  report(label, t[3], runs);
+}
+
 static int find_v2(char* dir, size_t len) {
   FILE* mi = fopen("/proc/self/mountinfo", "r");
   char line[4096], mount[1024] = "", path[1024] = "";
@@ -134,15 +148,8 @@ static int run_v1(int runs, int pause_ms) {
       if (k % 2 == 0) usleep(pause_ms * 1000);
       t[k][i] = v1_spawn(dir, k >= 2);
     }
-  printf("%d runs, cgroup v1 (pids); milliseconds from fork to the child in the cgroup\n\n", runs);
-  printf("| %-34s | %7s | %7s | %7s |\n|---|---|---|---|\n", "what", "p50", "p90", "p99");
-  char label[64];
-  snprintf(label, sizeof label, "fork + migrate, after %d ms idle", pause_ms);
-  report(label, t[0], runs);
-  report("fork + migrate, back to back", t[1], runs);
-  snprintf(label, sizeof label, "child moves by tasks, %d ms idle", pause_ms);
-  report(label, t[2], runs);
-  report("child moves by tasks, back to back", t[3], runs);
+  table("cgroup v1 (pids); milliseconds from fork to the child in the cgroup", "child moves by tasks", t, runs,
+        pause_ms);
   rmdir(dir);
   return 0;
 }
@@ -206,15 +213,7 @@ int main(int argc, char** argv) {
       waitpid(pid, NULL, 0);
     }
   }
-  printf("%d runs; milliseconds from the start of the spawn to the child in the cgroup\n\n", runs);
-  printf("| %-34s | %7s | %7s | %7s |\n|---|---|---|---|\n", "what", "p50", "p90", "p99");
-  char label[64];
-  snprintf(label, sizeof label, "fork + migrate, after %d ms idle", pause_ms);
-  report(label, t[0], runs);
-  report("fork + migrate, back to back", t[1], runs);
-  snprintf(label, sizeof label, "clone3 into it, after %d ms idle", pause_ms);
-  report(label, t[2], runs);
-  report("clone3 into it, back to back", t[3], runs);
+  table("milliseconds from the start of the spawn to the child in the cgroup", "clone3 into it", t, runs, pause_ms);
   close(dirfd);
   rmdir(dir);
   return 0;
