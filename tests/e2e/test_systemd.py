@@ -111,7 +111,12 @@ def socket_activation(c, workdir):
                             stdout=log, stderr=log)
     h._STARTED.append(proc)
     try:
-        time.sleep(0.3)
+        # Wait for the tool's socket to listen without connecting to it (a
+        # connection would start the daemon); a fixed sleep lost that race on
+        # a loaded machine and the first request was refused.
+        c.check(h.wait_for(lambda: listening(port) or proc.poll() is not None, timeout=10) and proc.poll() is None,
+                "socket activation: systemd-socket-activate listens", (workdir / "activated.log").read_bytes()[-500:])
+        time.sleep(0.2)
         c.check(not ready.exists(), "socket activation: nothing runs before the first connection")
         status, _, body = h.http_request(f"127.0.0.1:{port}", "POST", "/", "Action=GetCallerIdentity&Version=2011-06-15",
                                          {"Content-Type": "application/x-www-form-urlencoded"}, timeout=15)
@@ -125,6 +130,13 @@ def socket_activation(c, workdir):
         proc.send_signal(15)
         c.equal(proc.wait(20), 0, "socket activation: exits 0 on SIGTERM")
         log.close()
+
+
+def listening(port):
+    """True when 127.0.0.1:port is in LISTEN state (/proc/net/tcp, state 0A)."""
+    want = f"0100007F:{port:04X}"
+    with open("/proc/net/tcp") as f:
+        return any(cols[1] == want and cols[3] == "0A" for cols in (line.split() for line in f) if len(cols) > 3)
 
 
 def install(c, workdir):
