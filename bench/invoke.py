@@ -4,7 +4,10 @@ side by side with two baselines measured the same way in the same run:
 
   cold invoke            --keep-alive-ms 0: every invoke starts a fresh
                          environment with the full sandbox (cgroup,
-                         namespaces, root filesystem, pivot_root, identity)
+                         namespaces, root filesystem, pivot_root, identity),
+                         in a pre-made sandbox (the default --sandbox-pool)
+  cold, no pool          the same with --sandbox-pool 0: each sandbox is made
+                         at its cold start
   cold, isolated net     the same with --network isolated (own network namespace)
   cold, no cgroups       the same with --cgroups false
   warm invoke            one idle environment reused (and thawed)
@@ -16,9 +19,11 @@ side by side with two baselines measured the same way in the same run:
 Each figure is the time from sending the request to having the whole answer,
 over one keep-alive connection. Rounds are interleaved so drift hits all of
 them alike. The cold start is then split by part, from the daemon's debug
-log and REPORT: prepare (cgroup, spec), spawn (namespaces, mounts,
-pivot_root, identity, exec), the runtime's init (to its first /next), and
-the rest (the invocation and HTTP).
+log and REPORT: prepare (cgroup, spec; with a pre-made sandbox its detached
+mounts), spawn (namespaces, mounts, pivot_root, identity, exec; with a
+pre-made sandbox only the order sent to it), the runtime's init (to its
+first /next; with a pre-made sandbox its mounts and identity change too),
+and the rest (the invocation and HTTP).
 
 Run: bench/invoke.py [--runs 200]   (as root; env LAMBDAD, FIXTURE_BOOTSTRAP)
 """
@@ -63,15 +68,15 @@ def main():
     ap.add_argument("--runs", type=int, default=200)
     args = ap.parse_args()
     zipped = h.fixture_zip()
-    cold_variants = {"cold invoke": [], "cold, isolated net": ["--network", "isolated"],
-                     "cold, no cgroups": ["--cgroups", "false"]}
+    cold_variants = {"cold invoke": [], "cold, no pool": ["--sandbox-pool", "0"],
+                     "cold, isolated net": ["--network", "isolated"], "cold, no cgroups": ["--cgroups", "false"]}
     results = {name: [] for name in cold_variants}
     results.update({"warm invoke": [], "STS request": [], "spawn /bin/true": []})
     init_ms = []
     daemons = {}
     try:
         for name, extra in cold_variants.items():
-            daemons[name] = h.Daemon(label="bench-" + name.split()[-1],
+            daemons[name] = h.Daemon(label="bench-" + name.split()[-1].replace(" ", "-"),
                                      args=["--keep-alive-ms", "0", "--log-level", "debug"] + extra).start()
         daemons["warm invoke"] = h.Daemon(label="bench-warm", args=["--keep-alive-ms", "600000"]).start()
         conns = {}
@@ -106,7 +111,7 @@ def main():
                        log_text)
     prepare = [float(p) for p, _ in parts]
     spawn = [float(s) for _, s in parts]
-    base = {"cold invoke": "spawn /bin/true", "cold, isolated net": "cold invoke", "cold, no cgroups": "cold invoke",
+    base = {"cold invoke": "spawn /bin/true", "cold, no pool": "cold invoke", "cold, isolated net": "cold invoke", "cold, no cgroups": "cold invoke",
             "warm invoke": "STS request"}
     print(f"{args.runs} runs each, interleaved; milliseconds at the client\n")
     print("| what | p50 | p90 | p99 | ratio (p50) |")
@@ -122,7 +127,7 @@ def main():
     rest = [t - p - i for t, p, i in zip(total, prepare, init_ms)]
     runtime_init = [i - s for i, s in zip(init_ms, spawn)] if len(spawn) == len(init_ms) else []
     print("\ncold invoke by part (ms):                              p50      p90      p99")
-    rows = [("prepare (cgroup, spec)", prepare), ("spawn (namespaces, mounts, pivot_root, identity, exec)", spawn)]
+    rows = [("prepare (cgroup or detached mounts, spec)", prepare), ("spawn (or the order to a pre-made sandbox)", spawn)]
     if runtime_init:
         rows.append(("runtime init (exec to first /next)", runtime_init))
     rows += [("REPORT Init Duration (spawn + runtime init)", init_ms), ("the rest (HTTP, dispatch, the invocation)", rest)]

@@ -1,6 +1,7 @@
 #include "serve.hpp"
 
 #include "logs/store.hpp"
+#include "exec/shell_pool.hpp"
 #include "probe.hpp"
 #include "rootfs.hpp"
 #include "settings.hpp"
@@ -280,6 +281,7 @@ std::string apply_reload(ServeOptions& cur, ServeOptions const& next, http::Serv
   fixed("sandbox.gid", sa.identity ? sa.identity->second : 0, sb.identity ? sb.identity->second : 0);
   fixed("sandbox.freeze", sa.freeze, sb.freeze);
   fixed("sandbox.overlay", sa.overlay, sb.overlay);
+  fixed("sandbox.pool", sa.pool, sb.pool);
   fixed("sandbox.network", sa.isolated_network ? "isolated" : "host", sb.isolated_network ? "isolated" : "host");
 
   spdlog::set_level(spdlog::level::from_str(cur.log_level));
@@ -426,6 +428,16 @@ int serve(ServeOptions const& opts) {
   spdlog::info("{}", reload::describe(*hot_reload));
   api::ControlPlane plane(api_cfg, disk, pool);
   plane.load(*loaded);
+  if (auto& sb = invoker_opts.sandbox; sb.pool > 0) {
+    if (!caps.detached_mounts) {
+      spdlog::warn("sandbox: no pre-made sandboxes without mount_setattr (Linux 5.12): each is made at its cold start");
+      sb.pool = 0;
+    } else if (auto why = exec::ShellPool::unavailable(sb))
+      spdlog::warn("sandbox: no pre-made sandboxes with {}: each is made at its cold start", *why);
+    else
+      spdlog::info("sandbox: {} pre-made sandbox(es) kept ready (namespaces, cgroup, root filesystem) for cold starts",
+                   sb.pool);
+  }
   exec::Invoker invoker(ioc, invoker_opts, &log_store);
   plane.set_invoker(&invoker);
   plane.set_logs(&log_store);

@@ -51,6 +51,7 @@ constexpr KeyFlag kKeys[] = {
     {"sandbox.cgroups", "--cgroups"},
     {"sandbox.network", "--network"},
     {"sandbox.overlay", "--overlay"},
+    {"sandbox.pool", "--sandbox-pool"},
     {"auth.mode", "--auth"},
     {"auth.url_permissions", "--url-permissions"},
     {"auth.keys", nullptr},  // [[auth.keys]] access_key_id, secret_access_key
@@ -243,6 +244,10 @@ void add_serve_options(CLI::App* serve, Settings& s) {
   serve->add_option("--overlay", sb.overlay,
                     "Merge layers with overlayfs (false: a merged tree of hard links, made once per layer set)")
       ->capture_default_str();
+  bounded(serve, "--sandbox-pool", sb.pool,
+          "Pre-made sandboxes kept ready (namespaces, cgroup, root filesystem), each given to the next cold "
+          "start of any function; 0: each is made when its environment starts",
+          std::size_t{0}, std::size_t{64});
 }
 
 Result<void> load_config(CLI::App* serve, Settings& s) {

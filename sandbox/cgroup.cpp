@@ -286,29 +286,10 @@ Result<CgroupEnv> Cgroups::create(std::string const& name, CgroupLimits const& l
     }
     env.dirs_[c] = dir;
   }
-  auto set = [&](std::string const& c, std::string const& file, std::string const& value, bool optional) -> Result<void> {
-    auto it = env.dirs_.find(c);
-    if (it == env.dirs_.end()) return {};
-    std::string path = it->second + "/" + file;
-    if (optional && !exists(path)) return {};
-    return write_text(path, value);
-  };
   std::vector<Result<void>> results;
-  if (layout_.version == 2) {
-    if (limits.memory_bytes) {
-      results.push_back(set("", "memory.max", std::to_string(limits.memory_bytes), false));
-      results.push_back(set("", "memory.swap.max", "0", true));
-    }
-    if (limits.pids && has("pids")) results.push_back(set("", "pids.max", std::to_string(limits.pids), false));
-  } else {
-    if (limits.memory_bytes) {
-      results.push_back(set("memory", "memory.limit_in_bytes", std::to_string(limits.memory_bytes), false));
-      // With swap accounting, memory + swap at the same limit means no swap.
-      results.push_back(set("memory", "memory.memsw.limit_in_bytes", std::to_string(limits.memory_bytes), true));
-      results.push_back(set("memory", "memory.swappiness", "0", true));
-    }
-    if (limits.pids) results.push_back(set("pids", "pids.max", std::to_string(limits.pids), false));
-  }
+  if (limits.memory_bytes) results.push_back(env.limit_memory(limits.memory_bytes));
+  if (limits.pids && has("pids")) results.push_back(env.set(layout_.version == 2 ? "" : "pids", "pids.max",
+                                                            std::to_string(limits.pids), false));
   for (auto const& r : results)
     if (!r) {
       auto err = r.error();
@@ -318,7 +299,31 @@ Result<CgroupEnv> Cgroups::create(std::string const& name, CgroupLimits const& l
   return env;
 }
 
+Result<void> CgroupEnv::set(std::string const& controller, std::string const& file, std::string const& value,
+                            bool optional) const {
+  auto it = dirs_.find(controller);
+  if (it == dirs_.end()) return {};
+  std::string path = it->second + "/" + file;
+  if (optional && !exists(path)) return {};
+  return write_text(path, value);
+}
+
+Result<void> CgroupEnv::limit_memory(std::uint64_t bytes) const {
+  std::string value = std::to_string(bytes);
+  if (version_ == 2) {
+    if (auto r = set("", "memory.max", value, false); !r) return r;
+    return set("", "memory.swap.max", "0", true);
+  }
+  if (version_ != 1) return {};
+  // The limit first: memory + swap may never be below it. With swap
+  // accounting, both at one limit means no swap.
+  if (auto r = set("memory", "memory.limit_in_bytes", value, false); !r) return r;
+  if (auto r = set("memory", "memory.memsw.limit_in_bytes", value, true); !r) return r;
+  return set("memory", "memory.swappiness", "0", true);
+}
+
 void Cgroups::remove(CgroupEnv const& env) {
+  std::lock_guard lock(*pending_lock_);
   env.freeze_fd_.reset();
   env.peak_fd_.reset();
   for (auto const& [c, dir] : env.dirs_)
@@ -326,6 +331,7 @@ void Cgroups::remove(CgroupEnv const& env) {
 }
 
 std::size_t Cgroups::sweep() {
+  std::lock_guard lock(*pending_lock_);
   std::vector<std::string> still;
   for (auto const& dir : pending_)
     if (::rmdir(dir.c_str()) != 0 && errno != ENOENT) still.push_back(dir);

@@ -18,6 +18,8 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -75,9 +77,16 @@ class CgroupEnv {
   bool can_freeze() const;
   Result<void> freeze(bool frozen) const;
   bool empty() const { return dirs_.empty(); }
+  // Sets the memory limit (and no swap): at creation, or when a pre-made
+  // sandbox is given to a function.
+  Result<void> limit_memory(std::uint64_t bytes) const;
 
  private:
   friend class Cgroups;
+  // Writes `value` to `file` of the controller's directory (v2: ""); a
+  // controller it lacks is skipped, and so is a missing optional file.
+  Result<void> set(std::string const& controller, std::string const& file, std::string const& value,
+                   bool optional) const;
   int version_ = 0;
   bool freezable_ = false;
   std::map<std::string, std::string> dirs_;  // controller ("" for v2) -> directory
@@ -118,7 +127,10 @@ class Cgroups {
   CgroupLayout layout_;
   std::string base_name_;
   std::string pin_;  // the frozen empty cgroup of pin_freezer, or ""
-  std::vector<std::string> pending_;  // directories to rmdir
+  // Directories to rmdir; remove and sweep may be called from more than one
+  // thread (the sandbox pool's makes cgroups too).
+  std::vector<std::string> pending_;
+  std::unique_ptr<std::mutex> pending_lock_ = std::make_unique<std::mutex>();
   std::vector<std::string> cleaned_;  // left by earlier daemons, removed at open
 };
 

@@ -66,6 +66,13 @@ Capabilities probe() {
   c.features.push_back({"overlayfs", c.overlayfs,
                         c.overlayfs ? "layers are merged at /opt by a read-only overlay"
                                     : "not in /proc/filesystems: functions with two or more layers cannot start"});
+  // With no such system call ENOSYS; else a refusal of the bad descriptor.
+  errno = 0;
+  c.detached_mounts = ::syscall(SYS_mount_setattr, -1, "", 0, nullptr, 0) == 0 || errno != ENOSYS;
+  c.features.push_back({"pre-made sandboxes", c.root && c.detached_mounts,
+                        !c.detached_mounts ? "no mount_setattr (Linux 5.12): each sandbox is made at its cold start"
+                        : c.root           ? "cold starts take a sandbox made before them (--sandbox-pool)"
+                                           : "not as root: each sandbox is made at its cold start"});
   c.cgroups = detect_cgroups();
   if (!c.root && c.cgroups.version > 0) {
     // The hierarchies are there, but creating cgroups in them needs root

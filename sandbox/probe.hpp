@@ -21,6 +21,9 @@ struct Capabilities {
   bool namespaces = false;       // mount, pid, ipc, uts
   bool user_namespaces = false;
   bool overlayfs = false;
+  // open_tree and mount_setattr (Linux 5.12): what pre-made sandboxes are
+  // given their function's mounts by.
+  bool detached_mounts = false;
   CgroupLayout cgroups;
   std::vector<Feature> features;  // in the order to print
 };

@@ -396,6 +396,7 @@ Result<Child> spawn(SpawnSpec const& spec) {
     init_args.insert(init_args.end(), spec.argv.begin() + 1, spec.argv.end());
   }
   init_args.insert(init_args.end(), spec.companions.begin(), spec.companions.end());
+  if (!spec.init_args.empty()) init_args = spec.init_args;
   auto init_argv = c_array(init_args);
   std::vector<int> tree_fds(spec.mounts.size(), -1);
   auto report = util::make_pipe(O_CLOEXEC);

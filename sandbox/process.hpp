@@ -107,6 +107,9 @@ struct SpawnSpec {
   // `status_fd`, which it gets as descriptor 3.
   int init_fd = -1;
   int status_fd = -1;
+  // Non-empty: the init's arguments exactly (argv[0] included), instead of
+  // the ones made of `path`, `argv` and `companions` (a shell: -w).
+  std::vector<std::string> init_args;
   // Started first, in this order, as children of the program, in the same
   // namespaces with the same environment, streams and cwd (Lambda's
   // external extensions). One that cannot be executed writes why to stderr

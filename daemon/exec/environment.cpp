@@ -6,6 +6,7 @@
 #include "logs/store.hpp"
 #include "launch.hpp"
 #include "proc_tree.hpp"
+#include "shell_pool.hpp"
 #include "rootfs.hpp"
 #include "util/crypto.hpp"
 #include "util/clock.hpp"
@@ -165,107 +166,6 @@ bool Environment::apply(EnvEvent e) {
   return true;
 }
 
-namespace {
-
-// Copies `from` into `to` as hard links (symlinks as symlinks); what is
-// already in `to` is replaced, so later layers win as in an overlay.
-void link_tree(fs::path const& from, fs::path const& to) {
-  std::error_code ec;
-  for (auto it = fs::recursive_directory_iterator(from, ec); !ec && it != fs::recursive_directory_iterator();
-       it.increment(ec)) {
-    auto target = to / fs::relative(it->path(), from);
-    auto st = it->symlink_status();
-    if (fs::is_directory(st)) {
-      if (!fs::is_directory(fs::symlink_status(target))) {
-        fs::remove_all(target, ec);
-        fs::create_directories(target, ec);
-      }
-      continue;
-    }
-    fs::remove_all(target, ec);
-    if (fs::is_symlink(st)) fs::copy_symlink(it->path(), target, ec);
-    else {
-      fs::create_hard_link(it->path(), target, ec);
-      if (ec) fs::copy_file(it->path(), target, ec);  // another filesystem (a hot-reloaded layer)
-    }
-  }
-}
-
-}  // namespace
-
-std::optional<fs::path> Environment::merged_layers() const {
-  std::string key;
-  for (auto const& t : fn_.layer_trees) key += t.string() + "\n";
-  auto dir = fs::path(sb_.merged_dir) / util::to_hex(util::sha256(key));
-  std::error_code ec;
-  if (fs::is_directory(dir, ec)) return dir;
-  auto tmp = fs::path(sb_.merged_dir) / (".tmp-" + util::uuid4());
-  fs::create_directories(tmp, ec);
-  for (auto const& t : fn_.layer_trees) link_tree(t, tmp);
-  fs::rename(tmp, dir, ec);
-  if (ec && !fs::is_directory(dir)) {
-    spdlog::warn("function {}: merging its layers into {}: {}", fn_.name, dir.string(), ec.message());
-    fs::remove_all(tmp, ec);
-    return std::nullopt;
-  }
-  fs::remove_all(tmp, ec);  // lost a race with an identical merge
-  spdlog::info("function {}: layers merged into {} (no overlayfs)", fn_.name, dir.string());
-  return dir;
-}
-
-void Environment::build_sandbox(sandbox::SpawnSpec& spec) const {
-  using Op = sandbox::MountOp;
-  if (!sb_.enabled) return;
-  spec.new_pid_ns = true;
-  spec.new_ipc_ns = true;
-  spec.new_uts_ns = true;
-  spec.hostname = sb_.hostname;
-  // Lambda's: 1024 open files, 1024 processes: pids.max, or RLIMIT_NPROC (a fallback: per uid on the host).
-  spec.rlimits = {{RLIMIT_NOFILE, 1024}};
-  if (!sb_.cgroups || !sb_.cgroups->has("pids")) spec.rlimits.push_back({RLIMIT_NPROC, 1024});
-  if (sb_.identity) spec.identity = sandbox::Identity{sb_.identity->first, sb_.identity->second};
-  if (sb_.rootless) {
-    spec.new_user_ns = true;
-    spec.inner_uid = sb_.identity ? sb_.identity->first : 0;
-    spec.inner_gid = sb_.identity ? sb_.identity->second : 0;
-  }
-  spec.no_new_privs = true;
-  spec.drop_capabilities = true;
-  // Without a root of its own, the environment's mounts go over the host's
-  // paths in its private namespace.
-  std::string r = sb_.pivot_root ? sb_.root_mount : "";
-  if (sb_.pivot_root && sb_.root_ops) spec.mounts = *sb_.root_ops;
-  // /opt: the layers, later ones winning (overlayfs takes the top first).
-  if (fn_.layer_trees.empty()) {
-    spec.mounts.push_back({Op::Kind::Tmpfs, "", r + "/opt", "size=4k,mode=0755"});
-  } else if (fn_.layer_trees.size() == 1) {
-    // A read-only overlay needs two lower layers; one layer is bound as is.
-    spec.mounts.push_back({Op::Kind::BindRO, fn_.layer_trees.front().string(), r + "/opt", ""});
-  } else if (!sb_.overlay) {
-    auto merged = merged_layers();
-    spec.mounts.push_back({Op::Kind::BindRO, merged ? merged->string() : std::string("/nonexistent"), r + "/opt", ""});
-  } else {
-    std::string lower;
-    for (auto it = fn_.layer_trees.rbegin(); it != fn_.layer_trees.rend(); ++it)
-      lower += (lower.empty() ? "" : ":") + it->string();
-    spec.mounts.push_back({Op::Kind::Overlay, "", r + "/opt", "lowerdir=" + lower});
-  }
-  if (!sb_.pivot_root) {
-    spec.mounts.push_back({Op::Kind::Tmpfs, "", "/var", "size=1m,mode=0755"});
-    spec.mounts.push_back({Op::Kind::Mkdir, "", "/var/task", ""});
-    spec.mounts.push_back({Op::Kind::Mkdir, "", "/var/runtime", ""});
-  }
-  spec.mounts.push_back({Op::Kind::BindRO, fn_.code_tree.string(), r + "/var/task", ""});
-  // A managed runtime's client at /var/runtime; else --runtime-dir, if any.
-  std::string runtime_dir = fn_.managed ? fn_.managed->client_dir.string() : sb_.runtime_dir;
-  if (!runtime_dir.empty()) spec.mounts.push_back({Op::Kind::BindRO, runtime_dir, r + "/var/runtime", ""});
-  spec.mounts.push_back({Op::Kind::Tmpfs, "", r + "/tmp", "size=" + std::to_string(fn_.ephemeral_mb) + "m,mode=1777"});
-  if (sb_.pivot_root) {
-    spec.mounts.push_back(sandbox::finish_op(r));
-    spec.new_root = r;
-  }
-}
-
 // What a start holds until the environment takes it over. Each descriptor
 // closes itself when a step fails; the spec only borrows them.
 struct Environment::StartFds {
@@ -290,6 +190,10 @@ std::optional<StartFailure> Environment::start() {
   auto api = isolated ? "127.0.0.1:" + std::to_string(sandbox::kIsolatedRuntimeApiPort) : endpoint_->listen();
   if (!api) return failed({"Runtime.Unknown", "could not open a Runtime API listener on 127.0.0.1"});
   auto spec = make_spec(std::get<Launch>(found), *api);
+  if (sb_.shells && sb_.shells->has_ready())
+    if (auto prepared = prepare_shell_start(spec))
+      if (auto shell = sb_.shells->take(); shell && start_in_shell(*shell, *prepared, isolated, began))
+        return std::nullopt;
   StartFds fds;
   if (auto failure = acquire(spec, fds, isolated)) return failed(std::move(*failure));
   spawned_at_ = std::chrono::steady_clock::now();
@@ -305,7 +209,7 @@ std::optional<StartFailure> Environment::start() {
 
 sandbox::SpawnSpec Environment::make_spec(Launch const& launch, std::string const& api) const {
   sandbox::SpawnSpec spec;
-  spec.die_with_parent = true;  // a daemon killed with -9 leaves no environment behind
+  spec.die_with_parent = true;  // a daemon killed with -9 leaves no environment behind (also in base_spec)
   // External extensions: the executables in /opt/extensions as the merged
   // /opt shows them (a later layer's file of the same name wins), started
   // in name order before the runtime.
@@ -411,11 +315,13 @@ std::optional<StartFailure> Environment::spawn_child(sandbox::SpawnSpec& spec, S
   if (!child) return StartFailure{"Runtime.InvalidEntrypoint", child.error().message()};
   if (fds.channel) {
     auto listener = sandbox::receive_listener(fds.channel.get());
-    if (!listener || !endpoint_->adopt(*listener)) {
+    util::Fd held(listener ? *listener : -1);
+    if (!listener || !endpoint_->adopt(held.get())) {
       (void)child->signal(SIGKILL);
       (void)child->wait();
       return StartFailure{"Runtime.Unknown", listener ? "could not serve the Runtime API" : listener.error().message()};
     }
+    (void)held.release();  // the endpoint's now
   }
   child_ = std::move(*child);
   return std::nullopt;

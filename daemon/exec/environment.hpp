@@ -11,12 +11,14 @@
 #include "logs/line_splitter.hpp"
 #include "logs/store.hpp"
 #include "process.hpp"
+#include "shell.hpp"
 
 #include <boost/asio/posix/stream_descriptor.hpp>
 
 namespace lambdad::exec {
 
 struct Launch;
+struct Shell;
 
 // Why an environment could not start, as the invoke reports it.
 struct StartFailure {
@@ -96,6 +98,28 @@ class Environment : public std::enable_shared_from_this<Environment> {
   std::optional<StartFailure> spawn_child(sandbox::SpawnSpec& spec, StartFds& fds);
   void wire(util::Fd out, bool isolated);
   void build_sandbox(sandbox::SpawnSpec& spec) const;
+  // What the function itself mounts: /opt (empty, a directory bound, or an
+  // overlay of its layers, "top:...:bottom"), /var/task, /var/runtime (if
+  // any) and the size of /tmp.
+  struct FunctionMounts {
+    enum class Opt { Empty, Bind, Overlay } opt = Opt::Empty;
+    std::string opt_source;
+    std::string task;
+    std::string runtime;
+    std::uint32_t tmp_mb = 512;
+  };
+  FunctionMounts function_mounts() const;
+  // What a pre-made shell (see shell_pool.hpp) is sent: made before one is
+  // taken, so that a function a shell cannot serve costs no shell.
+  struct ShellStart {
+    util::Fd task, opt, runtime;  // detached mounts (opt and runtime may be empty)
+    util::FdPair out, status;     // the output and status pipes
+    sandbox::ShellOrder order;    // borrows the descriptors above
+  };
+  std::optional<ShellStart> prepare_shell_start(sandbox::SpawnSpec const& spec) const;
+  // Gives the shell this function. False when it could not be used: it is
+  // discarded, and start() spawns anew.
+  bool start_in_shell(Shell& shell, ShellStart& st, bool isolated, std::chrono::steady_clock::time_point began);
   // Whether the TCP connection from 127.0.0.1:`peer_port` to this
   // environment's Runtime API belongs to one of its processes (one sock_diag
   // query for the socket, then the processes' descriptors).
@@ -115,6 +139,7 @@ class Environment : public std::enable_shared_from_this<Environment> {
   std::string stream_;
   sandbox::CgroupEnv cgroup_;
   util::Fd status_fd_;  // lambdad-init writes the bootstrap's wait status here
+  util::Fd shell_control_;  // started in a pre-made shell: the daemon's end of its order socket
   bool frozen_ = false;
   static inline std::uint64_t counter_ = 0;  // names cgroups env-<n>
   static inline bool clone_into_cgroup_ = true;  // false once the kernel refused CLONE_INTO_CGROUP

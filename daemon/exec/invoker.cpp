@@ -2,6 +2,7 @@
 #include "util/json_check.hpp"
 
 #include "environment.hpp"
+#include "shell_pool.hpp"
 #include "logs/format.hpp"
 #include "util/clock.hpp"
 
@@ -98,7 +99,9 @@ logs::RunStatus answered_status(Outcome const& out) {
 }  // namespace
 
 Invoker::Invoker(asio::io_context& ioc, InvokerOptions opts, logs::LogStore* logs)
-    : ioc_(ioc), opts_(opts), logs_(logs) {}
+    : ioc_(ioc), opts_(opts), shells_(std::make_unique<ShellPool>(opts_.sandbox, opts_.sandbox.pool)), logs_(logs) {
+  if (shells_->size() > 0) opts_.sandbox.shells = shells_.get();
+}
 
 Invoker::~Invoker() { shutdown(); }
 
@@ -270,6 +273,9 @@ void Invoker::shutdown() {
   for (auto const& env : dying_) env->reap_now();
   envs_.clear();
   dying_.clear();
+  // Every environment made from a shell is reaped: the pool's thread, their
+  // parent, may end now, and the shells not taken with it.
+  if (shells_) shells_->stop();
   // Their cgroups go once the kernel has let go of the processes.
   if (auto* cg = opts_.sandbox.cgroups) {
     for (int i = 0; i < 100 && cg->sweep() > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));

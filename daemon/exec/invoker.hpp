@@ -117,6 +117,8 @@ struct PhaseEnd {
 
 // How environments are isolated (the sandbox issue): plain data the
 // daemon fills from its flags and what the machine offers.
+class ShellPool;
+
 struct SandboxOptions {
   // false (--no-sandbox): bootstraps run as plain processes of the daemon's
   // user, in the code tree on the host, with no /opt; for machines without
@@ -148,6 +150,11 @@ struct SandboxOptions {
   bool isolated_network = false;
   bool freeze = true;                 // freeze idle environments (cgroup freezer)
   sandbox::Cgroups* cgroups = nullptr;  // none: no limits, memory from /proc
+  // Pre-made sandboxes to start environments in (the invoker's); none: each
+  // is made when its environment starts.
+  ShellPool* shells = nullptr;
+  // How many pre-made sandboxes to keep ready (0: none); see shell_pool.hpp.
+  std::size_t pool = 2;
 };
 
 struct InvokerOptions {
@@ -257,6 +264,9 @@ class Invoker {
 
   boost::asio::io_context& ioc_;
   InvokerOptions opts_;
+  // Before the environments: the pool's thread is the parent of those made
+  // from its shells, so it is destroyed after them.
+  std::unique_ptr<ShellPool> shells_;
   logs::LogStore* logs_;
   std::vector<std::shared_ptr<Environment>> envs_;
   std::vector<boost::asio::steady_timer*> phase_waiters_;  // woken whenever an invoke phase ends

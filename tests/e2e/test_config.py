@@ -163,7 +163,7 @@ def test(c):
     full.write_text(re.sub(r"^# ([a-z_]+ = )", r"\1", shipped, flags=re.M))
     help_text = subprocess.run([h.LAMBDAD, "serve", "--help"], capture_output=True, text=True).stdout
     flags = set(re.findall(r"^  (--[a-z-]+)", help_text, re.M)) - {"--help", "--config", "--ready-file", "--no-sandbox"}
-    twins = {"user": "--sandbox-user", "uid": "--sandbox-uid", "gid": "--sandbox-gid", "mode": "--auth",
+    twins = {"user": "--sandbox-user", "uid": "--sandbox-uid", "gid": "--sandbox-gid", "pool": "--sandbox-pool", "mode": "--auth",
              "enabled": "--no-sandbox", "endpoint_url": "--destination-endpoint-url",
              "access_key_id": "--destination-access-key-id", "secret_access_key": "--destination-secret-access-key"}
     named = {twins.get(k, "--" + k.replace("_", "-")) for k in keys}
