@@ -93,8 +93,13 @@ static void put_mount(int fd, char const* target, char const* tmpfs_data, int st
 /* Becomes who the order says, without a way back. */
 static void drop_privileges(struct lambdad_order const* o, int status_fd) {
   if (o->flags & LAMBDAD_ORDER_DROP_CAPS) {
-    for (int cap = 0; cap < 64; ++cap)
-      if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL) order_failed("drop capabilities", status_fd);
+    /* Capabilities are numbered from 0 without a gap: the first EINVAL is
+     * past the kernel's last one. */
+    for (int cap = 0; cap < 64; ++cap) {
+      if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == 0) continue;
+      if (errno == EINVAL) break;
+      order_failed("drop capabilities", status_fd);
+    }
   }
   if ((o->flags & LAMBDAD_ORDER_IDENTITY) &&
       (syscall(SYS_setgroups, 0, NULL) != 0 || syscall(SYS_setresgid, o->gid, o->gid, o->gid) != 0 ||

@@ -1,9 +1,11 @@
 #include "process.hpp"
+#include "shared_clone.hpp"
 
 #include <fcntl.h>
 #include <linux/close_range.h>
 #include <linux/sched.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <linux/mount.h>
 #include <sys/mount.h>
@@ -34,13 +36,46 @@ struct ChildReport {
   int index;  // which mount op, for SpawnStep::Mount
 };
 
+// Where the child reports a failed step: the pipe, or (in the caller's
+// memory, shared_clone) the parent's report itself.
+struct Reporter {
+  int fd = -1;
+  ChildReport* shared = nullptr;
+};
+
 // Only async-signal-safe calls from here until exec: the parent may be
-// multi-threaded, so the child has a copy of locks that may be held.
-[[noreturn]] void child_fail(int report_fd, SpawnStep step, int err, int index = -1) {
+// multi-threaded, so the child has a copy of locks that may be held (or,
+// sharing its memory, the locks themselves).
+[[noreturn]] void child_fail(Reporter rep, SpawnStep step, int err, int index = -1) {
   ChildReport r{static_cast<int>(step), err, index};
-  ssize_t ignored = ::write(report_fd, &r, sizeof r);
-  (void)ignored;
+  if (rep.shared) {
+    *rep.shared = r;
+  } else {
+    ssize_t ignored = ::write(rep.fd, &r, sizeof r);
+    (void)ignored;
+  }
   ::_exit(127);
+}
+
+// A child in the caller's memory: every handler of the daemon's back to the
+// default (one run here would run on the daemon's state), then the mask the
+// spawning thread had. Raw system calls: glibc refuses its own signals.
+void restore_signals(sigset_t const* mask) {
+  struct KernelSigaction {
+    void* handler;
+    unsigned long flags;
+    void* restorer;
+    unsigned long mask;
+  };
+  for (int sig = 1; sig < 65; ++sig) {
+    if (sig == SIGKILL || sig == SIGSTOP) continue;
+    KernelSigaction old{};
+    if (::syscall(SYS_rt_sigaction, sig, nullptr, &old, sizeof old.mask) != 0) continue;
+    if (old.handler == reinterpret_cast<void*>(SIG_DFL) || old.handler == reinterpret_cast<void*>(SIG_IGN)) continue;
+    KernelSigaction dfl{};
+    ::syscall(SYS_rt_sigaction, sig, &dfl, nullptr, sizeof dfl.mask);
+  }
+  ::syscall(SYS_rt_sigprocmask, SIG_SETMASK, mask, nullptr, sizeof(unsigned long));
 }
 
 // Applies the mount ops; returns the index of the failed one, or -1.
@@ -164,8 +199,9 @@ int setup_network(int channel, std::uint16_t port) {
 }
 
 [[noreturn]] void child_main(SpawnSpec const& spec, char* const* argv, char* const* envp, int* tree_fds,
-                             int report_fd, std::array<char const*, 2> const* companion_argv, int sync_fd,
-                             char* const* init_argv) {
+                             Reporter rep, std::array<char const*, 2> const* companion_argv, int sync_fd,
+                             char* const* init_argv, sigset_t const* restore_mask) {
+  int report_fd = rep.fd;
   // From the first instruction (the identity change clears it; set again below).
   if (spec.die_with_parent) ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   if (sync_fd >= 0) {
@@ -175,53 +211,55 @@ int setup_network(int channel, std::uint16_t port) {
     do {
       n = ::read(sync_fd, &go, 1);
     } while (n < 0 && errno == EINTR);
-    if (n != 1) child_fail(report_fd, SpawnStep::UserNamespace, errno);
+    if (n != 1) child_fail(rep, SpawnStep::UserNamespace, errno);
   }
   // Into its cgroups first, so that everything it does is accounted.
   for (int fd : spec.cgroup_fds) {
-    if (::write(fd, "0", 1) != 1) child_fail(report_fd, SpawnStep::JoinCgroup, errno);
+    if (::write(fd, "0", 1) != 1) child_fail(rep, SpawnStep::JoinCgroup, errno);
   }
   int devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC);  // before any mount may hide it
-  if (devnull < 0) child_fail(report_fd, SpawnStep::OpenDevNull, errno);
+  if (devnull < 0) child_fail(rep, SpawnStep::OpenDevNull, errno);
   if (spec.new_uts_ns && ::sethostname(spec.hostname.data(), spec.hostname.size()) != 0)
-    child_fail(report_fd, SpawnStep::Hostname, errno);
+    child_fail(rep, SpawnStep::Hostname, errno);
   if (spec.new_net_ns) {
     if (int err = setup_network(spec.listener_channel, spec.listener_port); err != 0)
-      child_fail(report_fd, SpawnStep::Network, err);
+      child_fail(rep, SpawnStep::Network, err);
   }
   if (!spec.mounts.empty()) {
     // Nothing mounted here may propagate back to the host's namespace.
     if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
-      child_fail(report_fd, SpawnStep::MakePrivate, errno);
+      child_fail(rep, SpawnStep::MakePrivate, errno);
     int failed = apply_mounts(spec.mounts, tree_fds);
-    if (failed >= 0) child_fail(report_fd, SpawnStep::Mount, errno, failed);
+    if (failed >= 0) child_fail(rep, SpawnStep::Mount, errno, failed);
   }
   if (!spec.new_root.empty()) {
     // pivot_root(".", ".") stacks the old root on the new one; detaching it
     // leaves only the new root (no directory for the old one needed).
     if (::chdir(spec.new_root.c_str()) != 0 || ::syscall(SYS_pivot_root, ".", ".") != 0 ||
         ::umount2(".", MNT_DETACH) != 0 || ::chdir("/") != 0)
-      child_fail(report_fd, SpawnStep::PivotRoot, errno);
+      child_fail(rep, SpawnStep::PivotRoot, errno);
   }
   int const want[3] = {spec.stdin_fd, spec.stdout_fd, spec.stderr_fd};
   for (int target = 0; target < 3; ++target) {
     int from = want[target] >= 0 ? want[target] : devnull;
     // dup2 onto itself would keep CLOEXEC set; dup3 refuses equal fds.
     if (from == target) {
-      if (::fcntl(target, F_SETFD, 0) < 0) child_fail(report_fd, SpawnStep::Dup, errno);
+      if (::fcntl(target, F_SETFD, 0) < 0) child_fail(rep, SpawnStep::Dup, errno);
     } else if (::dup2(from, target) < 0) {
-      child_fail(report_fd, SpawnStep::Dup, errno);
+      child_fail(rep, SpawnStep::Dup, errno);
     }
   }
-  if (::chdir(spec.cwd.c_str()) != 0) child_fail(report_fd, SpawnStep::Chdir, errno);
+  if (::chdir(spec.cwd.c_str()) != 0) child_fail(rep, SpawnStep::Chdir, errno);
   for (auto const& l : spec.rlimits) {
     rlimit r{static_cast<rlim_t>(l.value), static_cast<rlim_t>(l.value)};
-    if (::setrlimit(static_cast<__rlimit_resource>(l.resource), &r) != 0) child_fail(report_fd, SpawnStep::Rlimit, errno);
+    if (::setrlimit(static_cast<__rlimit_resource>(l.resource), &r) != 0) child_fail(rep, SpawnStep::Rlimit, errno);
   }
   if (spec.drop_capabilities) {
+    // Numbered from 0 without a gap: the first EINVAL is past the last one.
     for (int cap = 0; cap < 64; ++cap) {
-      if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL)
-        child_fail(report_fd, SpawnStep::Capabilities, errno);
+      if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == 0) continue;
+      if (errno == EINVAL) break;
+      child_fail(rep, SpawnStep::Capabilities, errno);
     }
   }
   if (spec.identity) {
@@ -231,15 +269,15 @@ int setup_network(int channel, std::uint16_t port) {
     if ((!spec.new_user_ns && ::syscall(SYS_setgroups, 0, nullptr) != 0) ||
         ::syscall(SYS_setresgid, spec.identity->gid, spec.identity->gid, spec.identity->gid) != 0 ||
         ::syscall(SYS_setresuid, spec.identity->uid, spec.identity->uid, spec.identity->uid) != 0)
-      child_fail(report_fd, SpawnStep::Identity, errno);
+      child_fail(rep, SpawnStep::Identity, errno);
   }
   if (spec.no_new_privs && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
-    child_fail(report_fd, SpawnStep::NoNewPrivs, errno);
+    child_fail(rep, SpawnStep::NoNewPrivs, errno);
   // After the identity change, which would clear it; exec keeps it. A parent
   // that died before this would never signal: its end of the report pipe is
   // then closed, which poll() shows as POLLERR on ours.
   if (spec.die_with_parent) {
-    if (::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) child_fail(report_fd, SpawnStep::DeathSignal, errno);
+    if (::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) child_fail(rep, SpawnStep::DeathSignal, errno);
     pollfd parent{report_fd, POLLOUT, 0};
     if (::poll(&parent, 1, 0) == 1 && (parent.revents & POLLERR)) ::_exit(127);
   }
@@ -250,13 +288,15 @@ int setup_network(int channel, std::uint16_t port) {
   if (init_fd >= 0) {
     if (report_fd == 3) report_fd = ::fcntl(report_fd, F_DUPFD_CLOEXEC, 4);
     if (init_fd == 3) init_fd = ::fcntl(init_fd, F_DUPFD_CLOEXEC, 4);
-    if (report_fd < 0 || init_fd < 0 || ::dup2(spec.status_fd, 3) != 3) child_fail(report_fd, SpawnStep::Dup, errno);
+    rep.fd = report_fd;
+    if (report_fd < 0 || init_fd < 0 || ::dup2(spec.status_fd, 3) != 3) child_fail(rep, SpawnStep::Dup, errno);
   }
   if (::syscall(SYS_close_range, init_fd >= 0 ? 4u : 3u, ~0u, CLOSE_RANGE_CLOEXEC) != 0)
-    child_fail(report_fd, SpawnStep::CloseFds, errno);
+    child_fail(rep, SpawnStep::CloseFds, errno);
+  if (restore_mask) restore_signals(restore_mask);
   if (init_fd >= 0) {
     ::syscall(SYS_execveat, init_fd, "", init_argv, envp, AT_EMPTY_PATH);
-    child_fail(report_fd, SpawnStep::Exec, errno);
+    child_fail(rep, SpawnStep::Exec, errno);
   }
   for (std::size_t i = 0; i < spec.companions.size(); ++i) {
     // A plain fork by system call: no glibc fork handlers in this child.
@@ -273,7 +313,24 @@ int setup_network(int channel, std::uint16_t port) {
     }
   }
   ::execve(spec.path.c_str(), argv, envp);
-  child_fail(report_fd, SpawnStep::Exec, errno);
+  child_fail(rep, SpawnStep::Exec, errno);
+}
+
+// What a child sharing the caller's memory starts from.
+struct SharedChild {
+  SpawnSpec const* spec;
+  char* const* argv;
+  char* const* envp;
+  int* tree_fds;
+  Reporter rep;
+  std::array<char const*, 2> const* companion_argv;
+  char* const* init_argv;
+  sigset_t mask;  // the spawning thread's, restored before exec
+};
+
+[[noreturn]] void shared_child_main(void* p) {
+  auto* c = static_cast<SharedChild*>(p);
+  child_main(*c->spec, c->argv, c->envp, c->tree_fds, c->rep, c->companion_argv, -1, c->init_argv, &c->mask);
 }
 
 std::vector<char*> c_array(std::vector<std::string> const& v) {
@@ -426,6 +483,28 @@ Result<Child> spawn(SpawnSpec const& spec) {
     args.flags |= CLONE_INTO_CGROUP;
     args.cgroup = static_cast<std::uint64_t>(spec.cgroup_dir_fd);
   }
+  // In the caller's memory where it can be (not with a user namespace: its
+  // id maps are written while the child waits, and a shared clone's caller
+  // waits for the child).
+  if (!spec.new_user_ns && can_share_memory()) {
+    SharedChild shared{&spec, argv.data(), envp.data(), tree_fds.data(), {report->second.get(), nullptr},
+                       companion_argv.data(), init_argv.data(), {}};
+    ChildReport failure{};
+    shared.rep.shared = &failure;
+    sigset_t all;
+    sigfillset(&all);
+    ::pthread_sigmask(SIG_SETMASK, &all, &shared.mask);
+    long pid = shared_clone(args, &shared_child_main, &shared);
+    int err = errno;
+    ::pthread_sigmask(SIG_SETMASK, &shared.mask, nullptr);
+    if (pid < 0) return errno_error("clone3 for `" + spec.path + "`", err);
+    // Returned: the child has exec'd, or failed and exited.
+    Child child(static_cast<pid_t>(pid), pidfd);
+    if (failure.step == 0) return child;
+    (void)child.wait();
+    auto step = static_cast<SpawnStep>(failure.step);
+    return errno_error(std::string(to_string(step)) + " " + object_of(spec, step, failure.index), failure.err);
+  }
   long pid = ::syscall(SYS_clone3, &args, sizeof args);
   if (pid < 0) {
     int err = errno;
@@ -435,8 +514,8 @@ Result<Child> spawn(SpawnSpec const& spec) {
     // The child never returns (no destructor runs in it): closed by hand.
     ::close(report->first.get());
     if (sync.second) ::close(sync.second.get());
-    child_main(spec, argv.data(), envp.data(), tree_fds.data(), report->second.get(), companion_argv.data(),
-               sync.first.get(), init_argv.data());
+    child_main(spec, argv.data(), envp.data(), tree_fds.data(), {report->second.get(), nullptr},
+               companion_argv.data(), sync.first.get(), init_argv.data(), nullptr);
   }
   report->second.reset();
   if (spec.new_user_ns) {
