@@ -57,26 +57,6 @@ struct Reporter {
   ::_exit(127);
 }
 
-// A child in the caller's memory: every handler of the daemon's back to the
-// default (one run here would run on the daemon's state), then the mask the
-// spawning thread had. Raw system calls: glibc refuses its own signals.
-void restore_signals(sigset_t const* mask) {
-  struct KernelSigaction {
-    void* handler;
-    unsigned long flags;
-    void* restorer;
-    unsigned long mask;
-  };
-  for (int sig = 1; sig < 65; ++sig) {
-    if (sig == SIGKILL || sig == SIGSTOP) continue;
-    KernelSigaction old{};
-    if (::syscall(SYS_rt_sigaction, sig, nullptr, &old, sizeof old.mask) != 0) continue;
-    if (old.handler == reinterpret_cast<void*>(SIG_DFL) || old.handler == reinterpret_cast<void*>(SIG_IGN)) continue;
-    KernelSigaction dfl{};
-    ::syscall(SYS_rt_sigaction, sig, &dfl, nullptr, sizeof dfl.mask);
-  }
-  ::syscall(SYS_rt_sigprocmask, SIG_SETMASK, mask, nullptr, sizeof(unsigned long));
-}
 
 // Applies the mount ops; returns the index of the failed one, or -1.
 // Bind sources are cloned (open_tree) before anything is mounted: a tmpfs on
@@ -316,23 +296,6 @@ int setup_network(int channel, std::uint16_t port) {
   child_fail(rep, SpawnStep::Exec, errno);
 }
 
-// What a child sharing the caller's memory starts from.
-struct SharedChild {
-  SpawnSpec const* spec;
-  char* const* argv;
-  char* const* envp;
-  int* tree_fds;
-  Reporter rep;
-  std::array<char const*, 2> const* companion_argv;
-  char* const* init_argv;
-  sigset_t mask;  // the spawning thread's, restored before exec
-};
-
-[[noreturn]] void shared_child_main(void* p) {
-  auto* c = static_cast<SharedChild*>(p);
-  child_main(*c->spec, c->argv, c->envp, c->tree_fds, c->rep, c->companion_argv, -1, c->init_argv, &c->mask);
-}
-
 std::vector<char*> c_array(std::vector<std::string> const& v) {
   std::vector<char*> out;
   out.reserve(v.size() + 1);
@@ -439,6 +402,53 @@ Result<std::optional<ExitStatus>> Child::try_wait() {
   return std::optional<ExitStatus>{st};
 }
 
+namespace {
+
+// What a child sharing the caller's memory starts from.
+struct SharedChild {
+  SpawnSpec const* spec;
+  char* const* argv;
+  char* const* envp;
+  int* tree_fds;
+  Reporter rep;
+  int report_read;  // the parent's end: closed in the child, so that a dead daemon shows as POLLERR
+  std::array<char const*, 2> const* companion_argv;
+  char* const* init_argv;
+  sigset_t const* mask;  // the spawning thread's, restored before exec
+};
+
+[[noreturn]] void shared_child_main(void* p) {
+  auto* c = static_cast<SharedChild*>(p);
+  ::syscall(SYS_close, c->report_read);  // the child's copy of the descriptor table
+  child_main(*c->spec, c->argv, c->envp, c->tree_fds, c->rep, c->companion_argv, -1, c->init_argv, c->mask);
+}
+
+
+// The spawn in the caller's memory; nothing when it cannot be made so (no
+// stack for it): then as a fork. The child reports a failed step into
+// `failure` here; when clone3 returns it has exec'd or exited.
+std::optional<Result<Child>> spawn_shared(SpawnSpec const& spec, clone_args& args, SharedChild& shared,
+                                          int& pidfd) {
+  ChildReport failure{};
+  shared.rep.shared = &failure;
+  // The identity change makes the memory it runs in (the daemon's)
+  // non-dumpable: set back after.
+  int dumpable = ::prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+  long pid = shared_clone(args, &shared_child_main, &shared);
+  int err = errno;
+  if (dumpable >= 0 && ::prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != dumpable)
+    ::prctl(PR_SET_DUMPABLE, dumpable, 0, 0, 0);
+  if (pid < 0 && err == ENOSYS) return std::nullopt;
+  if (pid < 0) return Result<Child>(errno_error("clone3 for `" + spec.path + "`", err));
+  Child child(static_cast<pid_t>(pid), pidfd);
+  if (failure.step == 0) return Result<Child>(std::move(child));
+  (void)child.wait();
+  auto step = static_cast<SpawnStep>(failure.step);
+  return Result<Child>(errno_error(std::string(to_string(step)) + " " + object_of(spec, step, failure.index), failure.err));
+}
+
+}  // namespace
+
 Result<Child> spawn(SpawnSpec const& spec) {
   // Everything the child needs is built before the clone: it may not allocate.
   auto argv = c_array(spec.argv);
@@ -483,27 +493,18 @@ Result<Child> spawn(SpawnSpec const& spec) {
     args.flags |= CLONE_INTO_CGROUP;
     args.cgroup = static_cast<std::uint64_t>(spec.cgroup_dir_fd);
   }
-  // In the caller's memory where it can be (not with a user namespace: its
+  // Every signal blocked across the clone: a handler of the daemon's run in
+  // the child (before it resets them) would act on the daemon's state, or
+  // on its memory itself when shared. The child restores the mask at exec.
+  SignalsBlocked blocked;
+  // In the caller's memory where it can be; not with a user namespace (its
   // id maps are written while the child waits, and a shared clone's caller
-  // waits for the child).
-  if (!spec.new_user_ns && can_share_memory()) {
+  // waits for the child), nor for companions without lambdad-init (a fork
+  // of the daemon's memory then, from the child).
+  if (!spec.new_user_ns && !(spec.init_fd < 0 && !spec.companions.empty()) && can_share_memory()) {
     SharedChild shared{&spec, argv.data(), envp.data(), tree_fds.data(), {report->second.get(), nullptr},
-                       companion_argv.data(), init_argv.data(), {}};
-    ChildReport failure{};
-    shared.rep.shared = &failure;
-    sigset_t all;
-    sigfillset(&all);
-    ::pthread_sigmask(SIG_SETMASK, &all, &shared.mask);
-    long pid = shared_clone(args, &shared_child_main, &shared);
-    int err = errno;
-    ::pthread_sigmask(SIG_SETMASK, &shared.mask, nullptr);
-    if (pid < 0) return errno_error("clone3 for `" + spec.path + "`", err);
-    // Returned: the child has exec'd, or failed and exited.
-    Child child(static_cast<pid_t>(pid), pidfd);
-    if (failure.step == 0) return child;
-    (void)child.wait();
-    auto step = static_cast<SpawnStep>(failure.step);
-    return errno_error(std::string(to_string(step)) + " " + object_of(spec, step, failure.index), failure.err);
+                       report->first.get(), companion_argv.data(), init_argv.data(), &blocked.old};
+    if (auto done = spawn_shared(spec, args, shared, pidfd)) return std::move(*done);
   }
   long pid = ::syscall(SYS_clone3, &args, sizeof args);
   if (pid < 0) {
@@ -515,8 +516,9 @@ Result<Child> spawn(SpawnSpec const& spec) {
     ::close(report->first.get());
     if (sync.second) ::close(sync.second.get());
     child_main(spec, argv.data(), envp.data(), tree_fds.data(), {report->second.get(), nullptr},
-               companion_argv.data(), sync.first.get(), init_argv.data(), nullptr);
+               companion_argv.data(), sync.first.get(), init_argv.data(), &blocked.old);
   }
+  blocked.restore();
   report->second.reset();
   if (spec.new_user_ns) {
     sync.first.reset();

@@ -2,8 +2,10 @@
 
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstddef>
 #include <cstdint>
 
@@ -11,7 +13,16 @@ namespace lambdad::sandbox {
 
 namespace {
 
-#if defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || __has_feature(memory_sanitizer)
+#define LAMBDAD_SANITIZER_RUNTIME 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define LAMBDAD_SANITIZER_RUNTIME 1
+#endif
+
+#if defined(__x86_64__) && !defined(LAMBDAD_SANITIZER_RUNTIME)
 constexpr bool kTrampoline = true;
 
 // The child resumes from the system call with the same registers but its
@@ -36,6 +47,10 @@ __attribute__((noinline)) long clone3_call(clone_args* args, void (*fn)(void*), 
       : "+a"(ret)
       : "D"(args), "S"(sizeof(clone_args)), "r"(entry), "r"(entry_arg)
       : "rcx", "r11", "memory", "cc");
+  if (ret < 0) {  // the raw system call's -errno
+    errno = static_cast<int>(-ret);
+    return -1;
+  }
   return ret;
 }
 #else
@@ -65,9 +80,23 @@ struct SpawnStack {
   SpawnStack& operator=(SpawnStack const&) = delete;
 };
 
+// Before Linux 5.16 a core dump of the child ("coredump: Limit coredumps to
+// a single thread group") killed every process sharing its memory: the
+// daemon too.
+bool kernel_confines_core_dumps() {
+  utsname u{};
+  if (::uname(&u) != 0) return false;
+  int major = 0, minor = 0;
+  if (std::sscanf(u.release, "%d.%d", &major, &minor) != 2) return false;
+  return major > 5 || (major == 5 && minor >= 16);
+}
+
 }  // namespace
 
-bool can_share_memory() { return kTrampoline; }
+bool can_share_memory() {
+  static bool const ok = kTrampoline && kernel_confines_core_dumps();
+  return ok;
+}
 
 long shared_clone(clone_args& args, void (*fn)(void*), void* arg) {
   thread_local SpawnStack stack;
@@ -79,6 +108,24 @@ long shared_clone(clone_args& args, void (*fn)(void*), void* arg) {
   args.stack = reinterpret_cast<std::uint64_t>(stack.base) + 4096;
   args.stack_size = kStackBytes;
   return clone3_call(&args, fn, arg);
+}
+
+void restore_signals(sigset_t const* mask) {
+  struct KernelSigaction {
+    void* handler;
+    unsigned long flags;
+    void* restorer;
+    unsigned long mask;
+  };
+  for (int sig = 1; sig < 65; ++sig) {
+    if (sig == SIGKILL || sig == SIGSTOP) continue;
+    KernelSigaction old{};
+    if (::syscall(SYS_rt_sigaction, sig, nullptr, &old, sizeof old.mask) != 0) continue;
+    if (old.handler == reinterpret_cast<void*>(SIG_DFL) || old.handler == reinterpret_cast<void*>(SIG_IGN)) continue;
+    KernelSigaction dfl{};
+    ::syscall(SYS_rt_sigaction, sig, &dfl, nullptr, sizeof dfl.mask);
+  }
+  ::syscall(SYS_rt_sigprocmask, SIG_SETMASK, mask, nullptr, sizeof(unsigned long));
 }
 
 }  // namespace lambdad::sandbox
