@@ -139,20 +139,10 @@ Result<Shell> ShellPool::make() {
     auto cg = sb_.cgroups->create("shell-" + std::to_string(++counter), {0, sb_.pids_max});
     if (!cg) return cg.error();
     shell.cgroup = std::move(*cg);
-    // v2: started inside it (no migration, which would hold up every fork
-    // of the daemon meanwhile); otherwise it joins first thing.
-    auto opened_dir = shell.cgroup.version() == 2 && clone_into_cgroup_ ? shell.cgroup.open_dir()
-                                                                         : Result<util::Fd>(util::Fd());
-    auto opened = opened_dir && *opened_dir ? Result<std::vector<util::Fd>>(std::vector<util::Fd>())
-                                            : shell.cgroup.open_join_files();
-    if (!opened_dir || !opened) {
+    if (auto opened = open_cgroup(shell, spec, dir, join); !opened) {
       sb_.cgroups->remove(shell.cgroup);
-      return !opened_dir ? opened_dir.error() : opened.error();
+      return opened.error();
     }
-    dir = std::move(*opened_dir);
-    spec.cgroup_dir_fd = dir.get();
-    join = std::move(*opened);
-    for (auto const& fd : join) spec.cgroup_fds.push_back(fd.get());
   }
   auto child = sandbox::spawn(spec);
   // clone3's own refusal only (not a step in the child that failed).
@@ -182,6 +172,24 @@ Result<Shell> ShellPool::make() {
     shell.listener = util::Fd(*listener);
   }
   return shell;
+}
+
+Result<void> ShellPool::open_cgroup(Shell const& shell, sandbox::SpawnSpec& spec, util::Fd& dir,
+                                    std::vector<util::Fd>& join) const {
+  // v2: started inside it (no migration, which would hold up every fork of
+  // the daemon meanwhile); otherwise it joins first thing.
+  if (shell.cgroup.version() == 2 && clone_into_cgroup_) {
+    auto opened = shell.cgroup.open_dir();
+    if (!opened) return opened.error();
+    dir = std::move(*opened);
+    spec.cgroup_dir_fd = dir.get();
+    return {};
+  }
+  auto opened = shell.cgroup.open_join_files();
+  if (!opened) return opened.error();
+  join = std::move(*opened);
+  for (auto const& fd : join) spec.cgroup_fds.push_back(fd.get());
+  return {};
 }
 
 void ShellPool::discard(Shell& shell, sandbox::Cgroups* cgroups) {

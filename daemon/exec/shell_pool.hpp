@@ -21,6 +21,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace lambdad::exec {
 
@@ -64,6 +65,10 @@ class ShellPool {
  private:
   void run();
   Result<Shell> make();
+  // The shell's cgroup for its spawn: the directory to start in (v2), or the
+  // files it joins by.
+  Result<void> open_cgroup(Shell const& shell, sandbox::SpawnSpec& spec, util::Fd& dir,
+                           std::vector<util::Fd>& join) const;
 
   SandboxOptions sb_;
   std::size_t size_ = 0;
