@@ -280,6 +280,7 @@ std::string apply_reload(ServeOptions& cur, ServeOptions const& next, http::Serv
   fixed("sandbox.uid", sa.identity ? sa.identity->first : 0, sb.identity ? sb.identity->first : 0);
   fixed("sandbox.gid", sa.identity ? sa.identity->second : 0, sb.identity ? sb.identity->second : 0);
   fixed("sandbox.freeze", sa.freeze, sb.freeze);
+  fixed("sandbox.seccomp", sa.seccomp, sb.seccomp);
   fixed("sandbox.overlay", sa.overlay, sb.overlay);
   fixed("sandbox.pool", sa.pool, sb.pool);
   fixed("sandbox.network", sa.isolated_network ? "isolated" : "host", sb.isolated_network ? "isolated" : "host");
@@ -355,6 +356,13 @@ int serve(ServeOptions const& opts) {
   if (!caps.overlayfs && invoker_opts.sandbox.overlay) {
     spdlog::warn("sandbox: no overlayfs: functions with two or more layers get a merged tree of hard links");
     invoker_opts.sandbox.overlay = false;
+  }
+  if (auto& sb = invoker_opts.sandbox; sb.enabled && sb.seccomp && sandbox::kernel_has_seccomp_filters()) {
+    auto filter = sandbox::SeccompFilter::build();
+    if (filter) sb.filter = std::move(*filter);
+    else spdlog::warn("sandbox: no seccomp filter ({}): environments run without one", filter.error().message());
+  } else if (sb.enabled && !sb.seccomp) {
+    spdlog::warn("sandbox: --seccomp false: environments run without a system-call filter");
   }
   invoker_opts.sandbox.merged_dir = (disk.root() / "sandbox" / "merged").string();
   if (invoker_opts.sandbox.enabled) {

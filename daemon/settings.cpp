@@ -48,6 +48,7 @@ constexpr KeyFlag kKeys[] = {
     {"sandbox.uid", "--sandbox-uid"},
     {"sandbox.gid", "--sandbox-gid"},
     {"sandbox.freeze", "--freeze"},
+    {"sandbox.seccomp", "--seccomp"},
     {"sandbox.cgroups", "--cgroups"},
     {"sandbox.network", "--network"},
     {"sandbox.overlay", "--overlay"},
@@ -230,6 +231,10 @@ void add_serve_options(CLI::App* serve, Settings& s) {
   bounded(serve, "--sandbox-uid", s.sandbox_uid, "Its uid (not 0)", 1u, 4294967294u);
   bounded(serve, "--sandbox-gid", s.sandbox_gid, "Its gid (not 0)", 1u, 4294967294u);
   serve->add_option("--freeze", sb.freeze, "Freeze idle environments (cgroup freezer), as Lambda does")
+      ->capture_default_str();
+  serve->add_option("--seccomp", sb.seccomp,
+                    "Run every environment under a system-call filter (mounts, namespaces, keyrings, bpf, ptrace, "
+                    "modules... refused with EPERM)")
       ->capture_default_str();
   serve->add_option("--cgroups", opts.use_cgroups, "Put each environment in a cgroup (memory and pids limits)")
       ->capture_default_str();

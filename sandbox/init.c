@@ -9,7 +9,8 @@
  *   lambdad-init -w                a pre-made sandbox shell: waits on
  *                                  descriptor 3 for its order (shell_order.h),
  *                                  makes the function's mounts, drops to its
- *                                  identity, then goes on as above. The
+ *                                  identity, installs the order's seccomp
+ *                                  filter, then goes on as above. The
  *                                  daemon closing its end first: exit 0.
  *
  * Everything else (mounts, identity, limits, environment, cwd, streams) is
@@ -28,7 +29,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <linux/filter.h>
 #include <linux/mount.h>
+#include <linux/seccomp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -117,6 +120,15 @@ static void drop_privileges(struct lambdad_order const* o, int status_fd) {
     order_failed("set no_new_privs", status_fd);
 }
 
+/* The order's filter, aligned for the kernel; installed last. */
+static struct sock_filter filter[LAMBDAD_ORDER_MAX_FILTER];
+
+static void install_filter(struct lambdad_order const* o, int status_fd) {
+  if (!(o->flags & LAMBDAD_ORDER_SECCOMP)) return;
+  struct sock_fprog prog = {(unsigned short)o->filter_len, filter};
+  if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) != 0) order_failed("install the seccomp filter", status_fd);
+}
+
 /* Splits n NUL-terminated strings off *at (within end) into out. */
 static int take_strings(char** at, char* end, char** out, uint32_t n) {
   for (uint32_t i = 0; i < n; ++i) {
@@ -163,11 +175,14 @@ static char** take_order(int* argc_out) {
   memcpy(&o, buf, sizeof o);
   int want = 3 + !!(o.flags & LAMBDAD_ORDER_OPT) + !!(o.flags & LAMBDAD_ORDER_RUNTIME);
   int status_fd = fds[1];
+  size_t filter_bytes = (o.flags & LAMBDAD_ORDER_SECCOMP) ? (size_t)o.filter_len * sizeof(struct sock_filter) : 0;
   if (o.magic != LAMBDAD_ORDER_MAGIC || nfds != want || o.argc < 1 || o.argc > 60 || o.companions > 60 ||
-      o.envc > 4096) {
+      o.envc > 4096 || o.filter_len > LAMBDAD_ORDER_MAX_FILTER || (size_t)n < sizeof o + filter_bytes ||
+      ((o.flags & LAMBDAD_ORDER_SECCOMP) && (o.filter_len == 0 || !(o.flags & LAMBDAD_ORDER_NO_NEW_PRIVS)))) {
     errno = EPROTO;
     order_failed("a malformed order", status_fd);
   }
+  memcpy(filter, buf + sizeof o, filter_bytes);
   if (dup2(fds[0], 1) != 1 || dup2(fds[0], 2) != 2) order_failed("dup the output pipe", status_fd);
   close(fds[0]);
   int next = 3, opt = -1, runtime = -1;
@@ -179,7 +194,7 @@ static char** take_order(int* argc_out) {
   put_mount(opt, "/opt", "size=4k,mode=0755", status_fd);
   if (runtime >= 0) put_mount(runtime, "/var/runtime", NULL, status_fd);
   put_mount(-1, "/tmp", tmp_data, status_fd);
-  char* at = buf + sizeof o;
+  char* at = buf + sizeof o + filter_bytes;
   char* end = buf + n;
   char* cwd[1];
   /* "lambdad-init" "-n" N, then the bootstrap's argv and the extensions. */
@@ -205,6 +220,7 @@ static char** take_order(int* argc_out) {
   if (poll(&daemon_end, 1, 0) == 1 && (daemon_end.revents & (POLLHUP | POLLERR))) _exit(0);
   if (dup2(status_fd, 3) != 3) order_failed("dup the status pipe", status_fd);
   close(status_fd);
+  install_filter(&o, 3);
   environ = envp;
   *argc_out = argc;
   return argv;

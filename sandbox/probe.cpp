@@ -1,5 +1,7 @@
 #include "probe.hpp"
 
+#include "seccomp.hpp"
+
 #include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
@@ -40,6 +42,17 @@ bool has_filesystem(std::string const& name) {
   return false;
 }
 
+Feature seccomp_feature() {
+  if (!kernel_has_seccomp_filters())
+    return {"seccomp filter", false, "this kernel applies no seccomp filters: environments run without one"};
+  auto filter = SeccompFilter::build();
+  if (!filter) return {"seccomp filter", false, filter.error().message() + ": environments run without one"};
+  return {"seccomp filter", true,
+          "every environment runs under one (" + std::to_string((*filter)->size()) +
+              " instructions): mounts, namespaces, keyrings, bpf, perf, ptrace, modules, personas and the host's "
+              "administration refused with EPERM; --seccomp false turns it off"};
+}
+
 }  // namespace
 
 Capabilities probe() {
@@ -73,6 +86,7 @@ Capabilities probe() {
                         !c.detached_mounts ? "no mount_setattr (Linux 5.12): each sandbox is made at its cold start"
                         : c.root           ? "cold starts take a sandbox made before them (--sandbox-pool)"
                                            : "not as root: each sandbox is made at its cold start"});
+  c.features.push_back(seccomp_feature());
   c.cgroups = detect_cgroups();
   if (!c.root && c.cgroups.version > 0) {
     // The hierarchies are there, but creating cgroups in them needs root

@@ -1,4 +1,5 @@
 #include "process.hpp"
+#include "seccomp.hpp"
 #include "shared_clone.hpp"
 
 #include <fcntl.h>
@@ -273,6 +274,7 @@ int setup_network(int channel, std::uint16_t port) {
   }
   if (::syscall(SYS_close_range, init_fd >= 0 ? 4u : 3u, ~0u, CLOSE_RANGE_CLOEXEC) != 0)
     child_fail(rep, SpawnStep::CloseFds, errno);
+  if (spec.seccomp && install_filter(spec.seccomp) != 0) child_fail(rep, SpawnStep::Seccomp, errno);
   if (restore_mask) restore_signals(restore_mask);
   if (init_fd >= 0) {
     ::syscall(SYS_execveat, init_fd, "", init_argv, envp, AT_EMPTY_PATH);
@@ -318,6 +320,7 @@ std::string object_of(SpawnSpec const& spec, SpawnStep step, int index) {
     case SpawnStep::Capabilities: return "the capability bounding set";
     case SpawnStep::Identity: return spec.identity ? "uid " + std::to_string(spec.identity->uid) : "?";
     case SpawnStep::NoNewPrivs: return "no_new_privs";
+    case SpawnStep::Seccomp: return "the seccomp filter";
     case SpawnStep::DeathSignal: return "the parent-death signal";
     case SpawnStep::UserNamespace: return "the user namespace's id maps";
     case SpawnStep::Network: return "loopback and 127.0.0.1:" + std::to_string(spec.listener_port);
@@ -348,6 +351,7 @@ char const* to_string(SpawnStep step) {
     case SpawnStep::Network: return "set up";
     case SpawnStep::UserNamespace: return "wait for";
     case SpawnStep::DeathSignal: return "set";
+    case SpawnStep::Seccomp: return "install";
   }
   return "?";
 }
@@ -450,6 +454,8 @@ std::optional<Result<Child>> spawn_shared(SpawnSpec const& spec, clone_args& arg
 }  // namespace
 
 Result<Child> spawn(SpawnSpec const& spec) {
+  if (spec.seccomp && !spec.no_new_privs)
+    return plain_error("a seccomp filter needs no_new_privs (the child has no CAP_SYS_ADMIN to install it without)");
   // Everything the child needs is built before the clone: it may not allocate.
   auto argv = c_array(spec.argv);
   auto envp = c_array(spec.env);

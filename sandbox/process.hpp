@@ -10,6 +10,8 @@
 
 #include <sys/types.h>
 
+struct sock_fprog;
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -96,6 +98,9 @@ struct SpawnSpec {
   std::vector<Rlimit> rlimits;
   std::optional<Identity> identity;  // unset: stays who the caller is
   bool no_new_privs = false;
+  // A system-call filter (sandbox/seccomp), installed as the last step
+  // before exec; needs no_new_privs. Borrowed: it must outlive the spawn.
+  sock_fprog const* seccomp = nullptr;
   // SIGKILL when the thread that spawned it ends (the daemon killed with -9).
   // As pid 1 of a pid namespace its end ends every process of it; without
   // one (--no-sandbox) only this process gets it.
@@ -136,6 +141,7 @@ enum class SpawnStep : int {
   Network = 15,
   UserNamespace = 16,
   DeathSignal = 17,
+  Seccomp = 18,
 };
 char const* to_string(SpawnStep step);
 

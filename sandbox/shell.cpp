@@ -5,6 +5,7 @@ extern "C" {
 }
 
 #include <fcntl.h>
+#include <linux/filter.h>
 #include <linux/mount.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -78,11 +79,19 @@ Result<std::string> order_bytes(ShellOrder const& order) {
   }
   if (order.drop_capabilities) head.flags |= LAMBDAD_ORDER_DROP_CAPS;
   if (order.no_new_privs) head.flags |= LAMBDAD_ORDER_NO_NEW_PRIVS;
+  if (order.seccomp) {
+    if (!order.no_new_privs || order.seccomp->len == 0 || order.seccomp->len > LAMBDAD_ORDER_MAX_FILTER)
+      return plain_error("a shell installs a seccomp filter of 1 to 4096 instructions, with no_new_privs");
+    head.flags |= LAMBDAD_ORDER_SECCOMP;
+    head.filter_len = order.seccomp->len;
+  }
   head.tmp_mb = order.tmp_mb;
   head.argc = static_cast<std::uint32_t>(order.argv.size());
   head.companions = static_cast<std::uint32_t>(order.companions.size());
   head.envc = static_cast<std::uint32_t>(order.env.size());
   std::string body(reinterpret_cast<char const*>(&head), sizeof head);
+  if (order.seccomp)
+    body.append(reinterpret_cast<char const*>(order.seccomp->filter), order.seccomp->len * sizeof(sock_filter));
   append(body, order.cwd);
   for (auto const& v : {&order.argv, &order.companions, &order.env})
     for (auto const& s : *v) append(body, s);

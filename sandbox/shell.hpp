@@ -38,6 +38,8 @@ struct ShellOrder {
   std::optional<Identity> identity;
   bool drop_capabilities = true;
   bool no_new_privs = true;
+  // A system-call filter for the shell to install last (needs no_new_privs).
+  sock_fprog const* seccomp = nullptr;
   std::uint32_t tmp_mb = 512;
   // Borrowed descriptors: the output pipe's write end, the status pipe's
   // write end, and the detached mounts (opt and runtime may be -1).

@@ -157,6 +157,7 @@ std::optional<Environment::ShellStart> Environment::prepare_shell_start(sandbox:
   o.identity = spec.identity;
   o.drop_capabilities = spec.drop_capabilities;
   o.no_new_privs = spec.no_new_privs;
+  o.seccomp = spec.seccomp;
   o.tmp_mb = m.tmp_mb;
   o.out_fd = st.out.second.get();
   o.status_fd = st.status.second.get();

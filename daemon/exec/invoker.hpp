@@ -8,6 +8,7 @@
 #include "cgroup.hpp"
 #include "endpoint.hpp"
 #include "process.hpp"
+#include "seccomp.hpp"
 #include "logs/format.hpp"
 #include "logs/platform.hpp"
 
@@ -149,6 +150,10 @@ struct SandboxOptions {
   // 127.0.0.1:9001 inside it, as on Lambda. Off: the host's network.
   bool isolated_network = false;
   bool freeze = true;                 // freeze idle environments (cgroup freezer)
+  // --seccomp: every environment runs under sandbox/seccomp's filter; the
+  // daemon builds it at start (none: where the kernel has no filters).
+  bool seccomp = true;
+  std::shared_ptr<sandbox::SeccompFilter const> filter;
   sandbox::Cgroups* cgroups = nullptr;  // none: no limits, memory from /proc
   // Pre-made sandboxes to start environments in (the invoker's); none: each
   // is made when its environment starts.

@@ -28,6 +28,7 @@ void base_spec(SandboxOptions const& sb, sandbox::SpawnSpec& spec) {
   }
   spec.no_new_privs = true;
   spec.drop_capabilities = true;
+  if (sb.filter) spec.seccomp = sb.filter->program();
   if (sb.pivot_root && sb.root_ops) spec.mounts = *sb.root_ops;
 }
 
@@ -116,6 +117,7 @@ Result<Shell> ShellPool::make() {
   spec.identity.reset();
   spec.no_new_privs = false;
   spec.drop_capabilities = false;
+  spec.seccomp = nullptr;
   spec.mounts.push_back(sandbox::finish_op(sb_.root_mount));
   spec.new_root = sb_.root_mount;
   spec.path = "lambdad-init";
