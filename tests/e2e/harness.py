@@ -462,6 +462,23 @@ done
 '''
 
 
+# Probes for a shell runtime's body: `lines` print "name=value" lines (and
+# may call `try NAME 'command'`, which prints NAME=yes when the command
+# succeeds, else NAME=no); the result is those lines as one JSON object in
+# "$OUT".
+PROBE_WRAPPER = r'''
+  try() { if sh -c "$2" >/dev/null 2>&1; then echo "$1=yes"; else echo "$1=no"; fi; }
+  {
+%s
+  } | sed 's/"/\\"/g; s/^\([^=]*\)=\(.*\)$/"\1":"\2",/' | tr -d '\n' | sed 's/^/{/; s/,$/}/' > "$OUT"
+'''
+
+
+def probe_script(lines):
+    """The shell body that runs probe `lines` into "$OUT" as JSON."""
+    return PROBE_WRAPPER % lines
+
+
 def shell_runtime(body, init=""):
     """The bootstrap script (text) of a shell + curl runtime."""
     return SHELL_RUNTIME % (init, body)

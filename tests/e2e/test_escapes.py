@@ -41,10 +41,7 @@ from harness import log  # noqa: E402
 
 ROLE = "arn:aws:iam::000000000000:role/escapes"
 
-PROBES = r'''
-  try() { if sh -c "$2" >/dev/null 2>&1; then echo "$1=yes"; else echo "$1=no"; fi; }
-  {
-    try control_tmp 'echo x > /tmp/ok'
+PROBES = h.probe_script(r'''    try control_tmp 'echo x > /tmp/ok'
     try control_signal 'kill -0 $$'
     try control_proc 'cat /proc/1/status'
     try proc_sys_hostname 'echo evil > /proc/sys/kernel/hostname'
@@ -72,9 +69,7 @@ PROBES = r'''
     now=$(date -u +%Y%m%dT%H%M%SZ)
     echo "plane_forged=$(curl -s -o /dev/null -w '%{http_code}' -H "X-Amz-Date: $now" \
       -H "Authorization: AWS4-HMAC-SHA256 Credential=AKIAFORGED000000/${now%%T*}/us-east-1/lambda/aws4_request, SignedHeaders=host;x-amz-date, Signature=$(printf '0%.0s' $(seq 64))" \
-      "$url")"
-  } | sed 's/"/\\"/g; s/^\([^=]*\)=\(.*\)$/"\1":"\2",/' | tr -d '\n' | sed 's/^/{/; s/,$/}/' > "$OUT"
-'''
+      "$url")"''')
 
 ESCAPES = ["proc_sys_hostname", "proc_sys_drop_caches", "proc_sysrq", "sys_write", "sys_cgroup", "init_exe_append",
            "init_exe_replace", "init_mem", "kill_init", "signal_other", "other_tmp", "other_tmp_by_pid",

@@ -32,10 +32,7 @@ from harness import log  # noqa: E402
 
 ROLE = "arn:aws:iam::000000000000:role/sandbox"
 # Each probe prints "name=result" lines; the response is those lines as JSON.
-PROBES = r'''
-  try() { if sh -c "$2" >/dev/null 2>&1; then echo "$1=yes"; else echo "$1=no"; fi; }
-  {
-    try write_task 'touch /var/task/x'
+PROBES = h.probe_script(r'''    try write_task 'touch /var/task/x'
     try write_opt 'touch /opt/x'
     try write_home 'mkdir -p /home/sbx_user1051/.babashka'
     try write_root 'touch /x'
@@ -53,9 +50,7 @@ PROBES = r'''
     echo "nofile=$(ulimit -n)"
     echo "nproc=$(awk '/^Max processes/ {print $3}' /proc/self/limits)"
     echo "fds=$(ls /proc/$$/fd | sort -n | tr '\n' ' ')"
-    echo "hostname=$(cat /proc/sys/kernel/hostname)"
-  } | sed 's/"/\\"/g; s/^\([^=]*\)=\(.*\)$/"\1":"\2",/' | tr -d '\n' | sed 's/^/{/; s/,$/}/' > "$OUT"
-'''
+    echo "hostname=$(cat /proc/sys/kernel/hostname)"''')
 FILL_TMP = r'''
   err=$(dd if=/dev/zero of=/tmp/fill bs=1M count=700 2>&1); rc=$?
   size=$(stat -c %s /tmp/fill); rm -f /tmp/fill
