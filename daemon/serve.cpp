@@ -18,6 +18,7 @@
 #include <spdlog/spdlog.h>
 #include <fcntl.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/utsname.h>
 
 #include <algorithm>
@@ -307,8 +308,22 @@ std::string apply_reload(ServeOptions& cur, ServeOptions const& next, http::Serv
 
 }  // namespace
 
+// Idle keep-alive clients hold a descriptor each: the soft limit of open
+// files goes up to the hard one (environments get Lambda's 1024 again).
+static void raise_open_files() {
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) return;
+  if (auto env = exec::environment_open_files(); env < 1024)
+    spdlog::warn("open files: the hard limit is {}: environments get {}, not Lambda's 1024", lim.rlim_max, env);
+  if (lim.rlim_cur >= lim.rlim_max) return;
+  rlim_t was = lim.rlim_cur;
+  lim.rlim_cur = lim.rlim_max;
+  if (::setrlimit(RLIMIT_NOFILE, &lim) == 0) spdlog::info("open files: up to {} (was {})", lim.rlim_cur, was);
+}
+
 int serve(ServeOptions const& opts) {
   ServeOptions current = opts;  // SIGHUP changes some of it
+  raise_open_files();
   auto endpoint = parse_listen(opts.listen);
   if (!endpoint) {
     spdlog::critical("{}", endpoint.error().message());

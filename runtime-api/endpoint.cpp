@@ -2,6 +2,7 @@
 #include "replies.hpp"
 #include "serve.hpp"
 
+#include "util/accept.hpp"
 #include "util/clock.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -231,6 +232,10 @@ asio::awaitable<Outcome> Endpoint::invoke(Invocation inv, std::chrono::steady_cl
 asio::awaitable<void> Endpoint::accept_loop(std::shared_ptr<Endpoint> self) {
   while (!closed_) {
     auto [ec, socket] = co_await acceptor_.async_accept(use_tuple);
+    if (ec && !closed_ && util::is_accept_exhaustion(ec)) {
+      co_await util::pause_accepting();  // the runtime's connection waits in the backlog
+      continue;
+    }
     if (ec) break;
     if (accept_filter) {
       boost::system::error_code pec;

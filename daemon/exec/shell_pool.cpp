@@ -11,6 +11,17 @@
 
 namespace lambdad::exec {
 
+std::uint64_t environment_open_files() {
+  // Lambda's 1024, or the daemon's own hard limit when that is lower (a child
+  // cannot raise it; serve says so at start).
+  static std::uint64_t const value = [] {
+    rlimit lim{};
+    if (::getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_max >= 1024) return std::uint64_t{1024};
+    return static_cast<std::uint64_t>(lim.rlim_max);
+  }();
+  return value;
+}
+
 void base_spec(SandboxOptions const& sb, sandbox::SpawnSpec& spec) {
   spec.die_with_parent = true;  // a daemon killed with -9 leaves no environment behind
   spec.new_pid_ns = true;
@@ -18,7 +29,7 @@ void base_spec(SandboxOptions const& sb, sandbox::SpawnSpec& spec) {
   spec.new_uts_ns = true;
   spec.hostname = sb.hostname;
   // Lambda's: 1024 open files, 1024 processes: pids.max, or RLIMIT_NPROC (a fallback: per uid on the host).
-  spec.rlimits = {{RLIMIT_NOFILE, 1024}};
+  spec.rlimits = {{RLIMIT_NOFILE, environment_open_files()}};
   if (!sb.cgroups || !sb.cgroups->has("pids")) spec.rlimits.push_back({RLIMIT_NPROC, 1024});
   if (sb.identity) spec.identity = sandbox::Identity{sb.identity->first, sb.identity->second};
   if (sb.rootless) {

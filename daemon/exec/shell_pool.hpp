@@ -28,6 +28,9 @@ namespace lambdad::exec {
 // The namespaces, limits and root every environment of these options gets
 // (shell or not); the function's own mounts and identity are added later.
 void base_spec(SandboxOptions const& sb, sandbox::SpawnSpec& spec);
+// RLIMIT_NOFILE in every environment: Lambda's 1024, or less under a lower
+// hard limit of the daemon's.
+std::uint64_t environment_open_files();
 
 struct Shell {
   sandbox::Child child;      // lambdad-init -w, pid 1 of the shell's namespaces

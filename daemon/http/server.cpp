@@ -1,4 +1,5 @@
 #include "server.hpp"
+#include "util/accept.hpp"
 #include "util/body_room.hpp"
 #include "util/use_tuple.hpp"
 
@@ -65,9 +66,20 @@ asio::awaitable<void> Server::accept_loop() {
     auto [ec, socket] = co_await acceptor_.async_accept(use_tuple);
     if (ec) {
       if (stopping_ || ec == asio::error::operation_aborted) break;
-      spdlog::warn("accept: {}", ec.message());
+      if (!util::is_accept_exhaustion(ec)) {
+        spdlog::warn("accept: {}", ec.message());
+        continue;
+      }
+      if (!exhausted_)
+        spdlog::warn("accept: {}: new connections wait in the listen backlog until descriptors are free ({} "
+                     "requests in flight)",
+                     ec.message(), in_flight_);
+      exhausted_ = true;
+      co_await util::pause_accepting();
       continue;
     }
+    if (exhausted_) spdlog::info("accept: descriptors are free again");
+    exhausted_ = false;
     asio::co_spawn(ioc_, session(std::move(socket)), [](std::exception_ptr e) {
       if (!e) return;
       try {

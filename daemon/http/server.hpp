@@ -78,6 +78,7 @@ class Server {
   asio::ip::tcp::acceptor acceptor_;
   std::size_t in_flight_ = 0;
   bool stopping_ = false;
+  bool exhausted_ = false;  // the last accept failed at the descriptor limit (logged once)
 };
 
 }  // namespace lambdad::http
