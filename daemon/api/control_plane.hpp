@@ -405,5 +405,9 @@ Response error_response(unsigned version, std::string const& request_id, ApiErro
 // sts.cpp: an STS error (query protocol, XML).
 Response sts_error(Call const& call, unsigned status, std::string const& code, std::string const& message);
 ApiError unzip_error(Error const& e, std::uint64_t max_unzipped);
+// A write to the state directory that failed: a full disk (ENOSPC, EDQUOT)
+// is 400 CodeStorageExceededException, AWS's error for code storage used up
+// (not retried by the SDKs, since retrying cannot help); anything else 500.
+ApiError storage_error(std::string const& what, Error const& e);
 
 }  // namespace lambdad::api

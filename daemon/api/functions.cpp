@@ -75,7 +75,7 @@ asio::awaitable<std::optional<ApiError>> ControlPlane::save_state(model::Functio
   auto write = [this, state] { return disk_.write_function(state); };
   auto written = co_await util::offload(strand_, std::move(write));
   functions_.unmark_busy(name);
-  if (!written) co_return model::service_error("lambdad could not store the function: " + written.error().message());
+  if (!written) co_return storage_error("store the function", written.error());
   functions_.put(std::move(state), code_changed);
   co_return std::nullopt;
 }
@@ -94,7 +94,7 @@ asio::awaitable<model::ApiResult<model::FunctionState>> ControlPlane::store_code
     auto write = [this, state] { return disk_.write_function(state); };
     auto written = co_await util::offload(strand_, std::move(write));
     functions_.unmark_busy(name);
-    if (!written) co_return model::service_error("lambdad could not store the function: " + written.error().message());
+    if (!written) co_return storage_error("store the function", written.error());
     co_return state;
   }
   std::uint64_t layers_size = layers_unzipped(rec);

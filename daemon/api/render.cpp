@@ -46,7 +46,15 @@ ApiError unzip_error(Error const& e, std::uint64_t max_unzipped) {
   if (store::is_bad_archive(e))
     return model::invalid_parameter(
         "Could not unzip uploaded file. Please check your file, then try to upload again. (" + e.message() + ")");
-  return model::service_error("lambdad could not store the code: " + e.message());
+  return storage_error("store the code", e);
+}
+
+ApiError storage_error(std::string const& what, Error const& e) {
+  if (e.code == std::errc::no_space_on_device || e.code == std::error_code(EDQUOT, std::generic_category()))
+    return {400, "CodeStorageExceededException",
+            "Code storage limit exceeded: the filesystem of lambdad's state directory is full (" + e.message() + ")",
+            {}};
+  return model::service_error("lambdad could not " + what + ": " + e.message());
 }
 
 }  // namespace lambdad::api

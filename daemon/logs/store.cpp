@@ -98,16 +98,26 @@ LogStore::Group::Stream* LogStore::stream_for(std::string const& function, Group
 
 void LogStore::write_pending(std::string const& function, Group::Stream& s) {
   std::string_view rest = s.pending;
+  off_t start = ::lseek(s.fd.get(), 0, SEEK_END);
   while (!rest.empty()) {
     ssize_t n = ::write(s.fd.get(), rest.data(), rest.size());
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {  // a full disk: the lines are dropped, the invokes go on
-      if (!warned_) spdlog::warn("function {}: writing its log: {}", function, std::strerror(errno));
+      int err = n < 0 ? errno : ENOSPC;
+      // A batch cut short is cut off whole: the file ends with a whole line,
+      // so the next write after space comes back starts a line of its own.
+      if (start >= 0 && rest.size() < s.pending.size()) {
+        [[maybe_unused]] int cut = ::ftruncate(s.fd.get(), start);
+      }
+      if (!warned_) spdlog::warn("function {}: writing its log: {}: its lines are dropped", function, std::strerror(err));
       warned_ = true;
-      break;
+      s.pending.clear();
+      return;
     }
     rest.remove_prefix(static_cast<std::size_t>(n));
   }
+  if (warned_) spdlog::info("function {}: its log is written again", function);
+  warned_ = false;
   s.pending.clear();
 }
 
