@@ -296,7 +296,8 @@ Result<void> load_config(CLI::App* serve, Settings& s) {
         }
         continue;
       }
-      auto const* known = std::find_if(std::begin(kKeys), std::end(kKeys), [&](KeyFlag const& kf) { return key == kf.key; });
+      auto const* known =
+          std::find_if(std::begin(kKeys), std::end(kKeys), [&key = key](KeyFlag const& kf) { return key == kf.key; });
       if (known == std::end(kKeys)) return plain_error(where(file, *node) + ": unknown key `" + key + "`");
       if (key == "auth.keys") {
         if (auto r = load_keys(file, *node, s.opts.api); !r) return r;
