@@ -10,7 +10,7 @@ root=$PWD
 
 build_pkgs=(meson ninja-build pkg-config g++ libboost1.81-dev libboost-url1.81-dev nlohmann-json3-dev
   libarchive-dev libspdlog-dev libfmt-dev doctest-dev libssl-dev libcli11-dev libsystemd-dev libtomlplusplus-dev libsimdjson-dev libseccomp-dev curl zip)
-test_pkgs=(awscli python3 python3-boto3 python3-pytest python3-prometheus-client libarchive-tools unzip procps systemd default-jre-headless tzdata
+test_pkgs=(clang libclang-rt-14-dev awscli python3 python3-boto3 python3-pytest python3-prometheus-client libarchive-tools unzip procps systemd default-jre-headless tzdata
   chromium)
 js_sdk='@aws-sdk/client-lambda@3.1164.0'
 # Drives chromium for the browser (CORS) tests (tests/e2e/browser.mjs). The
@@ -110,6 +110,9 @@ case "${1:-}" in
     build build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug -Dunity=on -Dunity_size=6
     LAMBDAD_TEST_SLOWDOWN=3 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
       meson test -C build-asan --print-errorlogs --num-processes 2 --timeout-multiplier 3
+    # The libFuzzer targets, a short run each from the committed seeds
+    # (bench/fuzz.sh 60 or more for a real campaign).
+    FUZZ_BUILD=build-fuzz bench/fuzz.sh 8
     if [ -n "$neighbour" ]; then
       trap - EXIT
       /usr/bin/python3 tests/e2e/neighbour.py stop "$neighbour"
