@@ -10,7 +10,7 @@ root=$PWD
 
 build_pkgs=(meson ninja-build pkg-config g++ libboost1.81-dev libboost-url1.81-dev nlohmann-json3-dev
   libarchive-dev libspdlog-dev libfmt-dev doctest-dev libssl-dev libcli11-dev libsystemd-dev libtomlplusplus-dev libsimdjson-dev libseccomp-dev curl zip)
-test_pkgs=(clang libclang-rt-14-dev awscli python3 python3-boto3 python3-pytest python3-prometheus-client libarchive-tools unzip procps systemd default-jre-headless tzdata
+test_pkgs=(clang libclang-rt-14-dev golang-go awscli python3 python3-boto3 python3-pytest python3-prometheus-client libarchive-tools unzip procps systemd default-jre-headless tzdata
   chromium)
 js_sdk='@aws-sdk/client-lambda@3.1164.0'
 # Drives chromium for the browser (CORS) tests (tests/e2e/browser.mjs). The

@@ -4,7 +4,8 @@ function calls each refused system call through ctypes and gets EPERM
 (clone3 ENOSYS), unshare(1) from util-linux says "Operation not permitted",
 /proc/self/status shows the filter in force; a nodejs20.x function spawns a
 child (posix_spawn falls back from clone3 to clone) and a provided function
-runs Java. The same in a sandbox made at the cold start (--sandbox-pool 0)
+runs Java, and a Go custom runtime (built with the host's Go) runs its
+goroutines and a child. The same in a sandbox made at the cold start (--sandbox-pool 0)
 as in a pre-made one. --seccomp false: no filter (Seccomp 0), personality
 and the session keyring answer again, which shows the refusals were the
 filter's. `lambdad doctor` and the start-up log say whether it is in force.
@@ -93,6 +94,62 @@ JAVA_PROBE = r'''
 '''
 
 
+# A Go custom runtime (the standard library only), as Go functions run on
+# provided.al2023: goroutines, a child process, and the Runtime API loop.
+GO_RUNTIME = r'''package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"os"
+	"os/exec"
+	"runtime"
+	"sync"
+)
+
+func main() {
+	api := "http://" + os.Getenv("AWS_LAMBDA_RUNTIME_API") + "/2018-06-01/runtime/invocation/"
+	for {
+		r, err := http.Get(api + "next")
+		if err != nil {
+			os.Exit(1)
+		}
+		id := r.Header.Get("Lambda-Runtime-Aws-Request-Id")
+		r.Body.Close()
+		var wg sync.WaitGroup
+		sums := make([]int, 64)
+		for i := range sums {
+			wg.Add(1)
+			go func(i int) { defer wg.Done(); for j := 0; j < 10000; j++ { sums[i] += j } }(i)
+		}
+		wg.Wait()
+		child, err := exec.Command("/bin/sh", "-c", "grep ^Seccomp: /proc/self/status").Output()
+		out := map[string]interface{}{"go": runtime.Version(), "sum": sums[63], "child": string(child), "err": err != nil}
+		body, _ := json.Marshal(out)
+		http.Post(api+id+"/response", "application/json", bytes.NewReader(body))
+	}
+}
+'''
+
+
+def go_zip():
+    """The Go runtime above built with the host's Go; None without one."""
+    go = shutil.which("go")
+    if go is None:
+        return None
+    work = h.make_temp_dir("lambdad-e2e-go-")
+    src = os.path.join(work, "main.go")
+    with open(src, "w") as f:
+        f.write(GO_RUNTIME)
+    env = dict(os.environ, CGO_ENABLED="0", GOCACHE=os.path.join(work, "cache"), GOPATH=os.path.join(work, "gopath"),
+               GOFLAGS="", GO111MODULE="off", HOME=work)
+    out = os.path.join(work, "bootstrap")
+    subprocess.run([go, "build", "-o", out, src], check=True, env=env, cwd=work, capture_output=True, timeout=300)
+    with open(out, "rb") as f:
+        return h.make_zip([h.file_entry("bootstrap", f.read(), 0o755)])
+
+
 def shell_zip(body):
     script = h.shell_runtime(f'''OUT=$(mktemp)
   {body}
@@ -150,6 +207,16 @@ def check_filtered(c, d, label):
         c.check(err is None and "version" in body, f"{label}: Java runs under the filter", body[-300:])
     else:
         log(f"  SKIP {label}: Java: no java on this host")
+    zipped = go_zip()
+    if zipped is None:
+        log(f"  SKIP {label}: Go: no go on this host (Debian's golang-go)")
+        return
+    lam.create_function(FunctionName="go", Runtime="provided.al2023", Handler="x", Role=ROLE, Code={"ZipFile": zipped})
+    err, body = invoke(lam, "go")
+    got = json.loads(body) if body.startswith("{") else {}
+    c.check(err is None and got.get("go", "").startswith("go") and got.get("sum") == 49995000
+            and "Seccomp:\t2" in got.get("child", ""),
+            f"{label}: a Go runtime (goroutines, a child) runs under the filter", body[-300:])
 
 
 def test(c):
