@@ -18,7 +18,7 @@
 
 #include <stdint.h>
 
-#define LAMBDAD_ORDER_MAGIC 0x6c616d31u /* "lam1" */
+#define LAMBDAD_ORDER_MAGIC 0x6c616d32u /* "lam2": with filter_len and the filter */
 #define LAMBDAD_ORDER_MAX_BYTES (96 * 1024)
 #define LAMBDAD_ORDER_MAX_FDS 5
 #define LAMBDAD_ORDER_MAX_ARGS 60       /* the bootstrap's argv */

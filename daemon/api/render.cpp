@@ -50,7 +50,7 @@ ApiError unzip_error(Error const& e, std::uint64_t max_unzipped) {
 }
 
 ApiError storage_error(std::string const& what, Error const& e) {
-  if (e.code == std::errc::no_space_on_device || e.code == std::error_code(EDQUOT, std::generic_category()))
+  if (e.code == std::errc::no_space_on_device || e.code.default_error_condition() == std::error_condition(EDQUOT, std::generic_category()))
     return {400, "CodeStorageExceededException",
             "Code storage limit exceeded: the filesystem of lambdad's state directory is full (" + e.message() + ")",
             {}};

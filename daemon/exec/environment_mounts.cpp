@@ -11,6 +11,7 @@
 
 #include <spdlog/spdlog.h>
 #include <fcntl.h>
+#include <sys/resource.h>
 
 namespace lambdad::exec {
 
@@ -89,7 +90,11 @@ Environment::FunctionMounts Environment::function_mounts() const {
 
 void Environment::build_sandbox(sandbox::SpawnSpec& spec) const {
   using Op = sandbox::MountOp;
-  if (!sb_.enabled) return;
+  if (!sb_.enabled) {
+    // A plain process still gets Lambda's open files, not the daemon's raised limit.
+    spec.rlimits = {{RLIMIT_NOFILE, environment_open_files()}};
+    return;
+  }
   base_spec(sb_, spec);
   // Without a root of its own, the environment's mounts go over the host's
   // paths in its private namespace.

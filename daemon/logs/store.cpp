@@ -109,15 +109,17 @@ void LogStore::write_pending(std::string const& function, Group::Stream& s) {
       if (start >= 0 && rest.size() < s.pending.size()) {
         [[maybe_unused]] int cut = ::ftruncate(s.fd.get(), start);
       }
-      if (!warned_) spdlog::warn("function {}: writing its log: {}: its lines are dropped", function, std::strerror(err));
-      warned_ = true;
+      if (start >= 0 && rest.size() < s.pending.size() && ::lseek(s.fd.get(), 0, SEEK_END) != start)
+        spdlog::warn("function {}: a cut-short log batch could not be truncated: a fragment stays", function);
+      if (!s.failing) spdlog::warn("function {}: writing its log: {}: its lines are dropped", function, std::strerror(err));
+      s.failing = true;
       s.pending.clear();
       return;
     }
     rest.remove_prefix(static_cast<std::size_t>(n));
   }
-  if (warned_) spdlog::info("function {}: its log is written again", function);
-  warned_ = false;
+  if (s.failing) spdlog::info("function {}: its log is written again", function);
+  s.failing = false;
   s.pending.clear();
 }
 

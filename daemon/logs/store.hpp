@@ -117,6 +117,7 @@ class LogStore {
     struct Stream {
       util::Fd fd;
       std::string pending;  // lines appended, not yet written
+      bool failing = false;  // its last write failed (said once, and when it recovers)
     };
     std::map<std::string, Stream> streams;  // open ones, by name
     int followers = 0;
