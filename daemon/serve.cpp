@@ -372,13 +372,9 @@ int serve(ServeOptions const& opts) {
     spdlog::warn("sandbox: no overlayfs: functions with two or more layers get a merged tree of hard links");
     invoker_opts.sandbox.overlay = false;
   }
-  if (auto& sb = invoker_opts.sandbox; sb.enabled && sb.seccomp && sandbox::kernel_has_seccomp_filters()) {
-    auto filter = sandbox::SeccompFilter::build();
-    if (filter) sb.filter = std::move(*filter);
-    else spdlog::warn("sandbox: no seccomp filter ({}): environments run without one", filter.error().message());
-  } else if (sb.enabled && !sb.seccomp) {
-    spdlog::warn("sandbox: --seccomp false: environments run without a system-call filter");
-  }
+  // The filter the probe built (its line above says why there is none).
+  if (auto& sb = invoker_opts.sandbox; sb.enabled && sb.seccomp) sb.filter = caps.seccomp;
+  else if (sb.enabled) spdlog::warn("sandbox: --seccomp false: environments run without a system-call filter");
   invoker_opts.sandbox.merged_dir = (disk.root() / "sandbox" / "merged").string();
   if (invoker_opts.sandbox.enabled) {
     auto [fd, where] = open_init();

@@ -42,13 +42,14 @@ bool has_filesystem(std::string const& name) {
   return false;
 }
 
-Feature seccomp_feature() {
+Feature seccomp_feature(std::shared_ptr<SeccompFilter const>& out) {
   if (!kernel_has_seccomp_filters())
     return {"seccomp filter", false, "this kernel applies no seccomp filters: environments run without one"};
   auto filter = SeccompFilter::build();
   if (!filter) return {"seccomp filter", false, filter.error().message() + ": environments run without one"};
+  out = *filter;
   return {"seccomp filter", true,
-          "every environment runs under one (" + std::to_string((*filter)->size()) +
+          "every environment runs under one (" + std::to_string(out->size()) +
               " instructions): mounts, namespaces, keyrings, bpf, perf, ptrace, modules, personas and the host's "
               "administration refused with EPERM; --seccomp false turns it off"};
 }
@@ -86,7 +87,7 @@ Capabilities probe() {
                         !c.detached_mounts ? "no mount_setattr (Linux 5.12): each sandbox is made at its cold start"
                         : c.root           ? "cold starts take a sandbox made before them (--sandbox-pool)"
                                            : "not as root: each sandbox is made at its cold start"});
-  c.features.push_back(seccomp_feature());
+  c.features.push_back(seccomp_feature(c.seccomp));
   c.cgroups = detect_cgroups();
   if (!c.root && c.cgroups.version > 0) {
     // The hierarchies are there, but creating cgroups in them needs root

@@ -4,7 +4,9 @@
 #pragma once
 
 #include "cgroup.hpp"
+#include "seccomp.hpp"
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -25,6 +27,9 @@ struct Capabilities {
   // given their function's mounts by.
   bool detached_mounts = false;
   CgroupLayout cgroups;
+  // The environments' system-call filter, built once here (none: this
+  // kernel applies none, or it could not be built; `features` says why).
+  std::shared_ptr<SeccompFilter const> seccomp;
   std::vector<Feature> features;  // in the order to print
 };
 
