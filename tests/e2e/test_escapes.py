@@ -123,7 +123,7 @@ def check(c, d, label):
     for name in ("control_tmp", "control_signal", "control_proc"):
         c.equal(got.get(name), "yes", f"{label}: {name} works (the probe can tell)")
     c.equal(got.get("hostname"), "lambdad-sandbox", f"{label}: the hostname is the sandbox's")
-    c.check(got.get("init_uid") not in (None, ""), f"{label}: pid 1's uid is readable ({got.get('init_uid')})")
+    c.equal(got.get("init_uid"), "993", f"{label}: pid 1 (lambdad-init) runs as the function's uid, not root")
     c.equal(got.get("plane_unsigned"), "403", f"{label}: an unsigned control-plane request gets 403")
     c.equal(got.get("plane_forged"), "403", f"{label}: a request signed with an unknown key gets 403")
     c.check(os.path.exists(f"/proc/{other}"), f"{label}: the neighbour's bootstrap is alive")

@@ -14,6 +14,7 @@ The list follows Docker's default profile (moby profiles/seccomp/default.json).
 Run: tests/e2e/test_seccomp.py   (env LAMBDAD; x86-64, for the call numbers)
 """
 
+import functools
 import json
 import os
 import platform
@@ -133,8 +134,9 @@ func main() {
 '''
 
 
+@functools.lru_cache(maxsize=None)
 def go_zip():
-    """The Go runtime above built with the host's Go; None without one."""
+    """The Go runtime above built with the host's Go (once); None without one."""
     go = shutil.which("go")
     if go is None:
         return None
