@@ -65,6 +65,12 @@ constexpr std::uint64_t kNamespaceFlags[] = {CLONE_NEWUSER, CLONE_NEWNS, CLONE_N
 // rules: a persona is refused when it has a bit other than 3 and 17 with bit
 // 31 clear, or bit 31 with some other bit clear (anything with bit 31 but the
 // query), each a single masked comparison.
+// A masked comparison of the first argument: (arg0 & mask) == value.
+// libseccomp's SCMP_A0 macro is a C compound literal, an extension in C++.
+scmp_arg_cmp arg0_masked_eq(std::uint64_t mask, std::uint64_t value) {
+  return scmp_arg_cmp{0, SCMP_CMP_MASKED_EQ, mask, value};
+}
+
 Result<void> add_personality(scmp_filter_ctx c, int nr) {
   auto add = [&](scmp_arg_cmp cmp) -> Result<void> {
     int rc = seccomp_rule_add(c, SCMP_ACT_ERRNO(EPERM), nr, 1, cmp);
@@ -75,8 +81,8 @@ Result<void> add_personality(scmp_filter_ctx c, int nr) {
   for (int bit = 0; bit < 31; ++bit) {
     std::uint64_t b = 1ULL << bit;
     if (bit != 3 && bit != 17)
-      if (auto r = add(SCMP_A0(SCMP_CMP_MASKED_EQ, b | top, b)); !r) return r;
-    if (auto r = add(SCMP_A0(SCMP_CMP_MASKED_EQ, b | top, top)); !r) return r;
+      if (auto r = add(arg0_masked_eq(b | top, b)); !r) return r;
+    if (auto r = add(arg0_masked_eq(b | top, top)); !r) return r;
   }
   return {};
 }
@@ -92,7 +98,7 @@ Result<void> add_rules(scmp_filter_ctx c, Refusal const& r) {
       case W::Enosys: rc = seccomp_rule_add(c, SCMP_ACT_ERRNO(ENOSYS), nr, 0); break;
       case W::NamespaceFlags:
         for (auto flag : kNamespaceFlags)
-          if ((rc = seccomp_rule_add(c, SCMP_ACT_ERRNO(EPERM), nr, 1, SCMP_A0(SCMP_CMP_MASKED_EQ, flag, flag))) != 0)
+          if ((rc = seccomp_rule_add(c, SCMP_ACT_ERRNO(EPERM), nr, 1, arg0_masked_eq(flag, flag))) != 0)
             break;
         break;
       case W::PersonalityOther:

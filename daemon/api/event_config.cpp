@@ -188,7 +188,7 @@ std::variant<events::Resolved, std::string> ControlPlane::event_target(events::Q
 events::Hooks ControlPlane::event_hooks() {
   events::Hooks h;
   h.resolve = [this](events::QueuedEvent const& e) { return event_target(e); };
-  h.lambda_destination = [this](std::string const& arn) -> std::optional<events::LambdaDestination> {
+  h.lambda_destination = [](std::string const& arn) -> std::optional<events::LambdaDestination> {
     auto ref = model::parse_function_ref(arn);
     if (!ref || arn.rfind("arn:", 0) != 0) return std::nullopt;
     return events::LambdaDestination{ref->name, ref->qualifier.value_or("")};

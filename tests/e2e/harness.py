@@ -252,22 +252,29 @@ class Daemon:
         return http_request(self.hostport, method, path, body, headers, timeout)
 
 
-def sanitized():
-    """Why the RSS bound cannot hold for this binary, or None. The binary
-    says (tools/dev.sh's sanitized pass sets ASAN_OPTIONS, but a plain build
-    run with it set is still measurable)."""
+def asan_build():
+    """How this lambdad says it carries ASan, or None: g++ links libasan.so
+    (ldd shows it), clang links its runtime in (nm -D shows __asan_init)."""
     try:
         libs = subprocess.run(["ldd", LAMBDAD], capture_output=True, text=True, timeout=30).stdout
     except (OSError, subprocess.SubprocessError):
         libs = ""
     if "libasan" in libs:
-        return "lambdad is built with ASan (libasan): its quarantine holds freed memory, so RSS is no measure"
+        return "libasan"
     try:
         syms = subprocess.run(["nm", "-D", LAMBDAD], capture_output=True, text=True, timeout=30).stdout
     except (OSError, subprocess.SubprocessError):
         syms = ""
-    if "__asan_init" in syms:
-        return "lambdad is built with ASan (__asan_init): its quarantine holds freed memory, so RSS is no measure"
+    return "__asan_init" if "__asan_init" in syms else None
+
+
+def sanitized():
+    """Why the RSS bound cannot hold for this binary, or None. The binary
+    says (tools/dev.sh's sanitized pass sets ASAN_OPTIONS, but a plain build
+    run with it set is still measurable)."""
+    how = asan_build()
+    if how:
+        return f"lambdad is built with ASan ({how}): its quarantine holds freed memory, so RSS is no measure"
     return None
 
 

@@ -171,9 +171,12 @@ TEST_CASE("a zip is read through its central directory, which must be whole") {
 
   // What ordinary tools make is still read: leading data (self-extracting
   // zips), a comment after the end record, zip64 end records.
-  for (auto const& [what, good] : {std::pair<char const*, std::string>{"prefix", with_prefix(zip, "#!/bin/sh\nexit\n")},
-                                   {"comment", with_comment(zip, "a zip comment PK")},
-                                   {"zip64", z64}}) {
+  for (auto const& sample : {std::pair<char const*, std::string>{"prefix", with_prefix(zip, "#!/bin/sh\nexit\n")},
+                             {"comment", with_comment(zip, "a zip comment PK")},
+                             {"zip64", z64}}) {
+    // Not a structured binding: clang 14 cannot capture one (CAPTURE does).
+    auto const& what = sample.first;
+    auto const& good = sample.second;
     CAPTURE(what);
     TempDir t;
     auto r = store::unpack_zip(good, t.path / "tree", {});
