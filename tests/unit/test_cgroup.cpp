@@ -1,7 +1,6 @@
 // The cgroup code against fake v1 and v2 trees in a temp directory (plain
 // files where the kernel would have control files), then for real on this
 // machine when it has a usable hierarchy and runs as root.
-#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
 #include "cgroup.hpp"

@@ -1,7 +1,6 @@
 // The Runtime API endpoint against a real runtime client: a shell + curl
 // bootstrap (the shape of AWS's custom runtime tutorial) spawned with
 // sandbox::spawn. Responses, function errors, a wrong request id, a timeout.
-#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
 #include "endpoint.hpp"

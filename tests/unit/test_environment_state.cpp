@@ -1,6 +1,5 @@
 // Every (state, event) pair of the environment lifecycle: the allowed ones
 // land where the table says, every other one is refused.
-#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
 #include "environment_state.hpp"

@@ -3,7 +3,6 @@
 // a CRC32 of the test's own (bitwise, no table, no Boost), so a mistake in
 // the encoder's CRC or layout cannot cancel out. botocore's own parser reads
 // the same frames in test_eventstream_botocore.py.
-#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
 #include "api/eventstream.hpp"

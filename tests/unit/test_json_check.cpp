@@ -1,7 +1,6 @@
 // util::is_json against nlohmann::json::accept, the checker it replaced on
 // the invoke path: the same answer for hand-picked texts (each case where
 // simdjson alone refuses what JSON allows) and for random ones.
-#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include "util/json_check.hpp"
 
 #include <doctest/doctest.h>

@@ -1,6 +1,5 @@
 // Reading log groups as the CloudWatch Logs API does: group names from store
 // keys, filter patterns, event ids, pages and their tokens.
-#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
 #include "logs/query.hpp"

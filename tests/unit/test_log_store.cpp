@@ -2,7 +2,6 @@
 // time order, the in-memory tail followers read by sequence number (kept
 // only while followed, so memory stays flat), and the wake-ups that drive
 // a follow.
-#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
 #include "logs/store.hpp"

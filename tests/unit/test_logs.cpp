@@ -1,5 +1,4 @@
 // The console's log lines, byte for byte, and the line splitter.
-#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
 #include "logs/format.hpp"

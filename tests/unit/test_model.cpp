@@ -1,5 +1,4 @@
 // ARN parsing, request validation and error rendering: pure code, no sockets.
-#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
 #include "api/control_plane.hpp"

@@ -1,6 +1,5 @@
 // spawn(): exit codes, signals, captured output, the exact environment, and
 // each failed setup step reported with its object and errno. No zombies.
-#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
 #include "process.hpp"

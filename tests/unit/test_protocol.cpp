@@ -1,5 +1,4 @@
 // The Runtime API's routes, /next headers and error replies.
-#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
 #include "protocol.hpp"

@@ -1,7 +1,6 @@
 // The asynchronous queue's records on disk: written, read back by a new
 // store (a restart), rewritten, removed; one that cannot be read is moved
 // aside and named, never dropped; a name that is not a request id refused.
-#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
 #include "events/queue_store.hpp"

@@ -1,7 +1,6 @@
 // The function registry (resolution of names and qualifiers, publishing,
 // the weighted alias), the policy statements and URL permission check, and
 // the route table's pattern matching. Pure: no daemon.
-#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
 #include "api/routes.hpp"

@@ -1,6 +1,5 @@
 // Hot reload's pure half: $VAR expansion as Python's os.path.expandvars,
 // the host directory an S3Key names, and --hot-reload-dirs.
-#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
 #include "reload/path.hpp"

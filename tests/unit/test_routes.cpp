@@ -2,7 +2,6 @@
 // a beast::test::stream pair, the test writes a runtime's raw requests on
 // the other and reads the replies. /next, /response, a streamed /response
 // with trailers, a wrong id, a second answer, /init/error, unknown paths.
-#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
 #include "runtime-api/serve.hpp"

@@ -2,7 +2,6 @@
 // Lambda developer guide's example shows), options landing in their fields,
 // JSON escaping of any option text, times in each service's format at a
 // fixed instant, and the errors for unknown services, types and options.
-#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
 #include "cli/sample_events.hpp"

@@ -3,7 +3,6 @@
 // runtime makes still work; spawn() installs it last and refuses it without
 // no_new_privs. Each check runs in a forked child, so the test process itself
 // stays unfiltered.
-#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
 #include "process.hpp"

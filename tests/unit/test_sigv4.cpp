@@ -37,7 +37,6 @@
 //   Qualifier=live
 //   content-type:application/json
 //   ...
-#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
 #include "auth/sigv4.hpp"

@@ -1,7 +1,6 @@
 // The state directory: records survive a reopen, identical code is unpacked
 // once, leftovers of interrupted writes are cleaned, unreferenced code is
 // collected.
-#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
 #include "store/state_dir.hpp"

@@ -1,6 +1,5 @@
 // The unpacker against a table of hostile zips made here, and the good cases
 // it must keep: modes, symlinks inside the tree, nested directories.
-#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
 #include "store/unpack.hpp"

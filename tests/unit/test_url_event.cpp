@@ -1,7 +1,6 @@
 // Function URLs' pure translation: request → payload format 2.0 event,
 // payload → HTTP response, and CORS. Expectations are byte-exact; where they
 // copy an AWS recording, the comment names it.
-#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
 #include "urls/cors.hpp"

@@ -1,7 +1,6 @@
 // Request ids: version-4 UUIDs from a pool of random bytes drawn from
 // OpenSSL a few ids at a time. Each is well-formed and none repeats, across
 // refills, threads and a fork that goes on.
-#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
 #include "util/clock.hpp"
