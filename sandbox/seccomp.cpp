@@ -55,6 +55,12 @@ struct Ctx {
 
 Error lib_error(int rc, std::string const& what) { return errno_error("seccomp: " + what, -rc); }
 
+// A masked comparison of the first argument: (arg0 & mask) == value.
+// libseccomp's SCMP_A0 macro is a C compound literal, an extension in C++.
+scmp_arg_cmp arg0_masked_eq(std::uint64_t mask, std::uint64_t value) {
+  return scmp_arg_cmp{0, SCMP_CMP_MASKED_EQ, mask, value};
+}
+
 // Clone's namespace flags: one rule each (a filter ORs rules, and ANDs the
 // comparisons inside one; libseccomp allows one comparison per argument).
 constexpr std::uint64_t kNamespaceFlags[] = {CLONE_NEWUSER, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWNET,
@@ -65,12 +71,6 @@ constexpr std::uint64_t kNamespaceFlags[] = {CLONE_NEWUSER, CLONE_NEWNS, CLONE_N
 // rules: a persona is refused when it has a bit other than 3 and 17 with bit
 // 31 clear, or bit 31 with some other bit clear (anything with bit 31 but the
 // query), each a single masked comparison.
-// A masked comparison of the first argument: (arg0 & mask) == value.
-// libseccomp's SCMP_A0 macro is a C compound literal, an extension in C++.
-scmp_arg_cmp arg0_masked_eq(std::uint64_t mask, std::uint64_t value) {
-  return scmp_arg_cmp{0, SCMP_CMP_MASKED_EQ, mask, value};
-}
-
 Result<void> add_personality(scmp_filter_ctx c, int nr) {
   auto add = [&](scmp_arg_cmp cmp) -> Result<void> {
     int rc = seccomp_rule_add(c, SCMP_ACT_ERRNO(EPERM), nr, 1, cmp);
