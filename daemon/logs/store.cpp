@@ -106,11 +106,10 @@ void LogStore::write_pending(std::string const& function, Group::Stream& s) {
       int err = n < 0 ? errno : ENOSPC;
       // A batch cut short is cut off whole: the file ends with a whole line,
       // so the next write after space comes back starts a line of its own.
-      if (start >= 0 && rest.size() < s.pending.size()) {
-        [[maybe_unused]] int cut = ::ftruncate(s.fd.get(), start);
-      }
-      if (start >= 0 && rest.size() < s.pending.size() && ::lseek(s.fd.get(), 0, SEEK_END) != start)
-        spdlog::warn("function {}: a cut-short log batch could not be truncated: a fragment stays", function);
+      bool cut_short = start >= 0 && rest.size() < s.pending.size();
+      if (cut_short && ::ftruncate(s.fd.get(), start) != 0)
+        spdlog::warn("function {}: a cut-short log batch could not be truncated ({}): a fragment stays", function,
+                     std::strerror(errno));
       if (!s.failing) spdlog::warn("function {}: writing its log: {}: its lines are dropped", function, std::strerror(err));
       s.failing = true;
       s.pending.clear();
